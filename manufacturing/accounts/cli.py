@@ -1,0 +1,58 @@
+"""`flask users ...`: create the first administrator and manage accounts from the shell."""
+
+import getpass
+import sys
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from manufacturing.accounts import operations
+from manufacturing.accounts.models import User
+from manufacturing.core.audit import set_actor
+from manufacturing.core.errors import DomainError
+from manufacturing.core.permissions import Role
+from manufacturing.core.web import run_follow_ups
+from manufacturing.extensions import db
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+ROLE_NAMES = [role.name.lower() for role in Role]
+
+
+def cli_actor() -> None:
+    set_actor(db.session, None, f"cli:{getpass.getuser()}"[:80])
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Initial password", hide_input=True, confirmation_prompt=True)
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--name", "full_name", required=True, help="Full name, printed with every signature.")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLE_NAMES))
+def create(username: str, full_name: str, roles: tuple[str, ...]) -> None:
+    """Create an account; the password is read from standard input when it is not a terminal."""
+    password = _read_password()
+    cli_actor()
+    try:
+        user = operations.create_user(username, full_name, [Role[name.upper()] for name in roles], password)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        run_follow_ups(error)
+        raise click.ClickException(error.message) from None
+    click.echo(f"Created {user.username} ({user.full_name}); the password must be changed at first login.")
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """Print one line per account."""
+    for user in db.session.scalars(select(User).order_by(User.username)):
+        state = "active" if user.active else "deactivated"
+        if user.locked:
+            state += ", locked"
+        roles = ",".join(sorted(role.name.lower() for role in user.role_set))
+        click.echo(f"{user.username}\t{user.full_name}\t{roles}\t{state}")

@@ -1,0 +1,67 @@
+"""Login sessions kept in the database: revocable, idle-limited, the same on every worker."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app, flash
+from sqlalchemy import select, update
+
+from manufacturing.accounts.models import AuthSession, User
+from manufacturing.core import clock
+from manufacturing.core.audit import Actor, record_event, set_actor
+from manufacturing.extensions import db
+
+TOUCH_INTERVAL = timedelta(seconds=30)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def start_session(user: User, remote_addr: str | None) -> str:
+    """Open a new session and return its token (a new identifier at every login)."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    db.session.add(AuthSession(token_hash=_digest(token), user_id=user.id, started_at=now,
+                               last_seen_at=now, remote_addr=(remote_addr or "")[:64] or None))
+    user.session_token = token
+    return token
+
+
+def end_sessions(user: User, reason: str, *, only_token: str | None = None,
+                 except_token: str | None = None) -> None:
+    """End the user's open sessions (or one of them); their cookies stop working at once."""
+    query = update(AuthSession).where(AuthSession.user_id == user.id, AuthSession.ended_at.is_(None))
+    if only_token:
+        query = query.where(AuthSession.token_hash == _digest(only_token))
+    if except_token:
+        query = query.where(AuthSession.token_hash != _digest(except_token))
+    db.session.execute(query.values(ended_at=clock.now(), end_reason=reason))
+
+
+def resume(token: str) -> User | None:
+    """Return the user of a live session, ending it if idle too long; None if it is not live."""
+    record = db.session.scalar(select(AuthSession).where(AuthSession.token_hash == _digest(token)))
+    if record is None or record.ended_at is not None:
+        return None
+    user = record.user
+    now = clock.now()
+    if not user.active or user.locked:
+        record.ended_at, record.end_reason = now, "account disabled"
+        db.session.commit()
+        return None
+    idle_limit = timedelta(minutes=current_app.config["IDLE_TIMEOUT_MINUTES"])
+    if now - record.last_seen_at > idle_limit:
+        record.ended_at, record.end_reason = now, "idle timeout"
+        record_event(db.session, "auth.session_timeout", "user", user.id, scope=f"user:{user.id}",
+                     actor=Actor(user.id, user.username))
+        db.session.commit()
+        flash("Your session ended after a period without activity. Please log in again.", "warning")
+        return None
+    if now - record.last_seen_at > TOUCH_INTERVAL:
+        record.last_seen_at = now
+        db.session.commit()
+    user.session_token = token
+    set_actor(db.session, user.id, user.username)
+    return user

@@ -1,0 +1,52 @@
+"""Login, logout and one's own password."""
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from manufacturing.accounts import operations
+from manufacturing.accounts.forms import ChangePasswordForm, LoginForm
+from manufacturing.core.web import attempt
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        result = attempt(operations.log_in, form.username.data, form.password.data, request.remote_addr)
+        if result:
+            user, _token = result
+            session.clear()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/login.html", form=form), 200 if request.method == "GET" else 422
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    attempt(operations.log_out, current_user._get_current_object())
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit() and attempt(
+        operations.change_password, current_user._get_current_object(),
+        form.current_password.data, form.new_password.data, success="Your password was changed.",
+    ):
+        return redirect(url_for("home.index"))
+    return render_template("accounts/change_password.html", form=form)

@@ -1,0 +1,12 @@
+"""Command-line groups of the application (`flask --app manufacturing ...`)."""
+
+from flask import Flask
+
+
+def register_cli(app: Flask) -> None:
+    from manufacturing.accounts.cli import users_cli
+    from manufacturing.audit.cli import audit_cli
+    from manufacturing.demo import demo_cli
+
+    for group in (users_cli, audit_cli, demo_cli):
+        app.cli.add_command(group)

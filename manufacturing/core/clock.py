@@ -1,0 +1,67 @@
+"""The one clock: UTC, timezone-aware, freezable in tests; shown in the site's local time."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+
+DEFAULT_ZONE = "Europe/Rome"
+_frozen: datetime | None = None
+
+
+def now() -> datetime:
+    """Return the current time in UTC (the frozen time in tests)."""
+    return _frozen if _frozen is not None else datetime.now(UTC)
+
+
+@contextmanager
+def frozen(at: datetime) -> Iterator[None]:
+    """Freeze now() at a UTC time for the duration of the block."""
+    global _frozen
+    previous, _frozen = _frozen, as_utc(at)
+    try:
+        yield
+    finally:
+        _frozen = previous
+
+
+def advance(delta: timedelta) -> None:
+    """Move a frozen clock forward."""
+    global _frozen
+    if _frozen is None:
+        raise RuntimeError("the clock is not frozen")
+    _frozen = _frozen + delta
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Return an aware UTC datetime; a naive one is taken to be UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def site_zone() -> ZoneInfo:
+    zone = current_app.config.get("SITE_TIMEZONE", DEFAULT_ZONE) if has_app_context() else DEFAULT_ZONE
+    return ZoneInfo(zone)
+
+
+def to_local(moment: datetime) -> datetime:
+    """Convert a stored UTC time to the site's local time."""
+    return as_utc(moment).astimezone(site_zone())
+
+
+def format_local(moment: datetime | None, seconds: bool = False) -> str:
+    """Render a time as the lab reads it: 2026-11-25 10:12 CET (UTC+01:00)."""
+    if moment is None:
+        return ""
+    local = to_local(moment)
+    offset = local.strftime("%z")
+    pattern = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    return f"{local.strftime(pattern)} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def local_from_naive(moment: datetime) -> datetime:
+    """Read a naive date-time typed at the bench as site local time and return it in UTC."""
+    return moment.replace(tzinfo=site_zone()).astimezone(UTC)

@@ -1,0 +1,46 @@
+"""Turn column values into the plain, stable form the audit trail and signatures hash."""
+
+import enum
+import hashlib
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import inspect
+from sqlalchemy.types import TypeDecorator
+
+
+def plain(value: object) -> object:
+    """Return a JSON-ready, stable rendering of a value."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return "sha256:" + hashlib.sha256(value).hexdigest()
+    return str(value)
+
+
+def stored_value(column, value: object, dialect) -> object:
+    """Render a value as its column stores it (a quantity as '2.5E+6 cell / milliliter')."""
+    if value is None:
+        return None
+    if isinstance(column.type, TypeDecorator) and not isinstance(value, datetime):
+        value = column.type.process_bind_param(value, dialect)
+    return plain(value)
+
+
+def column_values(obj: object, dialect, exclude: frozenset[str] = frozenset()) -> dict:
+    """Return every mapped column of a record as stored values, by attribute name."""
+    state = inspect(obj)
+    values = {}
+    for attr in state.mapper.column_attrs:
+        if attr.key in exclude:
+            continue
+        values[attr.key] = stored_value(attr.columns[0], getattr(obj, attr.key), dialect)
+    return values

@@ -1,0 +1,177 @@
+"""Electronic signatures (21 CFR 11.50, 11.70, 11.200) linked to the content they sign."""
+
+import enum
+import hashlib
+import json
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, String, Text, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
+
+from manufacturing.core import clock
+from manufacturing.core.audit import Audited, current_reason
+from manufacturing.core.errors import ReasonRequired, SignatureError
+from manufacturing.core.serialize import column_values
+from manufacturing.core.types import UTCDateTime
+from manufacturing.extensions import db
+
+
+class Meaning(enum.Enum):
+    """What a signature means; the title is printed with every manifestation."""
+
+    PERFORMED = "Performed"
+    VERIFIED = "Verified"
+    REVIEWED = "Reviewed"
+    APPROVED = "Approved"
+    RELEASED = "Released"
+    REJECTED = "Rejected"
+    CLOSED = "Closed"
+    ISSUED = "Issued"
+    BEDSIDE_CHECKED = "Bedside check"
+    ADMINISTERED = "Administered"
+    ACKNOWLEDGED = "Acknowledged"
+
+    @property
+    def title(self) -> str:
+        return self.value
+
+
+class Signable(Audited):
+    """Mixin for records that carry signatures; changes after signing need a reason."""
+
+    # Workflow fields that change when the record is signed or moves on, not its content.
+    __signature_exclude__: frozenset[str] = frozenset()
+
+    def signed_content(self) -> dict:
+        """Return the canonical content a signature covers; extend for child records."""
+        return column_values(self, None, exclude=self.__signature_exclude__)
+
+    def signable_title(self) -> str:
+        return self.audit_entity().replace("_", " ")
+
+
+class Signature(Audited, db.Model):
+    """A signature: who, printed name, meaning, when, and the hash of what was signed."""
+
+    __tablename__ = "signatures"
+    __audit_entity__ = "signature"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(80))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    scope: Mapped[str | None] = mapped_column(String(80), index=True)
+    meaning: Mapped[Meaning] = mapped_column(Enum(Meaning, native_enum=False, length=40))
+    signer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    username: Mapped[str] = mapped_column(String(80))
+    printed_name: Mapped[str] = mapped_column(String(120))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    binding_hash: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (db.Index("ix_signatures_entity", "entity_type", "entity_id"),)
+
+    def audit_scope(self) -> str | None:
+        return self.scope
+
+    @property
+    def manifestation(self) -> str:
+        return manifestation(self)
+
+
+def content_hash(record: Signable) -> str:
+    """Hash the record's canonical content together with its identity."""
+    payload = {"entity": record.audit_entity(), "id": record.audit_id(), "content": record.signed_content()}
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _binding(signature: Signature) -> str:
+    """Bind the signature's own fields to the signed content so it cannot be moved or edited."""
+    fields = [signature.entity_type, signature.entity_id, signature.content_hash, signature.signer_id,
+              signature.username, signature.printed_name, signature.meaning.name,
+              clock.as_utc(signature.signed_at).isoformat()]
+    text = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_signer(user, password: str, username: str | None) -> None:
+    if username is not None and username.strip().lower() != user.username.lower():
+        raise SignatureError("You can only sign as yourself: the user ID entered is not the one logged in.")
+    if not user.can_sign:
+        raise SignatureError(f"The account {user.username} is deactivated or locked and cannot sign.")
+    if not password or not user.verify_password(password):
+        raise SignatureError(
+            "Password not accepted: the signature was not applied.",
+            after_rollback=(user.note_failed_password,),
+        )
+
+
+def sign(record: Signable, meaning: Meaning, user, password: str, *,
+         username: str | None = None, comment: str | None = None) -> Signature:
+    """Sign a record after re-checking the signer's password (11.200); return the signature."""
+    session = object_session(record) or db.session
+    session.flush()
+    _check_signer(user, password, username)
+    signature = Signature(
+        entity_type=record.audit_entity(), entity_id=record.audit_id(),
+        scope=record.audit_scope() or f"{record.audit_entity()}:{record.audit_id()}",
+        meaning=meaning, signer_id=user.id, username=user.username, printed_name=user.full_name,
+        signed_at=clock.now(), content_hash=content_hash(record), comment=comment,
+    )
+    signature.binding_hash = _binding(signature)
+    session.add(signature)
+    session.flush()
+    return signature
+
+
+def signatures_of(record: Signable) -> list[Signature]:
+    session = object_session(record) or db.session
+    query = (select(Signature).where(Signature.entity_type == record.audit_entity(),
+                                     Signature.entity_id == record.audit_id())
+             .order_by(Signature.signed_at, Signature.id))
+    return list(session.scalars(query))
+
+
+def is_intact(signature: Signature, record: Signable) -> bool:
+    """Tell whether the signed content and the signature itself are unchanged."""
+    return signature.binding_hash == _binding(signature) and signature.content_hash == content_hash(record)
+
+
+def manifestation(signature: Signature) -> str:
+    """Render printed name, meaning and local time with UTC offset (11.50)."""
+    when = clock.format_local(signature.signed_at)
+    return f"{signature.printed_name} ({signature.username}) · {signature.meaning.title} · {when}"
+
+
+def _signed_fields_changed(record: Signable) -> bool:
+    from sqlalchemy import inspect
+
+    state = inspect(record)
+    return any(
+        state.attrs[attr.key].history.has_changes()
+        for attr in state.mapper.column_attrs
+        if attr.key not in record.__signature_exclude__
+    )
+
+
+def _is_signed(session: Session, record: Signable) -> bool:
+    query = select(Signature.id).where(Signature.entity_type == record.audit_entity(),
+                                       Signature.entity_id == record.audit_id()).limit(1)
+    return session.connection().execute(query).first() is not None
+
+
+@event.listens_for(Session, "before_flush")
+def _require_reason_for_signed(session: Session, flush_context, instances) -> None:
+    """Refuse a change to signed content without a reason (the old value stays in the trail)."""
+    if current_reason(session):
+        return
+    for record in list(session.dirty) + list(session.deleted):
+        if not isinstance(record, Signable):
+            continue
+        if record in session.dirty and not _signed_fields_changed(record):
+            continue
+        if _is_signed(session, record):
+            raise ReasonRequired(
+                f"This {record.signable_title()} has already been signed: give a reason for the change."
+            )

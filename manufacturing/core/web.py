@@ -1,0 +1,54 @@
+"""What every view does the same way: run one operation in one transaction, or show why not."""
+
+from collections.abc import Callable
+
+from flask import flash
+
+from manufacturing.core.errors import DomainError
+from manufacturing.extensions import db
+
+
+class _Refused:
+    """What attempt() returns when the operation was refused: false in a test."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "REFUSED"
+
+
+REFUSED = _Refused()
+
+
+def attempt(operation: Callable, *args, success: str | None = None, **kwargs):
+    """Run an operation and commit; on a broken rule roll back, keep its follow-ups, flash why.
+
+    Returns the operation's result (True when it returns nothing), or REFUSED.
+    """
+    try:
+        result = operation(*args, **kwargs)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        run_follow_ups(error)
+        flash(error.message, "error")
+        return REFUSED
+    if success:
+        flash(success, "success")
+    return True if result is None else result
+
+
+def run_follow_ups(error: DomainError) -> None:
+    """Commit what a refusal must still leave behind (a counted failed password, say)."""
+    for follow_up in error.after_rollback:
+        follow_up()
+        db.session.commit()
+
+
+def form_errors(form) -> None:
+    """Flash the field errors of a form that failed validation."""
+    for field in form:
+        for message in field.errors:
+            label = field.label.text if field.label else field.name
+            flash(f"{label}: {message}", "error")

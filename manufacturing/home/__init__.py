@@ -1,0 +1,1 @@
+"""Home page with each role's work, and the health check."""

@@ -1,0 +1,15 @@
+"""Every table of the application, imported in one place for migrations and relationships."""
+
+from manufacturing.accounts.models import AuthSession, PasswordHistory, User, UserRole
+from manufacturing.core.audit import AuditChainHead, AuditEvent
+from manufacturing.core.signatures import Signature
+
+__all__ = [
+    "AuditChainHead",
+    "AuditEvent",
+    "AuthSession",
+    "PasswordHistory",
+    "Signature",
+    "User",
+    "UserRole",
+]

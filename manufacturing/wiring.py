@@ -1,0 +1,95 @@
+"""Wire the application: extensions, blueprints, the login gate, error pages, template helpers."""
+
+from flask import Flask, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from manufacturing import models  # noqa: F401  (every table registered before first use)
+from manufacturing.core import clock, database  # noqa: F401  (engine behaviour)
+from manufacturing.core.permissions import Role, has_role
+from manufacturing.core.signatures import manifestation
+from manufacturing.extensions import csrf, db, login_manager, migrate
+
+PUBLIC_ENDPOINTS = {"auth.login", "static", "home.healthz"}
+PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "static"}
+ERROR_TITLES = {
+    400: "The request could not be understood",
+    403: "You are not allowed to do this",
+    404: "Not found",
+    405: "Not allowed here",
+    413: "Too much data",
+    500: "Something went wrong",
+}
+
+
+def init_app(app: Flask) -> None:
+    _init_database(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None
+    app.before_request(_require_login)
+    csrf.init_app(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_template_helpers(app)
+    from manufacturing.cli import register_cli
+
+    register_cli(app)
+
+
+def _init_database(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {"timeout": app.config["SQLITE_BUSY_TIMEOUT_SECONDS"]})
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True,
+                     compare_type=True)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from manufacturing.accounts import admin_views
+    from manufacturing.accounts import views as account_views
+    from manufacturing.accounts.sessions import resume
+    from manufacturing.audit import views as audit_views
+    from manufacturing.home import views as home_views
+
+    login_manager.user_loader(resume)
+    for blueprint in (account_views.bp, admin_views.bp, audit_views.bp, home_views.bp):
+        app.register_blueprint(blueprint)
+
+
+def _require_login():
+    """Deny by default: every page but login, static files and the health check needs a login."""
+    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if current_user.password_change_due and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+def _register_errors(app: Flask) -> None:
+    def render_error(error):
+        code = getattr(error, "code", 500) or 500
+        if code == 500:
+            db.session.rollback()
+        title = ERROR_TITLES.get(code, "Error")
+        return render_template("errors.html", code=code, title=title), code
+
+    for code in ERROR_TITLES:
+        app.register_error_handler(code, render_error)
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        message = "The form expired or did not come from this application. Reload the page and try again."
+        return render_template("errors.html", code=400, title=ERROR_TITLES[400], message=message), 400
+
+
+def _register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["local_time"] = clock.format_local
+    app.jinja_env.filters["manifestation"] = manifestation
+    app.jinja_env.globals.update(Role=Role, has_role=has_role, site_name=app.config["SITE_NAME"])

@@ -1,0 +1,156 @@
+"""Login, sessions and account administration through the pages."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from manufacturing.accounts.models import User
+from manufacturing.core import clock
+from tests.factories import PASSWORD, make_user
+
+
+def session_cookie(client) -> str:
+    return client.get_cookie("nk_session").value
+
+
+def test_login_page_shows_the_form(client):
+    response = client.get("/login")
+    assert response.status_code == 200 and "User ID" in response.get_data(as_text=True)
+
+
+def test_wrong_password_shows_a_plain_message(client, technician):
+    response = client.post("/login", data={"username": technician.username, "password": "nope-nope-nope"})
+    assert response.status_code == 422
+    assert "User ID or password not accepted." in response.get_data(as_text=True)
+
+
+def test_login_then_home_page(client, login, technician):
+    login(technician)
+    response = client.get("/")
+    assert response.status_code == 200 and technician.full_name in response.get_data(as_text=True)
+
+
+def test_session_identifier_changes_at_login(client, login, technician):
+    client.get("/login")
+    before = client.get_cookie("nk_session")
+    login(technician)
+    first = session_cookie(client)
+    client.post("/logout")
+    login(technician)
+    assert session_cookie(client) != first
+    assert before is None or before.value != first
+
+
+def test_cookie_saved_before_logout_is_refused_after(app, client, login, technician):
+    login(technician)
+    saved = session_cookie(client)
+    assert client.get("/").status_code == 200
+    client.post("/logout")
+    replay = app.test_client()
+    replay.set_cookie("nk_session", saved)
+    response = replay.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_idle_session_times_out(app, client, login, technician):
+    login(technician)
+    later = clock.now() + timedelta(minutes=app.config["IDLE_TIMEOUT_MINUTES"] + 1)
+    with clock.frozen(later):
+        response = client.get("/")
+        assert response.status_code == 302
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "period without activity" in page
+
+
+def test_activity_keeps_the_session_alive(app, client, login, technician):
+    login(technician)
+    start = clock.now()
+    with clock.frozen(start):
+        for step in range(1, 4):
+            clock.advance(timedelta(minutes=app.config["IDLE_TIMEOUT_MINUTES"] - 1))
+            assert client.get("/").status_code == 200, step
+
+
+def test_deactivation_ends_a_live_session(app, client, login, admin, technician, database):
+    login(technician)
+    from manufacturing.accounts import operations
+
+    operations.deactivate(admin, technician, "Contract ended")
+    database.session.commit()
+    assert client.get("/").status_code == 302
+
+
+def test_first_login_forces_a_password_change(client, database):
+    user = make_user("tech.new", must_change=True)
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert client.get("/").headers["Location"] == "/account/password"
+    response = client.post("/account/password", data={
+        "current_password": PASSWORD, "new_password": "Fresh-start-2026", "confirm": "Fresh-start-2026"})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("fixture", ["technician", "qa_user", "pharmacist"])
+def test_only_admins_see_user_administration(request, client, login, fixture):
+    login(request.getfixturevalue(fixture))
+    assert client.get("/admin/users/").status_code == 403
+
+
+@pytest.mark.parametrize(("fixture", "status"), [("technician", 403), ("pharmacist", 403), ("qa_user", 200),
+                                                  ("admin", 200)])
+def test_audit_trail_is_for_qa_and_admin(request, client, login, fixture, status):
+    login(request.getfixturevalue(fixture))
+    assert client.get("/audit/").status_code == status
+
+
+def test_admin_creates_an_account_with_a_temporary_password(client, login, admin, database):
+    login(admin)
+    response = client.post("/admin/users/new", data={"username": "qa.new", "full_name": "Nuova Qualita",
+                                                     "roles": ["QA"]})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "shown only now" in page
+    user = database.session.scalars(select(User).where(User.username == "qa.new")).one()
+    assert user.must_change_password
+
+
+def test_admin_deactivation_without_reason_changes_nothing(client, login, admin, technician):
+    login(admin)
+    response = client.post(f"/admin/users/{technician.id}/deactivate", data={"reason": ""},
+                           follow_redirects=True)
+    assert "Reason for the change" in response.get_data(as_text=True)
+    assert technician.active
+
+
+def test_audit_trail_filters_by_user_and_record(client, login, qa_user, technician):
+    login(qa_user)
+    page = client.get("/audit/", query_string={"user": qa_user.username}).get_data(as_text=True)
+    assert "auth.login" in page and "user.created" not in page
+    page = client.get("/audit/", query_string={"entity": "user", "entity_id": technician.id}).get_data(as_text=True)
+    assert "user.created" in page and "Tina Tecnica" in page and "auth.login" not in page
+
+
+def test_audit_trail_date_filter_uses_local_dates(client, login, qa_user):
+    login(qa_user)
+    today = clock.to_local(clock.now()).date()
+    page = client.get("/audit/", query_string={"date_from": today.isoformat()}).get_data(as_text=True)
+    assert "auth.login" in page
+    yesterday = (today - timedelta(days=1)).isoformat()
+    page = client.get("/audit/", query_string={"date_to": yesterday}).get_data(as_text=True)
+    assert "No events match." in page
+
+
+def test_cli_creates_a_user_reading_the_password_from_stdin(app, database):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "qa.cli", "--name", "Clara Cli", "--role", "qa",
+                                 "--role", "admin"], input="Dosing-safely-2026\n")
+    assert result.exit_code == 0, result.output
+    user = database.session.scalars(select(User).where(User.username == "qa.cli")).one()
+    assert user.verify_password("Dosing-safely-2026") and user.must_change_password
+    assert {role.name for role in user.role_set} == {"QA", "ADMIN"}
+
+
+def test_cli_refuses_a_weak_password_with_a_message(app, database):
+    result = app.test_cli_runner().invoke(args=["users", "create", "qa.weak", "--name", "W", "--role", "qa"],
+                                          input="short\n")
+    assert result.exit_code != 0 and "at least 12 characters" in result.output

@@ -1,0 +1,58 @@
+"""Login, forced password change, logout and lockout in a real browser.
+
+While the browser works, the test's own database session must hold no transaction (SQLite's
+write lock): read what the test needs first, then open the page.
+"""
+
+import pytest
+
+from tests.browser.conftest import log_in, screenshot
+from tests.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.browser
+
+
+def test_login_and_logout(new_page, technician):
+    username, full_name = technician.username, technician.full_name
+    page = new_page()
+    log_in(page, username, PASSWORD)
+    page.get_by_text(f"Good day, {full_name}").wait_for()
+    screenshot(page, "home-technician")
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("heading", name="Log in").wait_for()
+    page.goto("/")
+    assert "/login" in page.url
+
+
+def test_first_login_forces_a_password_change(new_page, database):
+    username = make_user("tech.first", full_name="Primo Accesso", must_change=True).username
+    page = new_page()
+    log_in(page, username, PASSWORD)
+    page.get_by_text("You must choose a new password").wait_for()
+    page.goto("/")
+    assert page.url.endswith("/account/password")
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill("short")
+    page.get_by_label("New password again").fill("short")
+    page.get_by_role("button", name="Change password").click()
+    page.get_by_text("use at least 12 characters").wait_for()
+    screenshot(page, "password-refused")
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill("Cell-culture-day-14")
+    page.get_by_label("New password again").fill("Cell-culture-day-14")
+    page.get_by_role("button", name="Change password").click()
+    page.get_by_text("Your password was changed.").wait_for()
+    page.get_by_text("Good day, Primo Accesso").wait_for()
+
+
+def test_five_wrong_passwords_lock_the_account(new_page, technician, database):
+    username = technician.username
+    page = new_page()
+    for _ in range(5):
+        log_in(page, username, "not-the-password")
+        page.get_by_text("User ID or password not accepted.").wait_for()
+    log_in(page, username, PASSWORD)
+    page.get_by_text("This account is locked").wait_for()
+    screenshot(page, "login-locked")
+    database.session.refresh(technician)
+    assert technician.locked

@@ -1,0 +1,75 @@
+"""The application shell: start-up rules, health check, error pages, deny-by-default."""
+
+import pytest
+
+from manufacturing import create_app
+from manufacturing.config import DEFAULT_SECRET_KEY
+from tests.factories import PASSWORD
+
+PUBLIC = {"auth.login", "static", "home.healthz"}
+
+
+def test_refuses_default_secret_key_outside_debug_and_testing():
+    with pytest.raises(RuntimeError, match="default SECRET_KEY"):
+        create_app({"SECRET_KEY": DEFAULT_SECRET_KEY, "TESTING": False, "DEBUG": False})
+
+
+def test_healthz_checks_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def _example_url(rule) -> str:
+    values = {arg: 1 if rule._converters[arg].__class__.__name__ == "IntegerConverter" else "x"
+              for arg in rule.arguments}
+    for arg, converter in rule._converters.items():
+        if converter.__class__.__name__ == "AnyConverter":
+            values[arg] = next(iter(converter.items))
+    return rule.build(values)[1]
+
+
+def test_every_page_sends_an_anonymous_visitor_to_login(app, client):
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint not in PUBLIC]
+        assert len(rules) > 10
+        for rule in rules:
+            url = _example_url(rule)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(url, method=method)
+                assert response.status_code == 302, (method, url, response.status_code)
+                assert response.headers["Location"].startswith("/login"), (method, url)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_unknown_page_is_a_plain_404(client, login, technician):
+    login(technician)
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "There is no such page or record." in response.get_data(as_text=True)
+
+
+def test_server_error_shows_no_stack_trace(app, database, technician):
+    fresh = create_app({**app.config, "TESTING": False, "DEBUG": False})
+
+    @fresh.get("/explode-for-test")
+    def explode():
+        raise ValueError("secret internals")
+
+    username = technician.username
+    database.session.close()
+    client = fresh.test_client()
+    client.post("/login", data={"username": username, "password": PASSWORD})
+    response = client.get("/explode-for-test")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Traceback" not in text and "secret internals" not in text
+    assert "nothing was changed" in text
+
+
+def test_static_files_are_served_locally_without_cdn(client):
+    response = client.get("/static/css/app.css")
+    assert response.status_code == 200
+    assert b"http" not in response.data
