@@ -1,0 +1,1 @@
+"""Release: specifications as data, their evaluation, QA disposition and certificates of analysis."""
