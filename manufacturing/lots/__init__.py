@@ -1,0 +1,1 @@
+"""Lots: lifecycle state machine and the ISBT 128 chain of identity."""
