@@ -3,6 +3,7 @@
 from manufacturing.accounts.models import AuthSession, PasswordHistory, User, UserRole
 from manufacturing.core.audit import AuditChainHead, AuditEvent
 from manufacturing.core.signatures import Signature
+from manufacturing.release.models import SpecVersion
 
 __all__ = [
     "AuditChainHead",
@@ -10,6 +11,7 @@ __all__ = [
     "AuthSession",
     "PasswordHistory",
     "Signature",
+    "SpecVersion",
     "User",
     "UserRole",
 ]

@@ -9,6 +9,7 @@ from manufacturing.core import clock, database  # noqa: F401  (engine behaviour)
 from manufacturing.core.permissions import Role, has_role
 from manufacturing.core.signatures import manifestation
 from manufacturing.extensions import csrf, db, login_manager, migrate
+from manufacturing.units import format_limit, format_quantity
 
 PUBLIC_ENDPOINTS = {"auth.login", "static", "home.healthz"}
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "static"}
@@ -55,9 +56,10 @@ def _register_blueprints(app: Flask) -> None:
     from manufacturing.accounts.sessions import resume
     from manufacturing.audit import views as audit_views
     from manufacturing.home import views as home_views
+    from manufacturing.release import spec_views
 
     login_manager.user_loader(resume)
-    for blueprint in (account_views.bp, admin_views.bp, audit_views.bp, home_views.bp):
+    for blueprint in (account_views.bp, admin_views.bp, audit_views.bp, home_views.bp, spec_views.bp):
         app.register_blueprint(blueprint)
 
 
@@ -92,4 +94,6 @@ def _register_errors(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = clock.format_local
     app.jinja_env.filters["manifestation"] = manifestation
+    app.jinja_env.filters["quantity"] = format_quantity
+    app.jinja_env.filters["limit"] = format_limit
     app.jinja_env.globals.update(Role=Role, has_role=has_role, site_name=app.config["SITE_NAME"])

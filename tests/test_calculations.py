@@ -1,4 +1,4 @@
-"""Calculations: the worked examples of DOMAIN.md, refusals and invariants."""
+"""Calculations: the worked examples of the domain handbook (docs/domain-handbook.md), refusals and invariants."""
 
 import math
 

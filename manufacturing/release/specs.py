@@ -326,19 +326,23 @@ def _read_header(root: _Table, content: bytes) -> dict[str, Any]:
     }
 
 
-def load_spec(path: str | Path) -> Spec:
-    """Load and validate one specification file."""
-    path = Path(path)
-    content = path.read_bytes()
+def parse_spec(content: bytes, source: str) -> Spec:
+    """Validate one specification from its bytes; `source` names it in messages."""
     try:
         data = tomllib.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SpecError(f"{path.name}: not a valid TOML file: {exc}") from None
-    root = _Table(data, "", path.name)
+        raise SpecError(f"{source}: not a valid TOML file: {exc}") from None
+    root = _Table(data, "", source)
     header = _read_header(root, content)
     spec = _READERS[header["kind"]](root, header)
     root.done()
     return spec
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Load and validate one specification file."""
+    path = Path(path)
+    return parse_spec(path.read_bytes(), path.name)
 
 
 def load_specs(directory: str | Path) -> dict[tuple[str, str], Spec]:
