@@ -1,5 +1,7 @@
 """Wire the application: extensions, blueprints, the login gate, error pages, template helpers."""
 
+import importlib
+
 from flask import Flask, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -50,17 +52,24 @@ def _init_database(app: Flask) -> None:
                      compare_type=True)
 
 
+FEATURE_VIEWS = (
+    "manufacturing.home.views",
+    "manufacturing.accounts.views",
+    "manufacturing.accounts.admin_views",
+    "manufacturing.audit.views",
+    "manufacturing.release.spec_views",
+    "manufacturing.patients.views",
+    "manufacturing.materials.views",
+)
+
+
 def _register_blueprints(app: Flask) -> None:
-    from manufacturing.accounts import admin_views
-    from manufacturing.accounts import views as account_views
+    """Register the blueprint `bp` of every feature's views module."""
     from manufacturing.accounts.sessions import resume
-    from manufacturing.audit import views as audit_views
-    from manufacturing.home import views as home_views
-    from manufacturing.release import spec_views
 
     login_manager.user_loader(resume)
-    for blueprint in (account_views.bp, admin_views.bp, audit_views.bp, home_views.bp, spec_views.bp):
-        app.register_blueprint(blueprint)
+    for module_name in FEATURE_VIEWS:
+        app.register_blueprint(importlib.import_module(module_name).bp)
 
 
 def _require_login():

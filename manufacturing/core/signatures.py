@@ -49,6 +49,23 @@ class Signable(Audited):
     def signable_title(self) -> str:
         return self.audit_entity().replace("_", " ")
 
+    def signature_owner(self) -> "Signable":
+        return self
+
+
+class SignedPart(Audited):
+    """Mixin for a child record (a value, a material used) whose content its parent's signatures cover."""
+
+    __signature_exclude__: frozenset[str] = frozenset()
+
+    def signature_owner(self) -> Signable:
+        raise NotImplementedError
+
+    def signed_part(self) -> dict:
+        """Return this part's contribution to its owner's signed content."""
+        exclude = self.__signature_exclude__ | {"id"}
+        return column_values(self, None, exclude=exclude)
+
 
 class Signature(Audited, db.Model):
     """A signature: who, printed name, meaning, when, and the hash of what was signed."""
@@ -144,7 +161,7 @@ def manifestation(signature: Signature) -> str:
     return f"{signature.printed_name} ({signature.username}) · {signature.meaning.title} · {when}"
 
 
-def _signed_fields_changed(record: Signable) -> bool:
+def _signed_fields_changed(record: Signable | SignedPart) -> bool:
     from sqlalchemy import inspect
 
     state = inspect(record)
@@ -161,17 +178,30 @@ def _is_signed(session: Session, record: Signable) -> bool:
     return session.connection().execute(query).first() is not None
 
 
+def _owners_changed(session: Session) -> list[Signable]:
+    """Return the signable records whose signed content this flush changes."""
+    owners = []
+    for record in list(session.dirty) + list(session.deleted) + list(session.new):
+        if isinstance(record, Signable):
+            if record in session.new or (record in session.dirty and not _signed_fields_changed(record)):
+                continue
+            owners.append(record)
+        elif isinstance(record, SignedPart):
+            if record in session.dirty and not _signed_fields_changed(record):
+                continue
+            owner = record.signature_owner()
+            if owner is not None and owner not in session.new and owner.id is not None:
+                owners.append(owner)
+    return owners
+
+
 @event.listens_for(Session, "before_flush")
 def _require_reason_for_signed(session: Session, flush_context, instances) -> None:
     """Refuse a change to signed content without a reason (the old value stays in the trail)."""
     if current_reason(session):
         return
-    for record in list(session.dirty) + list(session.deleted):
-        if not isinstance(record, Signable):
-            continue
-        if record in session.dirty and not _signed_fields_changed(record):
-            continue
-        if _is_signed(session, record):
+    for owner in _owners_changed(session):
+        if _is_signed(session, owner):
             raise ReasonRequired(
-                f"This {record.signable_title()} has already been signed: give a reason for the change."
+                f"This {owner.signable_title()} has already been signed: give a reason for the change."
             )

@@ -150,7 +150,8 @@ class ShelfLife:
     def text(self, plain: bool = False) -> str:
         """Write the shelf life, e.g. "24 h at 15-25 °C"."""
         low = format_limit(self.min_temperature, plain).removesuffix(" °C").removesuffix(" degC")
-        return f"{format_limit(self.duration, plain)} at {low}-{format_limit(self.max_temperature, plain)}"
+        dash = " to " if low.startswith("-") else "-"
+        return f"{format_limit(self.duration, plain)} at {low}{dash}{format_limit(self.max_temperature, plain)}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,6 +186,7 @@ class ProductSpec(SpecHeader):
     max_collection_to_processing: pint.Quantity
     fresh_shelf_life: ShelfLife
     thawed_shelf_life: ShelfLife
+    cryopreserved_shelf_life: ShelfLife
     in_process: tuple[InProcessLimit, ...]
     release: tuple[Criterion, ...]
 

@@ -271,6 +271,7 @@ def _read_product(root: _Table, header: dict) -> ProductSpec:
             "max_collection_to_processing", _HOURS, "the time from collection to processing", required=True),
         fresh_shelf_life=_read_shelf_life(shelf.table("fresh")),
         thawed_shelf_life=_read_shelf_life(shelf.table("thawed")),
+        cryopreserved_shelf_life=_read_shelf_life(shelf.table("cryopreserved")),
         in_process=_read_in_process(root.table("in_process")),
         release=_read_release(root.table("release")),
     )

@@ -1,0 +1,1 @@
+"""Processing: the steps at the bench, from apheresis receipt to dose preparation."""

@@ -1,0 +1,1 @@
+"""Quality: deviations, QC results and out-of-specification follow-up."""
