@@ -11,7 +11,7 @@ from manufacturing.core.types import UTCDateTime
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.materials.models import Equipment, MaterialLot
-from manufacturing.patients.models import InfusionOrder
+from manufacturing.patients.models import BodyWeight, InfusionOrder
 from manufacturing.units import Quantity, QuantityType
 
 
@@ -182,17 +182,18 @@ class DoseUnit(_StepPart, db.Model):
 
     __tablename__ = "dose_units"
     __audit_entity__ = "dose_unit"
-    __signature_exclude__ = frozenset({"step_id", "state"})
+    __signature_exclude__ = frozenset({"step_id", "state", "infusion_order_id"})
     __table_args__ = (UniqueConstraint("lot_id", "division_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
     step_id: Mapped[int] = mapped_column(ForeignKey("process_steps.id"), index=True)
     division_code: Mapped[str] = mapped_column(String(2))
-    infusion_order_id: Mapped[int] = mapped_column(ForeignKey("infusion_orders.id"))
+    infusion_number: Mapped[int]
+    infusion_order_id: Mapped[int | None] = mapped_column(ForeignKey("infusion_orders.id"))
     kind: Mapped[DoseKind] = mapped_column(Enum(DoseKind, native_enum=False, length=14))
     target_dose_per_kg: Mapped[Quantity] = mapped_column(QuantityType)
-    body_weight: Mapped[Quantity] = mapped_column(QuantityType)
+    body_weight_id: Mapped[int] = mapped_column(ForeignKey("body_weights.id"))
     cells: Mapped[Quantity] = mapped_column(QuantityType)
     volume_drawn: Mapped[Quantity] = mapped_column(QuantityType)
     final_volume: Mapped[Quantity] = mapped_column(QuantityType)
@@ -201,7 +202,16 @@ class DoseUnit(_StepPart, db.Model):
 
     lot: Mapped[Lot] = relationship()
     step: Mapped[ProcessStep] = relationship()
-    order: Mapped[InfusionOrder] = relationship()
+    order: Mapped[InfusionOrder | None] = relationship()
+    weight_record: Mapped[BodyWeight] = relationship()
+
+    @property
+    def body_weight(self) -> Quantity:
+        return self.weight_record.weight
+
+    @property
+    def concentration(self) -> Quantity:
+        return (self.cells / self.final_volume).to("cell / milliliter")
 
     def audit_scope(self) -> str | None:
         return f"lot:{self.lot_id}"

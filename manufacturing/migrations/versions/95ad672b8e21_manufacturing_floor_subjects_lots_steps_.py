@@ -1,8 +1,8 @@
 """manufacturing floor: subjects, lots, steps, materials, deviations, dose units
 
-Revision ID: dcc8d0f4bb2c
+Revision ID: 95ad672b8e21
 Revises: 20f82648bb00
-Create Date: 2026-11-25 10:31:57.539483
+Create Date: 2026-11-25 10:33:32.108864
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'dcc8d0f4bb2c'
+revision = '95ad672b8e21'
 down_revision = '20f82648bb00'
 branch_labels = None
 depends_on = None
@@ -181,15 +181,17 @@ def upgrade():
     sa.Column('lot_id', sa.Integer(), nullable=False),
     sa.Column('step_id', sa.Integer(), nullable=False),
     sa.Column('division_code', sa.String(length=2), nullable=False),
-    sa.Column('infusion_order_id', sa.Integer(), nullable=False),
+    sa.Column('infusion_number', sa.Integer(), nullable=False),
+    sa.Column('infusion_order_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.Enum('FRESH', 'CRYOPRESERVED', name='dosekind', native_enum=False, length=14), nullable=False),
     sa.Column('target_dose_per_kg', sa.String(length=64), nullable=False),
-    sa.Column('body_weight', sa.String(length=64), nullable=False),
+    sa.Column('body_weight_id', sa.Integer(), nullable=False),
     sa.Column('cells', sa.String(length=64), nullable=False),
     sa.Column('volume_drawn', sa.String(length=64), nullable=False),
     sa.Column('final_volume', sa.String(length=64), nullable=False),
     sa.Column('expiry_at', sa.DateTime(), nullable=False),
     sa.Column('state', sa.Enum('QUARANTINE', 'RELEASED_INTERIM', 'RELEASED', 'ISSUED', 'ADMINISTERED', 'REJECTED', 'DISCARDED', 'RETURNED', name='dosestate', native_enum=False, length=20), nullable=False),
+    sa.ForeignKeyConstraint(['body_weight_id'], ['body_weights.id'], name=op.f('fk_dose_units_body_weight_id_body_weights')),
     sa.ForeignKeyConstraint(['infusion_order_id'], ['infusion_orders.id'], name=op.f('fk_dose_units_infusion_order_id_infusion_orders')),
     sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], name=op.f('fk_dose_units_lot_id_lots')),
     sa.ForeignKeyConstraint(['step_id'], ['process_steps.id'], name=op.f('fk_dose_units_step_id_process_steps')),
