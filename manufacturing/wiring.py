@@ -60,6 +60,9 @@ FEATURE_VIEWS = (
     "manufacturing.release.spec_views",
     "manufacturing.patients.views",
     "manufacturing.materials.views",
+    "manufacturing.lots.views",
+    "manufacturing.processing.views",
+    "manufacturing.quality.views",
 )
 
 

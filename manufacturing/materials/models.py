@@ -7,6 +7,7 @@ from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from manufacturing.core.audit import Audited
+from manufacturing.core.signatures import Signable
 from manufacturing.core.types import UTCDateTime
 from manufacturing.extensions import db
 
@@ -54,11 +55,15 @@ class EquipmentKind(enum.Enum):
         return self.value
 
 
-class MaterialLot(Audited, db.Model):
-    """One supplier lot of a reagent or consumable, used only when released by QA and in date."""
+class MaterialLot(Signable, db.Model):
+    """One supplier lot of a reagent or consumable, used only when released by QA and in date.
+
+    QA's release or rejection signs the lot's identity (name, supplier lot, expiry); its status is workflow.
+    """
 
     __tablename__ = "material_lots"
     __audit_entity__ = "material_lot"
+    __signature_exclude__ = frozenset({"status", "status_reason"})
     __table_args__ = (UniqueConstraint("name", "supplier_lot"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -73,6 +73,7 @@ class ProcessStep(Signable, db.Model):
     equipment: Mapped[list["StepEquipment"]] = relationship(
         back_populates="step", cascade="all, delete-orphan", order_by="StepEquipment.id"
     )
+    dose_units: Mapped[list["DoseUnit"]] = relationship(back_populates="step", order_by="DoseUnit.division_code")
 
     def audit_scope(self) -> str | None:
         return f"lot:{self.lot_id}"
@@ -86,6 +87,8 @@ class ProcessStep(Signable, db.Model):
         content["values"] = sorted((part.signed_part() for part in self.values), key=lambda v: v["key"])
         content["materials"] = sorted((part.signed_part() for part in self.materials), key=repr)
         content["equipment"] = sorted((part.signed_part() for part in self.equipment), key=repr)
+        if self.dose_units:
+            content["dose_units"] = [part.signed_part() for part in self.dose_units]
         return content
 
     def value(self, key: str) -> "StepValue | None":
@@ -201,7 +204,7 @@ class DoseUnit(_StepPart, db.Model):
     state: Mapped[DoseState] = mapped_column(Enum(DoseState, native_enum=False, length=20), index=True)
 
     lot: Mapped[Lot] = relationship()
-    step: Mapped[ProcessStep] = relationship()
+    step: Mapped[ProcessStep] = relationship(back_populates="dose_units")
     order: Mapped[InfusionOrder | None] = relationship()
     weight_record: Mapped[BodyWeight] = relationship()
 

@@ -1,0 +1,70 @@
+"""The verbs of a lot's life: open it for one bag of one subject, hold it, lift the hold, cancel it."""
+
+from sqlalchemy import select
+
+from manufacturing.core import clock
+from manufacturing.core.audit import record_event, set_reason
+from manufacturing.core.counters import next_number
+from manufacturing.core.errors import DomainError, NotPermitted, ReasonRequired
+from manufacturing.extensions import db
+from manufacturing.lots import guards
+from manufacturing.lots.din import Din
+from manufacturing.lots.models import Lot, LotState
+from manufacturing.patients.models import Subject
+from manufacturing.release import registry
+
+
+def _reason(reason: str | None, what: str) -> str:
+    if not (reason or "").strip():
+        raise ReasonRequired(f"Give a reason for {what}.")
+    set_reason(db.session, reason)
+    return reason.strip()
+
+
+def _new_lot_number() -> str:
+    year = clock.to_local(clock.now()).year
+    return f"NK-{year}-{next_number(db.session, f'lot-{year}'):04d}"
+
+
+def open_lot(subject: Subject, din: Din, user) -> Lot:
+    """Open a lot for one collection bag, pinning the specifications in force today."""
+    existing = db.session.scalar(select(Lot).where(Lot.din == din.din13))
+    if existing is not None:
+        raise DomainError(f"DIN {din.keyboard} is already lot {existing.lot_number}: every collection bag "
+                          "has its own DIN. Check the bag label.")
+    product, study = registry.product_spec(), registry.study_spec()
+    lot = Lot(lot_number=_new_lot_number(), subject_id=subject.id, din=din.din13, din_flags=din.flags,
+              state=LotState.RECEIVED, spec_id=product.id, spec_version=product.version,
+              spec_hash=product.content_hash, study_spec_id=study.id, study_spec_version=study.version,
+              study_spec_hash=study.content_hash, opened_at=clock.now(), opened_by_id=user.id)
+    db.session.add(lot)
+    db.session.flush()
+    return lot
+
+
+def hold(lot: Lot, user, reason: str) -> None:
+    """Put a lot on hold: it accepts no step until QA lifts the hold."""
+    if not guards.can_hold(lot, user):
+        raise NotPermitted(f"Lot {lot.lot_number} cannot be put on hold: it is {lot.state.title.lower()}, "
+                           "or your roles do not allow it.")
+    lot.hold_reason = _reason(reason, "putting the lot on hold")
+    lot.state_before_hold, lot.state = lot.state, LotState.ON_HOLD
+    record_event(db.session, "lot.put_on_hold", "lot", lot.id, scope=f"lot:{lot.id}")
+
+
+def lift_hold(lot: Lot, user, reason: str) -> None:
+    """Return a held lot to where it was (QA only)."""
+    if not guards.can_lift_hold(lot, user):
+        raise NotPermitted("Only QA lifts a hold, and only on a lot that is on hold.")
+    _reason(reason, "lifting the hold")
+    lot.state, lot.state_before_hold, lot.hold_reason = lot.state_before_hold, None, None
+    record_event(db.session, "lot.hold_lifted", "lot", lot.id, scope=f"lot:{lot.id}")
+
+
+def cancel(lot: Lot, user, reason: str) -> None:
+    """Cancel a lot for good (QA only); its records stay."""
+    if not guards.can_cancel(lot, user):
+        raise NotPermitted("Only QA cancels a lot.")
+    lot.cancel_reason = _reason(reason, "cancelling the lot")
+    lot.state = LotState.CANCELLED
+    record_event(db.session, "lot.cancelled", "lot", lot.id, scope=f"lot:{lot.id}")

@@ -1,0 +1,61 @@
+"""Lot list and lot page; hold, lift hold, cancel."""
+
+from flask import Blueprint, abort, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from manufacturing.core.forms import ReasonForm, SignForm
+from manufacturing.core.web import attempt
+from manufacturing.extensions import db
+from manufacturing.lots import guards, operations
+from manufacturing.lots.models import Lot
+from manufacturing.processing import record
+from manufacturing.processing.growth import growth_chart
+from manufacturing.processing.kinds import next_kinds
+from manufacturing.processing.operations import lot_steps
+
+bp = Blueprint("lots", __name__, url_prefix="/lots")
+
+ACTIONS = {
+    "hold": (operations.hold, "The lot is on hold: no step can be recorded until QA lifts the hold."),
+    "lift-hold": (operations.lift_hold, "The hold is lifted."),
+    "cancel": (operations.cancel, "The lot is cancelled."),
+}
+
+
+def lot_or_404(lot_id: int) -> Lot:
+    return db.session.get(Lot, lot_id) or abort(404)
+
+
+@bp.get("/")
+def index():
+    lots = db.session.scalars(select(Lot).order_by(Lot.opened_at.desc())).all()
+    rows = []
+    for lot in lots:
+        steps = lot_steps(lot)
+        rows.append({"lot": lot, "culture_day": record.culture_day_today(steps),
+                     "next_action": record.next_action(lot, steps),
+                     "open_deviations": len([d for d in record.deviations_of(lot) if d.status.name == "OPEN"])})
+    return render_template("lots/index.html", rows=rows)
+
+
+@bp.get("/<int:lot_id>")
+def detail(lot_id: int):
+    lot = lot_or_404(lot_id)
+    lot_record = record.build(lot)
+    return render_template(
+        "lots/detail.html", record=lot_record, lot=lot, next_kinds=next_kinds(lot.state),
+        chart=growth_chart(lot_record.growth), sign_form=SignForm(), reason_form=ReasonForm(),
+        can_hold=guards.can_hold(lot, current_user), can_lift_hold=guards.can_lift_hold(lot, current_user),
+        can_cancel=guards.can_cancel(lot, current_user),
+    )
+
+
+@bp.post("/<int:lot_id>/<any(hold, 'lift-hold', cancel):action>")
+def lot_action(lot_id: int, action: str):
+    lot = lot_or_404(lot_id)
+    operation, message = ACTIONS[action]
+    form = ReasonForm()
+    reason = form.reason.data if form.validate_on_submit() else ""
+    attempt(operation, lot, current_user._get_current_object(), reason, success=message)
+    return redirect(url_for("lots.detail", lot_id=lot.id))

@@ -1,0 +1,191 @@
+"""The verbs of patients: register and correct a subject, record a body weight, order and cancel an infusion."""
+
+from dataclasses import dataclass, fields
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from manufacturing.core import clock
+from manufacturing.core.audit import set_reason
+from manufacturing.core.errors import DomainError, NotPermitted, ReasonRequired
+from manufacturing.extensions import db
+from manufacturing.lots.models import Lot
+from manufacturing.patients import guards, plan
+from manufacturing.patients.guards import SubjectDetails
+from manufacturing.patients.models import BodyWeight, InfusionOrder, OrderStatus, Subject
+from manufacturing.processing.models import DoseUnit
+from manufacturing.release import registry
+from manufacturing.units import parse_quantity, to_lab_unit
+
+
+@dataclass(frozen=True)
+class OrderEntry:
+    """The physician's order as pharmacy records it."""
+
+    infusion_number: int
+    dose_level: int
+    body_weight_id: int
+    planned_date: date
+    prescriber: str
+    order_reference: str
+
+
+def today() -> date:
+    """Return today's date at the site."""
+    return registry.today()
+
+
+def _require_reason(reason: str | None, what: str) -> str:
+    if not (reason or "").strip():
+        raise ReasonRequired(f"Give a reason for {what}.")
+    set_reason(db.session, reason)
+    return reason.strip()
+
+
+def _refuse(problem: str | None) -> None:
+    if problem:
+        raise DomainError(problem)
+
+
+def _flush(duplicate: str) -> None:
+    """Flush; a unique key taken meanwhile by another user is refused with a message."""
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        raise DomainError(duplicate) from error
+
+
+def find_subject(subject_code: str) -> Subject | None:
+    return db.session.scalar(select(Subject).where(Subject.subject_code == subject_code.strip().upper()))
+
+
+def _check_code_free(code: str, subject: Subject | None = None) -> None:
+    other = find_subject(code)
+    if other is not None and other is not subject:
+        raise DomainError(f"The study subject ID {code} is already registered.")
+
+
+def register_subject(user, details: SubjectDetails) -> Subject:
+    """Register a study subject (pharmacy, QA or administrator); adults only."""
+    if not guards.may_register_subjects(user):
+        raise NotPermitted("Only pharmacy or QA register study subjects.")
+    details = details.normalised()
+    _refuse(guards.subject_problem(details, today(), registering=True))
+    _check_code_free(details.subject_code)
+    subject = Subject(subject_code=details.subject_code, initials=details.initials,
+                      date_of_birth=details.date_of_birth, sex=details.sex, site=details.site,
+                      created_at=clock.now())
+    db.session.add(subject)
+    _flush(f"The study subject ID {details.subject_code} is already registered.")
+    return subject
+
+
+def _lot_numbers(subject: Subject) -> list[str]:
+    return list(db.session.scalars(select(Lot.lot_number).where(Lot.subject_id == subject.id).order_by(Lot.id)))
+
+
+def correct_subject(user, subject: Subject, details: SubjectDetails, reason: str) -> None:
+    """Correct a subject's data with a reason; the ID only while no lot carries it on its labels."""
+    if not guards.may_register_subjects(user):
+        raise NotPermitted("Only pharmacy or QA correct subject data.")
+    details = details.normalised()
+    _refuse(guards.subject_problem(details, today(), registering=False))
+    changed = [f.name for f in fields(details) if getattr(subject, f.name) != getattr(details, f.name)]
+    if not changed:
+        raise DomainError("Nothing to correct: the values entered are those recorded.")
+    if "subject_code" in changed:
+        lots = _lot_numbers(subject)
+        if lots:
+            raise DomainError(f"The study subject ID is on the labels of lot {', '.join(lots)}: "
+                              "it cannot be corrected here.")
+        _check_code_free(details.subject_code, subject)
+    _require_reason(reason, "correcting the subject's data")
+    for name in changed:
+        setattr(subject, name, getattr(details, name))
+    _flush(f"The study subject ID {details.subject_code} is already registered.")
+
+
+def record_body_weight(user, subject: Subject, entered: str, measured_on: date) -> BodyWeight:
+    """Record a dated body weight as typed (e.g. "64.5 kg"); implausible values are refused."""
+    if not guards.may_record_weights(user):
+        raise NotPermitted("Only pharmacy or QA record body weights.")
+    entered = (entered or "").strip()
+    if len(entered) > 60:
+        raise DomainError("A body weight may have at most 60 characters.")
+    weight = to_lab_unit(parse_quantity(entered, "kg"), "kg")
+    _refuse(guards.weight_problem(weight, measured_on, today()))
+    body_weight = BodyWeight(subject=subject, weight=weight, entered=entered, measured_on=measured_on,
+                             recorded_at=clock.now(), recorded_by_id=user.id)
+    db.session.add(body_weight)
+    db.session.flush()
+    return body_weight
+
+
+def _check_order(subject: Subject, entry: OrderEntry, spec) -> tuple[BodyWeight, object]:
+    """Check an order against the schedule, the interval and the weight age; return the weight and level."""
+    orders = plan.active_orders(subject.orders)
+    _refuse(guards.infusion_number_problem(entry.infusion_number, len(orders) + 1, spec.max_infusions))
+    levels = plan.next_levels(spec, subject.orders)
+    level = next((item for item in spec.dose_schedule if item.infusion == entry.dose_level), None)
+    if level is None:
+        raise DomainError(f"The study schedule has no dose level {entry.dose_level}.")
+    product = registry.product_spec()
+    maxima = (spec.max_dose_per_kg, product.max_dose_per_kg)
+    _refuse(guards.dose_problem(level.dose_per_kg, [item.dose_per_kg for item in levels],
+                                entry.infusion_number, maxima))
+    last = plan.previous_date(subject.orders, entry.infusion_number, {})
+    earliest = plan.earliest_date(spec, last, today()) if last else None
+    why = f"at least {plan.interval_days(spec)} days after infusion {entry.infusion_number - 1} ({last})"
+    _refuse(guards.planned_date_problem(entry.planned_date, today(), earliest, why))
+    weight = db.session.get(BodyWeight, entry.body_weight_id)
+    if weight is None or weight.subject_id != subject.id:
+        raise DomainError("Choose one of this subject's body weights (record one first if there is none).")
+    max_age = product.limit("dose_preparation", "body_weight_age").action_above
+    _refuse(guards.weight_age_problem(weight.measured_on, entry.planned_date, max_age.m_as("day")))
+    return weight, level
+
+
+def _check_number_free(subject: Subject, infusion: int) -> None:
+    cancelled = next((order for order in subject.orders if order.infusion_number == infusion), None)
+    if cancelled is not None:
+        raise DomainError(
+            f"Infusion {infusion} was ordered before (reference {cancelled.order_reference}) and cancelled; "
+            "a second order for the same infusion number cannot be recorded yet. Ask QA."
+        )
+
+
+def record_order(user, subject: Subject, entry: OrderEntry) -> InfusionOrder:
+    """Record the physician's order for the next infusion, pinning the study specification in force."""
+    if not guards.may_order_infusions(user):
+        raise NotPermitted("Only pharmacy records infusion orders.")
+    prescriber, reference = entry.prescriber.strip(), entry.order_reference.strip()
+    if not prescriber or not reference:
+        raise DomainError("Give the prescribing physician and the order reference.")
+    spec = registry.study_spec()
+    weight, level = _check_order(subject, entry, spec)
+    _check_number_free(subject, entry.infusion_number)
+    order = InfusionOrder(
+        subject=subject, infusion_number=entry.infusion_number, dose_per_kg=level.dose_per_kg,
+        body_weight_id=weight.id, planned_date=entry.planned_date, prescriber=prescriber,
+        order_reference=reference, study_spec_id=spec.id, study_spec_version=spec.version,
+        study_spec_hash=spec.content_hash, status=OrderStatus.OPEN, recorded_at=clock.now(),
+        recorded_by_id=user.id,
+    )
+    db.session.add(order)
+    _flush(f"Infusion {entry.infusion_number} was ordered meanwhile by someone else: reload the page.")
+    return order
+
+
+def cancel_order(user, order: InfusionOrder, reason: str) -> None:
+    """Cancel an open order with a reason, while no dose unit was made for it."""
+    if not guards.may_order_infusions(user):
+        raise NotPermitted("Only pharmacy cancels infusion orders.")
+    dose_units = db.session.scalar(select(func.count()).select_from(DoseUnit)
+                                   .where(DoseUnit.infusion_order_id == order.id))
+    later = [other.infusion_number for other in plan.active_orders(order.subject.orders).values()
+             if other.infusion_number > order.infusion_number]
+    _refuse(guards.cancel_problem(order, dose_units, min(later, default=None)))
+    order.cancel_reason = _require_reason(reason, "cancelling the order")
+    order.status = OrderStatus.CANCELLED
+    db.session.flush()

@@ -1,0 +1,174 @@
+"""The executed record of a lot as plain data: steps with values, calculations, limits and signatures.
+
+Pages and printed records read this; it is computed from the stored entries every time.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from manufacturing.core import clock
+from manufacturing.core.signatures import Meaning, Signature, is_intact, signatures_of
+from manufacturing.extensions import db
+from manufacturing.lots.models import Lot, LotState
+from manufacturing.processing import guards
+from manufacturing.processing.checks import LimitCheck, action_breached, lot_spec, step_checks
+from manufacturing.processing.derived import LABELS, derive
+from manufacturing.processing.entries import as_datetime
+from manufacturing.processing.kinds import definition, next_kinds
+from manufacturing.processing.models import DoseUnit, ProcessStep, StepKind, StepStatus
+from manufacturing.processing.operations import lot_steps
+from manufacturing.quality.models import Deviation, DeviationStatus
+from manufacturing.release.specs import ProductSpec
+from manufacturing.units import format_quantity
+
+
+@dataclass(frozen=True)
+class ValueLine:
+    label: str
+    shown: str
+    entered: str
+
+
+@dataclass(frozen=True)
+class SignatureLine:
+    signature: Signature
+    intact: bool
+
+
+@dataclass
+class StepView:
+    step: ProcessStep
+    title: str
+    values: list[ValueLine]
+    derived: list[tuple[str, str]]
+    checks: list[LimitCheck]
+    problems: list[str]
+    signatures: list[SignatureLine]
+    materials: list[tuple[str, str]]
+    equipment: list[tuple[str, str]]
+    deviations: list[Deviation]
+    late: bool
+    corrected: bool
+
+    @property
+    def needs_deviation(self) -> bool:
+        return bool(action_breached(self.checks)) and not self.deviations
+
+    @property
+    def signatures_intact(self) -> bool:
+        return all(line.intact for line in self.signatures)
+
+
+@dataclass
+class LotRecord:
+    lot: Lot
+    spec: ProductSpec
+    steps: list[StepView]
+    doses: list[DoseUnit]
+    deviations: list[Deviation]
+    growth: list[tuple[int, float]] = field(default_factory=list)
+
+    @property
+    def open_deviations(self) -> list[Deviation]:
+        return [deviation for deviation in self.deviations if deviation.status == DeviationStatus.OPEN]
+
+
+def step_title(step: ProcessStep) -> str:
+    return f"Culture day {step.day_number}" if step.kind == StepKind.CULTURE_DAY else step.kind.title
+
+
+def _shown(step: ProcessStep, key: str) -> ValueLine | None:
+    value = step.value(key)
+    if value is None:
+        return None
+    label = definition(step.kind).field(key).label
+    if value.quantity is not None:
+        return ValueLine(label, format_quantity(value.quantity), value.entered)
+    if key == "collected_at":
+        return ValueLine(label, clock.format_local(as_datetime(value.text)), value.entered)
+    return ValueLine(label, value.text or "", value.entered)
+
+
+def _is_late(step: ProcessStep) -> bool:
+    return step.recorded_at - step.performed_at > timedelta(minutes=current_app.config["LATE_ENTRY_MINUTES"])
+
+
+def _step_view(step: ProcessStep, derived, spec: ProductSpec, deviations: list[Deviation]) -> StepView:
+    signatures = [SignatureLine(s, is_intact(s, step)) for s in signatures_of(step)]
+    return StepView(
+        step=step, title=step_title(step),
+        values=[line for f in definition(step.kind).fields if (line := _shown(step, f.key))],
+        derived=[(LABELS.get(key, key), format_quantity(value)) for key, value in derived.values.items()],
+        checks=step_checks(step, derived, spec, step.dose_units), problems=derived.problems,
+        signatures=signatures,
+        materials=[(use.role, f"{use.material_lot} (exp. {use.material_lot.expiry_date})") for use in step.materials],
+        equipment=[(use.role, str(use.item)) for use in step.equipment],
+        deviations=[d for d in deviations if d.step_id == step.id], late=_is_late(step),
+        corrected=sum(1 for s in signatures if s.signature.meaning == Meaning.PERFORMED) > 1,
+    )
+
+
+def _growth(steps: list[ProcessStep], derived) -> list[tuple[int, float]]:
+    """Viable NK over culture days, scaled back through splits (seeded x cumulative fold)."""
+    points = []
+    for step in steps:
+        values = derived[step.id].values
+        if step.kind == StepKind.CULTURE_DAY0 and "viable_nk_seeded" in values:
+            points.append((0, values["viable_nk_seeded"].to("cell").magnitude))
+            seeded = values["viable_nk_seeded"]
+        elif step.kind in (StepKind.CULTURE_DAY, StepKind.HARVEST) and "cumulative_fold" in values and points:
+            day = step.day_number if step.day_number is not None else _day_of(step, steps)
+            points.append((day, (seeded * values["cumulative_fold"]).to("cell").magnitude))
+    return points
+
+
+def _day_of(step: ProcessStep, steps: list[ProcessStep]) -> int:
+    day0 = next(s for s in steps if s.kind == StepKind.CULTURE_DAY0)
+    return (clock.to_local(step.performed_at).date() - clock.to_local(day0.performed_at).date()).days
+
+
+def deviations_of(lot: Lot) -> list[Deviation]:
+    return list(db.session.scalars(select(Deviation).where(Deviation.lot_id == lot.id).order_by(Deviation.id)))
+
+
+def build(lot: Lot) -> LotRecord:
+    """Assemble the executed record of a lot."""
+    steps, spec, deviations = lot_steps(lot), lot_spec(lot), deviations_of(lot)
+    derived = derive(steps)
+    views = [_step_view(step, derived[step.id], spec, deviations) for step in steps]
+    doses = list(db.session.scalars(select(DoseUnit).where(DoseUnit.lot_id == lot.id)
+                                    .order_by(DoseUnit.division_code)))
+    return LotRecord(lot, spec, views, doses, deviations, _growth(steps, derived))
+
+
+def next_action(lot: Lot, steps: list[ProcessStep]) -> str:
+    """Say what the lot waits for, in the words of the bench."""
+    if lot.state == LotState.CANCELLED:
+        return "Nothing: cancelled"
+    if lot.state == LotState.ON_HOLD:
+        return "QA to review the hold"
+    waiting = guards.unverified(steps)
+    if waiting:
+        return f"Verify {step_title(waiting[0]).lower()}"
+    kinds = next_kinds(lot.state)
+    if StepKind.HARVEST in kinds:
+        return "Culture day count or harvest"
+    if kinds:
+        return f"Record {kinds[0].title.lower()}"
+    return "QA review and release" if lot.state == LotState.DOSES_PREPARED else ""
+
+
+def culture_day_today(steps: list[ProcessStep]) -> int | None:
+    """Days since culture day 0, for a lot still in culture."""
+    day0 = next((s for s in steps if s.kind == StepKind.CULTURE_DAY0), None)
+    if day0 is None or any(s.kind == StepKind.HARVEST for s in steps):
+        return None
+    return (clock.to_local(clock.now()).date() - clock.to_local(day0.performed_at).date()).days
+
+
+def awaiting_verification() -> list[ProcessStep]:
+    return list(db.session.scalars(select(ProcessStep).where(ProcessStep.status == StepStatus.PERFORMED)
+                                   .order_by(ProcessStep.performed_at)))

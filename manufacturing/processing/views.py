@@ -1,0 +1,125 @@
+"""Step pages at the bench: receive an apheresis, record, verify and correct steps, prepare doses."""
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from manufacturing.core.forms import SignForm
+from manufacturing.core.permissions import Role, role_required
+from manufacturing.core.web import attempt, form_errors
+from manufacturing.extensions import db
+from manufacturing.lots.views import lot_or_404
+from manufacturing.patients.models import BodyWeight
+from manufacturing.processing import doses, forms, operations
+from manufacturing.processing.checks import lot_spec
+from manufacturing.processing.kinds import definition
+from manufacturing.processing.models import ProcessStep, StepKind
+from manufacturing.release import registry
+
+bp = Blueprint("steps", __name__, url_prefix="/lots")
+
+
+def _kind_or_404(slug: str) -> StepKind:
+    kind = next((kind for kind in StepKind if kind.slug == slug), None)
+    if kind is None or kind in (StepKind.APHERESIS_RECEIPT, StepKind.DOSE_PREPARATION):
+        abort(404)
+    return kind
+
+
+def _step_or_404(lot_id: int, step_id: int) -> ProcessStep:
+    step = db.session.get(ProcessStep, step_id)
+    if step is None or step.lot_id != lot_id:
+        abort(404)
+    return step
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _form_page(template: str, context: dict, refused: bool = False):
+    """Show the form: on first view, or again with what was wrong (the entered text is kept)."""
+    if request.method == "GET":
+        return render_template(template, **context)
+    if not refused:
+        form_errors(context["form"])
+    return render_template(template, **context), 422
+
+
+@bp.route("/receive", methods=["GET", "POST"])
+@role_required(Role.TECHNICIAN)
+def receive():
+    step_definition = definition(StepKind.APHERESIS_RECEIPT)
+    form = forms.step_form(step_definition, base=forms.ReceiptForm, formdata=request.form or None)
+    context = {"form": form, "definition": step_definition, "title": "Receive an apheresis product"}
+    if not form.validate_on_submit():
+        return _form_page("processing/step_form.html", context)
+    lot = attempt(operations.receive_apheresis, form.subject_code.data, form.din.data, form.to_input(), _user(),
+                  form.sign_password.data, form.sign_username.data, success="Apheresis received; lot opened.")
+    if lot:
+        return redirect(url_for("lots.detail", lot_id=lot.id))
+    return _form_page("processing/step_form.html", context, refused=True)
+
+
+@bp.route("/<int:lot_id>/steps/<kind_slug>/new", methods=["GET", "POST"])
+@role_required(Role.TECHNICIAN)
+def record_step(lot_id: int, kind_slug: str):
+    lot, kind = lot_or_404(lot_id), _kind_or_404(kind_slug)
+    step_definition = definition(kind)
+    form = forms.step_form(step_definition, formdata=request.form or None)
+    context = {"form": form, "definition": step_definition, "lot": lot, "title": kind.title}
+    if not form.validate_on_submit():
+        return _form_page("processing/step_form.html", context)
+    if attempt(operations.record_step, lot, kind, form.to_input(), _user(), form.sign_password.data,
+               form.sign_username.data, success=f"{kind.title} recorded and signed."):
+        return redirect(url_for("lots.detail", lot_id=lot.id))
+    return _form_page("processing/step_form.html", context, refused=True)
+
+
+@bp.post("/<int:lot_id>/steps/<int:step_id>/verify")
+@role_required(Role.TECHNICIAN)
+def verify(lot_id: int, step_id: int):
+    step = _step_or_404(lot_id, step_id)
+    form = SignForm()
+    if form.validate_on_submit():
+        attempt(operations.verify_step, step, _user(), form.sign_password.data, form.sign_username.data,
+                success="Step verified and signed.")
+    else:
+        form_errors(form)
+    return redirect(url_for("lots.detail", lot_id=lot_id, _anchor=f"step-{step.id}"))
+
+
+@bp.route("/<int:lot_id>/steps/<int:step_id>/correct", methods=["GET", "POST"])
+@role_required(Role.TECHNICIAN)
+def correct(lot_id: int, step_id: int):
+    step = _step_or_404(lot_id, step_id)
+    step_definition = definition(step.kind)
+    form = forms.step_form(step_definition, base=forms.CorrectionForm, step=step, formdata=request.form or None)
+    context = {"form": form, "definition": step_definition, "lot": step.lot, "step": step,
+               "title": f"Correct the {step.kind.title.lower()}"}
+    if not form.validate_on_submit():
+        return _form_page("processing/step_form.html", context)
+    if attempt(operations.correct_step, step, form.to_input(), form.reason.data, _user(), form.sign_password.data,
+               form.sign_username.data, success="Correction saved; the step must be verified again."):
+        return redirect(url_for("lots.detail", lot_id=lot_id, _anchor=f"step-{step.id}"))
+    return _form_page("processing/step_form.html", context, refused=True)
+
+
+@bp.route("/<int:lot_id>/doses/new", methods=["GET", "POST"])
+@role_required(Role.TECHNICIAN)
+def prepare_doses(lot_id: int):
+    lot = lot_or_404(lot_id)
+    study = registry.pinned(lot.study_spec_id, lot.study_spec_version, lot.study_spec_hash)
+    weights = db.session.query(BodyWeight).filter_by(subject_id=lot.subject_id).order_by(
+        BodyWeight.measured_on.desc()).all()
+    extra = forms.dose_fields(weights, [level.dose_per_kg for level in study.dose_schedule], study.max_infusions)
+    step_definition = definition(StepKind.DOSE_PREPARATION)
+    form = forms.step_form(step_definition, formdata=request.form or None, extra=extra)
+    context = {"form": form, "definition": step_definition, "lot": lot, "rows": range(forms.DOSE_ROWS),
+               "spec": lot_spec(lot), "study": study, "title": "Dose preparation"}
+    if not form.validate_on_submit():
+        return _form_page("processing/dose_form.html", context)
+    weight = db.session.get(BodyWeight, int(form.weight.data)) if form.weight.data else None
+    if attempt(doses.prepare_doses, lot, form.to_input(), forms.dose_requests(form), weight, _user(),
+               form.sign_password.data, form.sign_username.data, success="Dose units prepared and quarantined."):
+        return redirect(url_for("lots.detail", lot_id=lot.id))
+    return _form_page("processing/dose_form.html", context, refused=True)

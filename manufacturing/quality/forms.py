@@ -1,0 +1,31 @@
+"""Deviation forms."""
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from manufacturing.core.forms import SignatureFields
+from manufacturing.quality.models import DeviationClass
+
+
+class DeviationForm(FlaskForm):
+    classification = SelectField("Classification", choices=[SelectChoice(c.name, c.title) for c in DeviationClass])
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField("What happened", validators=[DataRequired(), Length(max=8000)])
+    immediate_action = TextAreaField("Immediate action taken", validators=[DataRequired(), Length(max=8000)])
+
+    def classification_value(self) -> DeviationClass:
+        return DeviationClass[self.classification.data]
+
+
+class AssessmentForm(FlaskForm):
+    impact_assessment = TextAreaField("Impact assessment", validators=[DataRequired(), Length(max=8000)])
+    affects_product = RadioField("Does it affect the product?", validators=[DataRequired()], choices=[
+        SelectChoice("no", "No: the dose units are not affected"),
+        SelectChoice("yes", "Yes: the dose units are affected")])
+    reason = TextAreaField("Reason (when changing an earlier assessment)", validators=[Optional(), Length(max=2000)])
+
+
+class CloseForm(SignatureFields, FlaskForm):
+    pass

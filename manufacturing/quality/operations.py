@@ -1,0 +1,64 @@
+"""Deviations: opened at the bench or by QA, assessed for impact, closed by QA with a signature."""
+
+from manufacturing.core import clock
+from manufacturing.core.audit import set_reason
+from manufacturing.core.counters import next_number
+from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
+from manufacturing.core.permissions import Role
+from manufacturing.core.signatures import Meaning, sign
+from manufacturing.extensions import db
+from manufacturing.lots.models import Lot
+from manufacturing.processing.models import ProcessStep
+from manufacturing.quality.models import Deviation, DeviationClass, DeviationStatus
+
+
+def _text(value: str | None, label: str) -> str:
+    if not (value or "").strip():
+        raise DomainError(f"{label} is required.")
+    return value.strip()
+
+
+def open_deviation(lot: Lot, user, classification: DeviationClass, title: str, description: str,
+                   immediate_action: str, step: ProcessStep | None = None) -> Deviation:
+    """Record a deviation against a lot (and one of its steps); it stays open until QA closes it."""
+    if not (user.has_role(Role.TECHNICIAN) or user.has_role(Role.QA)):
+        raise NotPermitted("Technicians and QA open deviations.")
+    if step is not None and step.lot_id != lot.id:
+        raise DomainError("That step belongs to another lot.")
+    year = clock.to_local(clock.now()).year
+    deviation = Deviation(
+        number=f"DEV-{year}-{next_number(db.session, f'deviation-{year}'):04d}", lot_id=lot.id,
+        step_id=step.id if step else None, classification=classification, title=_text(title, "The title"),
+        description=_text(description, "The description"),
+        immediate_action=_text(immediate_action, "The immediate action"),
+        status=DeviationStatus.OPEN, opened_at=clock.now(), opened_by_id=user.id,
+    )
+    db.session.add(deviation)
+    db.session.flush()
+    return deviation
+
+
+def assess(deviation: Deviation, user, impact_assessment: str, affects_product: bool,
+           reason: str | None = None) -> None:
+    """Record QA's impact assessment: whether the deviation affects the product, and why."""
+    if not user.has_role(Role.QA):
+        raise NotPermitted("Only QA assesses the impact of a deviation.")
+    if deviation.status == DeviationStatus.CLOSED:
+        raise OutOfSequence(f"{deviation.number} is closed.")
+    if deviation.impact_assessment and not (reason or "").strip():
+        raise DomainError("Give a reason for changing the impact assessment.")
+    set_reason(db.session, reason)
+    deviation.impact_assessment = _text(impact_assessment, "The impact assessment")
+    deviation.affects_product = affects_product
+
+
+def close(deviation: Deviation, user, password: str, username: str) -> None:
+    """Close a deviation with QA's signature; it needs an impact assessment first."""
+    if not user.has_role(Role.QA):
+        raise NotPermitted("Only QA closes deviations.")
+    if deviation.status == DeviationStatus.CLOSED:
+        raise OutOfSequence(f"{deviation.number} is already closed.")
+    if not deviation.impact_assessment or deviation.affects_product is None:
+        raise OutOfSequence("Record the impact assessment before closing the deviation.")
+    sign(deviation, Meaning.CLOSED, user, password, username=username)
+    deviation.status, deviation.closed_at, deviation.closed_by_id = DeviationStatus.CLOSED, clock.now(), user.id

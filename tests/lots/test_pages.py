@@ -1,0 +1,26 @@
+"""The lot list and the lot page."""
+
+import pytest
+
+from manufacturing.processing.models import StepKind
+
+
+@pytest.fixture
+def complete_lot(bench):
+    return bench.lot_through(StepKind.DOSE_PREPARATION)
+
+
+def test_lot_page_shows_identity_values_with_units_and_growth_curve(client, login, bench, complete_lot):
+    login(bench.technician)
+    page = client.get(f"/lots/{complete_lot.id}").get_data(as_text=True)
+    assert complete_lot.lot_number in page and "G1234 26 000123" in page and "LAL2013-RM-001" in page
+    assert "185 mL" in page and "1.48 × 10¹⁰ cells" in page  # TNC = 80e6/mL x 185 mL
+    assert "T-cell log depletion" in page and "Cumulative fold expansion" in page
+    assert "<svg class=\"growth\"" in page
+    assert "Verified" in page
+
+
+def test_lot_list(client, login, bench, complete_lot):
+    login(bench.qa)
+    page = client.get("/lots/").get_data(as_text=True)
+    assert complete_lot.lot_number in page and "Doses prepared" in page
