@@ -1,14 +1,30 @@
-"""`flask demo load`: demo accounts and data, made through the operations like real work."""
+"""`flask demo load`: demo accounts and data, made through the operations like real work.
 
+The story starts six weeks ago (accounts, materials, subjects) and runs up to now: a lot that went
+through fourteen culture days to five dose units, a lot in culture, a lot on hold with a deviation.
+Events of the different stories happen in time order, with the clock set to each event's time, so the
+audit trail reads as the days went.
+"""
+
+import heapq
 import secrets
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import click
 from flask.cli import AppGroup
 
-from manufacturing.accounts import operations
+from manufacturing.accounts import operations as accounts
 from manufacturing.accounts.cli import cli_actor
+from manufacturing.core import clock
+from manufacturing.core.audit import set_actor
 from manufacturing.core.permissions import Role
 from manufacturing.extensions import db
+from manufacturing.lots.din import new_din
+from manufacturing.materials import demo as materials_demo
+from manufacturing.patients import demo as patients_demo
+from manufacturing.patients import operations as patients
+from manufacturing.processing import demo as bench
 
 demo_cli = AppGroup("demo", help="Demo data for trying the application.")
 
@@ -20,6 +36,8 @@ DEMO_USERS = [
     ("pharm.sara", "Sara Colombo", [Role.PHARMACY]),
     ("admin", "Paolo Ricci", [Role.ADMIN]),
 ]
+SET_UP_DAYS_AGO = 45
+FACILITY = "G1234"
 
 
 def demo_password() -> str:
@@ -31,18 +49,69 @@ def create_demo_users() -> dict[str, str]:
     passwords = {}
     for username, full_name, roles in DEMO_USERS:
         passwords[username] = demo_password()
-        operations.create_user(username, full_name, roles, passwords[username])
+        accounts.create_user(username, full_name, roles, passwords[username])
+    return passwords
+
+
+def run_stories(*stories: Iterator[datetime]) -> None:
+    """Play stories together in time order, each event with the clock at its own time."""
+    queue = []
+    for index, story in enumerate(stories):
+        first = next(story, None)
+        if first is not None:
+            heapq.heappush(queue, (first, index, story))
+    while queue:
+        at, index, story = heapq.heappop(queue)
+        with clock.frozen(at):
+            following = next(story, None)
+            db.session.flush()
+        if following is not None:
+            heapq.heappush(queue, (following, index, story))
+
+
+def _pharmacy(pharmacist, subject, at: datetime) -> Iterator[datetime]:
+    """The subject is weighed and the first infusion ordered the day before dose preparation."""
+    yield at
+    set_actor(db.session, pharmacist.id, pharmacist.username)
+    weight = patients.record_body_weight(pharmacist, subject, "64.5 kg", clock.to_local(at).date())
+    patients.record_order(pharmacist, subject, patients.OrderEntry(
+        infusion_number=1, dose_level=1, body_weight_id=weight.id, planned_date=clock.to_local(at).date()
+        + timedelta(days=1), prescriber="Dr. Anna Conti", order_reference="ORD-LAL2013-RM-001-1"))
+
+
+def load_story(now: datetime) -> dict[str, str]:
+    """Create everything, from six weeks ago up to `now`; return the demo passwords."""
+    with clock.frozen(now - timedelta(days=SET_UP_DAYS_AGO)):
+        cli_actor()
+        passwords = create_demo_users()
+        people = {username: accounts.find_user(username) for username, _, _ in DEMO_USERS}
+        set_actor(db.session, people["qa.giulia"].id, "qa.giulia")
+        materials_demo.load_demo(people["tech.anna"], people["qa.giulia"], passwords["qa.giulia"],
+                                 ahead=SET_UP_DAYS_AGO)
+        set_actor(db.session, people["pharm.luca"].id, "pharm.luca")
+        subjects = patients_demo.load_demo(people["pharm.luca"])
+        db.session.flush()
+    crew = bench.Crew(people["tech.anna"], people["tech.marco"], people["qa.giulia"], passwords)
+    year = clock.to_local(now).year
+    dins = [new_din(FACILITY, year, number).keyboard for number in (101, 102, 103)]
+    complete_day0 = now - timedelta(days=14, hours=9)
+    lots: list = []
+    run_stories(
+        bench.complete_lot(crew, subjects["LAL2013-RM-001"], dins[0], complete_day0, lots),
+        _pharmacy(people["pharm.luca"], subjects["LAL2013-RM-001"], complete_day0 + timedelta(days=13)),
+        bench.lot_in_culture(crew, subjects["LAL2013-RM-002"], dins[1], now - timedelta(days=5, hours=10), 5, lots),
+        bench.lot_on_hold(crew, subjects["LAL2013-RM-003"], dins[2], now - timedelta(hours=20), lots),
+    )
     return passwords
 
 
 @demo_cli.command("load")
 def load() -> None:
     """Load the demo data once; print the demo passwords (to be changed at first login)."""
-    if operations.find_user(DEMO_USERS[0][0]) is not None:
+    if accounts.find_user(DEMO_USERS[0][0]) is not None:
         click.echo("Demo data is already loaded; nothing changed.")
         return
-    cli_actor()
-    passwords = create_demo_users()
+    passwords = load_story(clock.now().replace(second=0, microsecond=0))
     db.session.commit()
     click.echo("Demo accounts (shown once; each password must be changed at first login):")
     for username, full_name, roles in DEMO_USERS:

@@ -262,7 +262,7 @@ def parse_quantity(text: str, expected_unit: str | None = None) -> pint.Quantity
 # ---- formatting ----------------------------------------------------------------------------
 
 _TO_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-_LOG_DECIMALS = 1  # log reductions are reported to one decimal ("4.3 log")
+_LOG_DECIMALS = 2  # log reductions to two decimals ("4.30 log"), so 1.97 never reads as 2.0
 
 
 def round_significant(value: float, digits: int) -> float:
@@ -298,7 +298,7 @@ def shown_magnitude(quantity: pint.Quantity, digits: int | None = None) -> float
 def format_quantity(quantity: pint.Quantity, plain: bool = False, digits: int | None = None) -> str:
     """Render a quantity the way the lab reads it: "2.35 × 10⁸ cells", "13.6 mL", "96.0 %".
 
-    Three significant digits by default (log reductions: one decimal, "4.3 log"); cell counts and
+    Three significant digits by default (log reductions: two decimals, "4.30 log"); cell counts and
     concentrations from 10⁴ up, and other values from 10⁶ up or below 10⁻³, in scientific notation.
     plain=True gives ASCII for PDFs and CSV ("2.35 x 10^8 cells").
     """

@@ -96,6 +96,7 @@ def login(client):
     """Log a user in through the login page; returns the user."""
 
     def log_in(user, password: str = PASSWORD):
+        client.post("/logout")  # whoever was logged in on this client leaves first
         response = client.post("/login", data={"username": user.username, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)
         return user

@@ -175,7 +175,7 @@ def test_quantity_error_is_a_domain_error():
         (Q_(64.5, "kg"), "64.5 kg", "64.5 kg"),
         (Q_(500, "IU/mL"), "500 IU/mL", "500 IU/mL"),
         (Q_(3.16e6, "cells/kg"), "3.16 × 10⁶ cells/kg", "3.16 x 10^6 cells/kg"),
-        (Q_(2.7, "log"), "2.7 log", "2.7 log"),
+        (Q_(2.7, "log"), "2.70 log", "2.70 log"),
         (Q_(15.7, "dimensionless"), "15.7", "15.7"),
         (Q_(9500, "cells"), "9500 cells", "9500 cells"),
         (Q_(37, "degC"), "37.0 °C", "37.0 degC"),

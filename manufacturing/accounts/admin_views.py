@@ -7,10 +7,9 @@ from sqlalchemy import select
 from manufacturing.accounts import operations
 from manufacturing.accounts.forms import CreateUserForm, RenameForm, RolesForm
 from manufacturing.accounts.models import AuthSession, User
-from manufacturing.core.errors import DomainError
 from manufacturing.core.forms import ReasonForm
 from manufacturing.core.permissions import Role, role_required
-from manufacturing.core.web import attempt
+from manufacturing.core.web import attempt, form_errors
 from manufacturing.extensions import db
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
@@ -68,7 +67,7 @@ def roles(user_id: int):
         attempt(operations.set_roles, current_user._get_current_object(), user, form.role_values(),
                 form.reason.data, success="Roles changed.")
     else:
-        attempt(_invalid, form)
+        form_errors(form)
     return redirect(url_for("users.detail", user_id=user.id))
 
 
@@ -81,7 +80,7 @@ def rename(user_id: int):
         attempt(operations.rename, current_user._get_current_object(), user, form.full_name.data,
                 form.reason.data, success="Printed name changed.")
     else:
-        attempt(_invalid, form)
+        form_errors(form)
     return redirect(url_for("users.detail", user_id=user.id))
 
 
@@ -94,7 +93,7 @@ def account_action(user_id: int, action: str):
     if form.validate_on_submit():
         attempt(operation, current_user._get_current_object(), user, form.reason.data, success=message)
     else:
-        attempt(_invalid, form)
+        form_errors(form)
     return redirect(url_for("users.detail", user_id=user.id))
 
 
@@ -109,11 +108,5 @@ def reset_password(user_id: int):
         if temporary:
             return render_template("accounts/temporary_password.html", user=user, password=temporary)
     else:
-        attempt(_invalid, form)
+        form_errors(form)
     return redirect(url_for("users.detail", user_id=user.id))
-
-
-def _invalid(form) -> None:
-    """Refuse a form that failed validation, with its first problem as the message."""
-    problems = (f"{field.label.text}: {error}" for field in form for error in field.errors)
-    raise DomainError(next(problems, "Check the form."))

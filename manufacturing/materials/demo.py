@@ -39,28 +39,37 @@ EQUIPMENT = [
 ]
 
 
-def _receive(technician, material: tuple):
+def _receive(technician, material: tuple, ahead: int):
     kind, name, manufacturer, supplier_lot, days = material
-    expiry = local_date(clock.now()) + timedelta(days=days)
+    expiry = local_date(clock.now()) + timedelta(days=days + ahead)
     return operations.receive_material(technician, kind, name, manufacturer, supplier_lot, expiry)
 
 
-def _receive_expired_lot(technician, qa_user, qa_password: str) -> None:
-    """Receive and release a lot in the past, so that it has expired by now (receipt refuses expired lots)."""
+def _receive_expired_lot(technician, qa_user, qa_password: str, ahead: int) -> None:
+    """Receive and release a lot that has expired by 'today' (receipt refuses expired lots).
+
+    When the demo is loaded with the clock set back (`ahead` days), the lot is still in date at receipt;
+    otherwise it is received as it was, some weeks ago.
+    """
     kind, name, manufacturer, supplier_lot, days = EXPIRED
-    expiry = local_date(clock.now()) + timedelta(days=days)
-    with clock.frozen(clock.now() - timedelta(days=EXPIRED_RECEIVED_DAYS_AGO)):
+    expiry = local_date(clock.now()) + timedelta(days=days + ahead)
+    received = clock.now() if days + ahead >= 0 else clock.now() - timedelta(days=EXPIRED_RECEIVED_DAYS_AGO)
+    with clock.frozen(received):
         material_lot = operations.receive_material(technician, kind, name, manufacturer, supplier_lot, expiry)
         operations.release_material(qa_user, material_lot, qa_password)
 
 
-def load_demo(technician, qa_user, qa_password: str) -> None:
-    """Receive and release the materials, register the equipment; the caller sets the actor and commits."""
-    _receive_expired_lot(technician, qa_user, qa_password)
+def load_demo(technician, qa_user, qa_password: str, ahead: int = 0) -> None:
+    """Receive and release the materials, register the equipment; the caller sets the actor and commits.
+
+    Expiry and calibration dates are counted from `ahead` days after today, so that a demo loaded
+    with the clock set back keeps its dates as they would be read today.
+    """
+    _receive_expired_lot(technician, qa_user, qa_password, ahead)
     for material in RELEASED_MATERIALS:
-        operations.release_material(qa_user, _receive(technician, material), qa_password,
+        operations.release_material(qa_user, _receive(technician, material, ahead), qa_password,
                                     comment="Certificate of analysis reviewed; incoming inspection passed.")
-    _receive(technician, QUARANTINED)
+    _receive(technician, QUARANTINED, ahead)
     for code, name, kind, location, days in EQUIPMENT:
-        due = local_date(clock.now()) + timedelta(days=days)
+        due = local_date(clock.now()) + timedelta(days=days + ahead)
         operations.register_equipment(qa_user, code, name, kind, location, due)

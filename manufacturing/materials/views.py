@@ -5,9 +5,8 @@ from flask_login import current_user
 
 from manufacturing.accounts.models import User
 from manufacturing.core import clock
-from manufacturing.core.errors import DomainError
 from manufacturing.core.permissions import Role, role_required
-from manufacturing.core.web import attempt
+from manufacturing.core.web import attempt, form_errors
 from manufacturing.extensions import db
 from manufacturing.materials import operations, queries
 from manufacturing.materials.forms import (
@@ -97,7 +96,7 @@ def release(lot_id: int):
                 username=form.sign_username.data, comment=form.comment.data,
                 success="Lot released: it can now be used in the process.")
     else:
-        attempt(_invalid, form)
+        form_errors(form)
     return redirect(url_for("materials.lot", lot_id=lot_id))
 
 
@@ -110,7 +109,7 @@ def reject(lot_id: int):
         attempt(operations.reject_material, _me(), material_lot, form.reason.data, form.sign_password.data,
                 username=form.sign_username.data, success="Lot rejected: it can never be used.")
     else:
-        attempt(_invalid, form)
+        form_errors(form)
     return redirect(url_for("materials.lot", lot_id=lot_id))
 
 
@@ -123,7 +122,7 @@ def quarantine(lot_id: int):
         attempt(operations.quarantine_material, _me(), material_lot, form.reason.data,
                 success="Lot put back in quarantine: it cannot be used until QA releases it again.")
     else:
-        attempt(_invalid, form)
+        form_errors(form)
     return redirect(url_for("materials.lot", lot_id=lot_id))
 
 
@@ -161,7 +160,7 @@ def calibration(equipment_id: int):
         attempt(operations.record_calibration, _me(), item, form.calibration_due.data, form.reason.data,
                 success="Calibration recorded: the new due date is in force.")
     else:
-        attempt(_invalid, form)
+        form_errors(form)
     return redirect(url_for("materials.equipment", equipment_id=equipment_id))
 
 
@@ -174,11 +173,5 @@ def retire(equipment_id: int):
         attempt(operations.retire_equipment, _me(), item, form.reason.data,
                 success="Equipment retired: it can no longer be used.")
     else:
-        attempt(_invalid, form)
+        form_errors(form)
     return redirect(url_for("materials.equipment", equipment_id=equipment_id))
-
-
-def _invalid(form) -> None:
-    """Refuse a form that failed validation, with its first problem as the message."""
-    problems = (f"{field.label.text}: {error}" for field in form for error in field.errors)
-    raise DomainError(next(problems, "Check the form."))

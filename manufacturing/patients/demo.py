@@ -21,7 +21,7 @@ DEMO_SUBJECTS = (
 
 
 def load_demo(pharmacist) -> dict[str, Subject]:
-    """Register the demo subjects and their weights; order infusion 1 for the first, planned tomorrow."""
+    """Register the demo subjects and their weights (the infusion orders come with the lots' story)."""
     today = operations.today()
     subjects = {}
     for code, initials, born, sex, site, weights in DEMO_SUBJECTS:
@@ -29,10 +29,4 @@ def load_demo(pharmacist) -> dict[str, Subject]:
         for entered, days_ago in weights:
             operations.record_body_weight(pharmacist, subject, entered, today - timedelta(days=days_ago))
         subjects[code] = subject
-    first = subjects[DEMO_SUBJECTS[0][0]]
-    latest = max(first.weights, key=lambda weight: (weight.measured_on, weight.id))
-    operations.record_order(pharmacist, first, operations.OrderEntry(
-        infusion_number=1, dose_level=1, body_weight_id=latest.id, planned_date=today + timedelta(days=1),
-        prescriber="Dr. Anna Conti", order_reference="ORD-LAL2013-RM-001-1",
-    ))
     return subjects

@@ -3,7 +3,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from manufacturing.core.audit import Audited
@@ -89,7 +89,10 @@ class InfusionOrder(Audited, db.Model):
 
     __tablename__ = "infusion_orders"
     __audit_entity__ = "infusion_order"
-    __table_args__ = (UniqueConstraint("subject_id", "infusion_number"),)
+    # One live order per infusion; a cancelled order leaves its number free to be ordered again.
+    __table_args__ = (Index("uq_infusion_orders_live", "subject_id", "infusion_number", unique=True,
+                            sqlite_where=text("status != 'CANCELLED'"),
+                            postgresql_where=text("status != 'CANCELLED'")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)

@@ -28,7 +28,7 @@ def _user():
     return current_user._get_current_object()
 
 
-def _refused() -> int:
+def _form_status() -> int:
     return 200 if request.method == "GET" else 422
 
 
@@ -49,7 +49,7 @@ def register():
         subject = attempt(operations.register_subject, _user(), form.details(), success="Subject registered.")
         if subject:
             return redirect(url_for("patients.detail", subject_id=subject.id))
-    return render_template("patients/new.html", form=form), _refused()
+    return render_template("patients/new.html", form=form), _form_status()
 
 
 @bp.get("/<int:subject_id>")
@@ -93,7 +93,8 @@ def _subject_page(subject: Subject, status: int = 200, **forms):
     """Render the subject page; a form just refused is passed in, to show what was typed and its errors."""
     spec, spec_problem = _study_spec()
     latest = subject.latest_weight
-    rows = plan.infusion_plan(spec, subject.orders, latest and latest.weight, operations.today()) if spec else []
+    rows = plan.infusion_plan(spec, subject.orders, latest and latest.weight, operations.today(),
+                              operations.administered_dates(subject)) if spec else []
     lots, dose_units = _production(subject)
     context = {
         "correct_form": CorrectSubjectForm.of(subject, formdata=None),

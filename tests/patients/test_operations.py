@@ -14,7 +14,7 @@ from manufacturing.core.audit import AuditEvent
 from manufacturing.core.errors import DomainError, NotPermitted, ReasonRequired
 from manufacturing.patients import operations
 from manufacturing.patients.demo import load_demo
-from manufacturing.patients.models import InfusionOrder, OrderStatus, Subject
+from manufacturing.patients.models import OrderStatus, Subject
 from manufacturing.release import registry
 from manufacturing.units import QuantityError
 from tests.patients.factories import (
@@ -289,12 +289,17 @@ def test_only_pharmacy_cancels_orders(database, pharmacist, qa_user, weighed):
         operations.cancel_order(qa_user, order, "Postponed")
 
 
-def test_a_cancelled_infusion_number_cannot_be_ordered_again_yet(database, pharmacist, weighed):
-    """The table allows one order per subject and infusion number, cancelled or not."""
-    operations.cancel_order(pharmacist, make_order(pharmacist, weighed), "Wrong dose typed")
+def test_a_cancelled_infusion_can_be_ordered_again(database, pharmacist, weighed):
+    """A typo in an order is put right by cancelling it and ordering the same infusion again."""
+    cancelled = make_order(pharmacist, weighed)
+    operations.cancel_order(pharmacist, cancelled, "Wrong dose typed")
     database.session.commit()
-    with pytest.raises(DomainError, match=r"Infusion 1 was ordered before .* and cancelled"):
-        operations.record_order(pharmacist, weighed, order_entry(weighed))
+    database.session.refresh(weighed)
+    again = operations.record_order(pharmacist, weighed, order_entry(weighed))
+    database.session.commit()
+    assert again.infusion_number == cancelled.infusion_number == 1 and again.id != cancelled.id
+    with pytest.raises(DomainError):
+        operations.record_order(pharmacist, weighed, order_entry(weighed, infusion_number=1))
 
 
 # ---- demo ------------------------------------------------------------------------------------
@@ -306,6 +311,5 @@ def test_demo_subjects_are_made_through_the_operations(database, pharmacist):
     database.session.commit()
     assert sorted(subjects) == ["LAL2013-RM-001", "LAL2013-RM-002", "LAL2013-RM-003"]
     assert len(database.session.scalars(select(Subject)).all()) == 3
-    order = database.session.scalars(select(InfusionOrder)).one()
-    assert order.subject.subject_code == "LAL2013-RM-001" and order.body_weight.entered == "64.5 kg"
     assert all(subject.weights for subject in subjects.values())
+    assert subjects["LAL2013-RM-001"].latest_weight.entered == "64.5 kg"

@@ -103,8 +103,8 @@ def test_a_din_opens_one_lot_only(database, bench):
 def test_unknown_subject_is_refused(database, bench):
     given = bench.step_input(StepKind.APHERESIS_RECEIPT, bench.at(0))
     with clock.frozen(bench.at(0)):
-        message = refused(database, bench, DomainError, operations.receive_apheresis, "LAL2013-XX-999", "=G12342600012300",
-                          given, bench.technician, PASSWORD, bench.technician.username)
+        message = refused(database, bench, DomainError, operations.receive_apheresis, "LAL2013-XX-999",
+                          "=G12342600012300", given, bench.technician, PASSWORD, bench.technician.username)
     assert "No subject LAL2013-XX-999 is registered" in message
 
 

@@ -232,7 +232,7 @@ def test_unknown_result_keys_and_bad_fractions_are_refused():
             "log_depletion",
             "2.3",
             Outcome.ALERT,
-            "T-cell log depletion 2.3 log is below the alert limit 2.5 log",
+            "T-cell log depletion 2.30 log is below the alert limit 2.5 log",
         ),
         ("cd3_depletion", "log_depletion", "1.9 log", Outcome.FAIL, None),
         (
@@ -240,7 +240,7 @@ def test_unknown_result_keys_and_bad_fractions_are_refused():
             "log_depletion",
             "2.46 log",
             Outcome.ALERT,
-            "T-cell log depletion 2.460 log is below the alert limit 2.5 log",
+            "T-cell log depletion 2.46 log is below the alert limit 2.5 log",
         ),
         (
             "apheresis",

@@ -1,8 +1,8 @@
 """manufacturing floor: subjects, lots, steps, materials, deviations, dose units
 
-Revision ID: 95ad672b8e21
+Revision ID: fb30bd162fcf
 Revises: 20f82648bb00
-Create Date: 2026-11-25 10:33:32.108864
+Create Date: 2026-11-25 10:45:09.143459
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '95ad672b8e21'
+revision = 'fb30bd162fcf'
 down_revision = '20f82648bb00'
 branch_labels = None
 depends_on = None
@@ -122,11 +122,11 @@ def upgrade():
     sa.ForeignKeyConstraint(['body_weight_id'], ['body_weights.id'], name=op.f('fk_infusion_orders_body_weight_id_body_weights')),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_infusion_orders_recorded_by_id_users')),
     sa.ForeignKeyConstraint(['subject_id'], ['subjects.id'], name=op.f('fk_infusion_orders_subject_id_subjects')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_infusion_orders')),
-    sa.UniqueConstraint('subject_id', 'infusion_number', name=op.f('uq_infusion_orders_subject_id'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_infusion_orders'))
     )
     with op.batch_alter_table('infusion_orders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_infusion_orders_subject_id'), ['subject_id'], unique=False)
+        batch_op.create_index('uq_infusion_orders_live', ['subject_id', 'infusion_number'], unique=True, sqlite_where=sa.text("status != 'CANCELLED'"), postgresql_where=sa.text("status != 'CANCELLED'"))
 
     op.create_table('process_steps',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -275,6 +275,7 @@ def downgrade():
 
     op.drop_table('process_steps')
     with op.batch_alter_table('infusion_orders', schema=None) as batch_op:
+        batch_op.drop_index('uq_infusion_orders_live', sqlite_where=sa.text("status != 'CANCELLED'"), postgresql_where=sa.text("status != 'CANCELLED'"))
         batch_op.drop_index(batch_op.f('ix_infusion_orders_subject_id'))
 
     op.drop_table('infusion_orders')

@@ -1,0 +1,165 @@
+"""Demo lots told as they happen at the bench: each step recorded and verified at its own time.
+
+A complete lot (fourteen culture days, five dose units), a lot in culture, and a lot on hold with a
+deviation, all made through the operations. Each story is a generator that yields the time of its next
+event; the demo runs the stories together in time order, with the clock set to each event's time.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from manufacturing.core import clock
+from manufacturing.core.audit import set_actor
+from manufacturing.extensions import db
+from manufacturing.lots import operations as lot_operations
+from manufacturing.lots.models import Lot
+from manufacturing.materials.operations import usable_equipment, usable_materials
+from manufacturing.patients.models import Subject
+from manufacturing.processing import doses, operations
+from manufacturing.processing.entries import StepInput
+from manufacturing.processing.kinds import definition
+from manufacturing.processing.models import DoseKind, ProcessStep, StepKind
+from manufacturing.quality import operations as quality
+from manufacturing.quality.models import DeviationClass
+from manufacturing.units import Q_
+
+SEPARATION = {"volume_loaded": "185 mL", "volume": "100 mL", "concentration": "20 x 10^6 cells/mL",
+              "viability": "95 %", "nk_fraction": "60 %", "cd3_fraction": "0.5 %"}
+SELECTION = {"volume": "40 mL", "concentration": "15 x 10^6 cells/mL", "viability": "95 %", "nk_fraction": "95 %",
+             "cd3_fraction": "0.2 %"}
+DAY0 = {"culture_volume": "500 mL", "seeding_density": "1 x 10^6 cells/mL", "il2_concentration": "500 IU/mL"}
+HARVEST = {"volume": "2000 mL", "concentration": "5.5 x 10^6 cells/mL", "viability": "96 %", "nk_fraction": "97 %",
+           "cd3_fraction": "0.4 %", "cd19_fraction": "0.05 %"}
+SEEDED_NK, PURITY, FOLD_AT_14 = 5e8 * 0.95, 0.95, 21.6
+FEEDS = {3: 500, 7: 500, 10: 500}  # culture day -> mL of medium added after the count
+FIVE_UNITS = ((1, 1e6, DoseKind.FRESH, "50 mL"), (2, 3.16e6, DoseKind.CRYOPRESERVED, "20 mL"),
+              (3, 1e7, DoseKind.CRYOPRESERVED, "20 mL"), (4, 3.16e7, DoseKind.CRYOPRESERVED, "50 mL"),
+              (5, 1e8, DoseKind.CRYOPRESERVED, "100 mL"))
+VERIFY_AFTER = timedelta(minutes=25)
+Story = Iterator[datetime]
+
+
+@dataclass
+class Crew:
+    """The people at the bench, with the passwords they sign with."""
+
+    technician: object
+    verifier: object
+    qa: object
+    passwords: dict[str, str]
+
+    def password(self, user) -> str:
+        return self.passwords[user.username]
+
+    def act(self, user) -> object:
+        set_actor(db.session, user.id, user.username)
+        return user
+
+
+def _inputs(kind: StepKind, at: datetime, values: dict[str, str]) -> StepInput:
+    """Entries of a step with the first usable material lot and equipment of each kind."""
+    step_definition = definition(kind)
+    return StepInput(
+        values=values, performed_at=at,
+        materials={use.role: usable_materials(use.kind, at)[0].id for use in step_definition.materials},
+        equipment={use.role: usable_equipment(use.kind, at)[0].id for use in step_definition.equipment},
+    )
+
+
+def _verify(crew: Crew, step: ProcessStep) -> None:
+    user = crew.act(crew.verifier)
+    operations.verify_step(step, user, crew.password(user), user.username)
+
+
+def _step(crew: Crew, lot: Lot, kind: StepKind, at: datetime, values: dict) -> Story:
+    """Record a step at its time and have it verified a little later."""
+    yield at
+    user = crew.act(crew.technician)
+    step = operations.record_step(lot, kind, _inputs(kind, at, values), user, crew.password(user), user.username)
+    yield at + VERIFY_AFTER
+    _verify(crew, step)
+
+
+def _received(crew: Crew, subject: Subject, din: str, at: datetime, lots: list[Lot]) -> Story:
+    """The bag arrives: the lot is opened and its receipt verified."""
+    yield at
+    values = {"collected_at": clock.to_local(at - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M"),
+              "volume": "185 mL", "wbc_concentration": "80 x 10^6 cells/mL", "viability": "98 %",
+              "nk_fraction": "12 %", "cd3_fraction": "60 %", "cd19_fraction": "2 %",
+              "transport_temperature": "8 °C", "label_check": "yes"}
+    user = crew.act(crew.technician)
+    lots.append(operations.receive_apheresis(subject.subject_code, din, _inputs(StepKind.APHERESIS_RECEIPT, at, values),
+                                             user, crew.password(user), user.username))
+    yield at + VERIFY_AFTER
+    _verify(crew, operations.lot_steps(lots[-1])[0])
+
+
+def _culture_day(day: int, volume: int) -> dict[str, str]:
+    """A day's count following exponential growth to the expected fold at day 14."""
+    viability = 95 - (day % 3)
+    viable_nk = SEEDED_NK * FOLD_AT_14 ** (day / 14)
+    concentration = viable_nk / (volume * viability / 100 * PURITY)
+    values = {"concentration": f"{concentration / 1e6:.2f} x 10^6 cells/mL", "viability": f"{viability} %",
+              "volume": f"{volume} mL", "action": "feed" if day in FEEDS else "none"}
+    if day in FEEDS:
+        values["volume_added"] = f"{FEEDS[day]} mL"
+    return values
+
+
+def _through_culture(crew: Crew, lot: Lot, day0: datetime, last_day: int) -> Story:
+    """CD3 depletion, CD56 selection, day 0 and the daily counts up to `last_day`, each verified."""
+    yield from _step(crew, lot, StepKind.CD3_DEPLETION, day0 - timedelta(hours=6), SEPARATION)
+    yield from _step(crew, lot, StepKind.CD56_SELECTION, day0 - timedelta(hours=3), SELECTION)
+    yield from _step(crew, lot, StepKind.CULTURE_DAY0, day0, DAY0)
+    volume = 500
+    for day in range(1, last_day + 1):
+        yield from _step(crew, lot, StepKind.CULTURE_DAY, day0 + timedelta(days=day, minutes=30),
+                         _culture_day(day, volume))
+        volume += FEEDS.get(day, 0)
+
+
+def complete_lot(crew: Crew, subject: Subject, din: str, day0: datetime, lots: list[Lot]) -> Story:
+    """A lot through fourteen culture days, harvest and five dose units."""
+    yield from _received(crew, subject, din, day0 - timedelta(hours=9), lots)
+    lot = lots[-1]
+    yield from _through_culture(crew, lot, day0, 14)
+    harvest_at = day0 + timedelta(days=14, hours=4)
+    yield from _step(crew, lot, StepKind.HARVEST, harvest_at, HARVEST)
+    prepared_at = harvest_at + timedelta(hours=2)
+    yield prepared_at
+    requests = [doses.DoseRequest(number, Q_(level, "cell / kilogram"), kind, volume)
+                for number, level, kind, volume in FIVE_UNITS]
+    user = crew.act(crew.technician)
+    db.session.refresh(subject)
+    step = doses.prepare_doses(lot, _inputs(StepKind.DOSE_PREPARATION, prepared_at, {}), requests,
+                               subject.latest_weight, user, crew.password(user), user.username)
+    yield prepared_at + VERIFY_AFTER
+    _verify(crew, step)
+
+
+def lot_in_culture(crew: Crew, subject: Subject, din: str, day0: datetime, days_done: int,
+                   lots: list[Lot]) -> Story:
+    """A lot counted daily, still in culture."""
+    yield from _received(crew, subject, din, day0 - timedelta(hours=9), lots)
+    yield from _through_culture(crew, lots[-1], day0, days_done)
+
+
+def lot_on_hold(crew: Crew, subject: Subject, din: str, received_at: datetime, lots: list[Lot]) -> Story:
+    """CD3 depletion below its action limit: a deviation is opened and QA holds the lot."""
+    yield from _received(crew, subject, din, received_at, lots)
+    lot = lots[-1]
+    at = received_at + timedelta(hours=3)
+    yield at
+    user = crew.act(crew.technician)
+    poor = {**SEPARATION, "viability": "93 %", "nk_fraction": "55 %", "cd3_fraction": "5 %"}
+    step = operations.record_step(lot, StepKind.CD3_DEPLETION, _inputs(StepKind.CD3_DEPLETION, at, poor), user,
+                                  crew.password(user), user.username)
+    yield at + timedelta(hours=1)
+    quality.open_deviation(lot, crew.act(crew.technician), DeviationClass.MAJOR,
+                           "T-cell log depletion below the action limit",
+                           "CD3 depletion reached 1.97 log (action limit 2.0 log); 5 % CD3+ cells remain.",
+                           "Product kept at 2-8 °C; QA informed; no further processing until QA decides.", step)
+    yield at + timedelta(hours=1, minutes=30)
+    lot_operations.hold(lot, crew.act(crew.qa), "Investigation of the CD3 depletion (deviation opened): decide on "
+                                                "a second depletion or cancellation.")

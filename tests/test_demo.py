@@ -1,0 +1,33 @@
+"""`flask demo load` tells the demo story through the operations, once."""
+
+from sqlalchemy import func, select
+
+from manufacturing.core.audit import AuditEvent
+from manufacturing.core.audit_verify import verify_chain
+from manufacturing.lots.models import Lot, LotState
+from manufacturing.processing.models import DoseUnit, ProcessStep, StepKind
+from manufacturing.quality.models import Deviation
+
+
+def test_demo_load_tells_the_story_once(app, database):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    assert "tech.anna" in result.output and "must be changed at first login" in result.output
+    states = dict(database.session.execute(select(Lot.lot_number, Lot.state)).all())
+    assert sorted(states.values(), key=lambda s: s.name) == [LotState.DOSES_PREPARED, LotState.IN_CULTURE,
+                                                             LotState.ON_HOLD]
+    complete = database.session.scalars(select(Lot).where(Lot.state == LotState.DOSES_PREPARED)).one()
+    culture_days = database.session.scalar(select(func.count()).select_from(ProcessStep).where(
+        ProcessStep.lot_id == complete.id, ProcessStep.kind == StepKind.CULTURE_DAY))
+    assert culture_days == 14
+    assert database.session.scalar(select(func.count()).select_from(DoseUnit)) == 5
+    assert database.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.scope == f"lot:{complete.id}")) >= 200
+    held = database.session.scalars(select(Lot).where(Lot.state == LotState.ON_HOLD)).one()
+    assert database.session.scalars(select(Deviation).where(Deviation.lot_id == held.id)).one()
+    assert verify_chain(database.session).ok
+    times = database.session.scalars(select(AuditEvent.occurred_at).order_by(AuditEvent.id)).all()
+    assert times == sorted(times)  # the story is told in time order
+    again = runner.invoke(args=["demo", "load"])
+    assert again.exit_code == 0 and "already loaded" in again.output
