@@ -4,27 +4,34 @@ from manufacturing.accounts.models import AuthSession, PasswordHistory, User, Us
 from manufacturing.core.audit import AuditChainHead, AuditEvent
 from manufacturing.core.counters import Counter
 from manufacturing.core.signatures import Signature
+from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.lots.models import Lot
 from manufacturing.materials.models import Equipment, MaterialLot
 from manufacturing.patients.models import BodyWeight, InfusionOrder, Subject
 from manufacturing.processing.models import DoseUnit, ProcessStep, StepEquipment, StepMaterial, StepValue
-from manufacturing.quality.models import Deviation
-from manufacturing.release.models import SpecVersion
+from manufacturing.quality.models import Deviation, QcResult
+from manufacturing.release.models import Disposition, ReleaseAlert, SpecVersion
 
 __all__ = [
+    "Administration",
     "AuditChainHead",
     "AuditEvent",
     "AuthSession",
+    "BedsideCheck",
     "BodyWeight",
     "Counter",
     "Deviation",
+    "Disposition",
     "DoseUnit",
     "Equipment",
     "InfusionOrder",
+    "Issue",
     "Lot",
     "MaterialLot",
     "PasswordHistory",
     "ProcessStep",
+    "QcResult",
+    "ReleaseAlert",
     "Signature",
     "SpecVersion",
     "StepEquipment",

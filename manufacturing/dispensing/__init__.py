@@ -1,0 +1,1 @@
+"""Dispensing: pharmacy issue, the two-person bedside check, and the administration record."""

@@ -1,0 +1,99 @@
+"""A dose unit's QC results against the lot's pinned specification: the latest result of each test.
+
+Results of tests on a lot-wide sample (the harvest supernatant) count for every dose unit of the lot.
+"""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+
+from manufacturing.extensions import db
+from manufacturing.processing.checks import lot_spec
+from manufacturing.processing.models import DoseUnit
+from manufacturing.quality.models import QcResult
+from manufacturing.release.specs import (
+    Cd3PerKgCriterion,
+    Criterion,
+    DoseContext,
+    Evaluation,
+    Outcome,
+    ProductSpec,
+    evaluate,
+    evaluate_release,
+)
+from manufacturing.units import Q_
+
+LOT_SAMPLES = frozenset({"harvest supernatant"})
+INFUSION_TIME = Q_(1, "hour")  # endotoxin limit per hour of infusion: the bag counts as one hour's dose
+
+
+def is_lot_test(criterion: Criterion) -> bool:
+    """A test on a lot-wide sample, done once for all dose units of the lot."""
+    return criterion.sample in LOT_SAMPLES
+
+
+def is_computed(criterion: Criterion) -> bool:
+    """A criterion calculated from other results, with no result of its own."""
+    return isinstance(criterion, Cd3PerKgCriterion)
+
+
+def result_value(result: QcResult | None):
+    if result is None:
+        return None
+    return result.quantity if result.quantity is not None else result.text
+
+
+def dose_context(dose: DoseUnit) -> DoseContext:
+    return DoseContext(target_dose_per_kg=dose.target_dose_per_kg, body_weight=dose.body_weight,
+                       infused_volume=dose.final_volume, infusion_time=INFUSION_TIME)
+
+
+@dataclass
+class CheckLine:
+    """One release test of a dose: its criterion, every result (original and retests), the verdict."""
+
+    criterion: Criterion
+    results: list[QcResult] = field(default_factory=list)
+    evaluation: Evaluation | None = None
+    history: list[tuple[QcResult, Evaluation]] = field(default_factory=list)
+
+    @property
+    def latest(self) -> QcResult | None:
+        return self.results[-1] if self.results else None
+
+    @property
+    def out_of_specification(self) -> list[QcResult]:
+        """Every result that failed, including those a retest followed: OOS stays flagged."""
+        return [result for result, verdict in self.history if verdict.outcome == Outcome.FAIL]
+
+
+def results_of(dose: DoseUnit) -> list[QcResult]:
+    """The dose's own results and its lot's lot-wide results, oldest first."""
+    query = select(QcResult).where(QcResult.lot_id == dose.lot_id, or_(
+        QcResult.dose_unit_id == dose.id, QcResult.dose_unit_id.is_(None))).order_by(QcResult.tested_at,
+                                                                                      QcResult.id)
+    return list(db.session.scalars(query))
+
+
+def evaluate_result(result: QcResult, spec: ProductSpec | None = None) -> Evaluation:
+    """Judge one result at once, as it is entered."""
+    spec = spec or lot_spec(result.lot)
+    criterion = spec.criterion(result.test_key)
+    dose = db.session.get(DoseUnit, result.dose_unit_id) if result.dose_unit_id else None
+    return evaluate(criterion, result_value(result), dose_context(dose) if dose else None)
+
+
+def release_lines(dose: DoseUnit, spec: ProductSpec | None = None) -> list[CheckLine]:
+    """Every release test of the dose in the order of the specification, judged on its latest result."""
+    spec = spec or lot_spec(dose.lot)
+    lines = {criterion.key: CheckLine(criterion) for criterion in spec.release}
+    context = dose_context(dose)
+    for result in results_of(dose):
+        line = lines.get(result.test_key)
+        if line is not None:
+            line.results.append(result)
+            line.history.append((result, evaluate(line.criterion, result_value(result), context)))
+    latest = {key: result_value(line.latest) for key, line in lines.items() if line.latest is not None}
+    for criterion, evaluation in evaluate_release(spec, latest, context):
+        lines[criterion.key].evaluation = evaluation
+    return list(lines.values())
