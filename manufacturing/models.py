@@ -10,6 +10,7 @@ from manufacturing.materials.models import Equipment, MaterialLot
 from manufacturing.patients.models import BodyWeight, InfusionOrder, Subject
 from manufacturing.processing.models import DoseUnit, ProcessStep, StepEquipment, StepMaterial, StepValue
 from manufacturing.quality.models import Deviation, QcResult
+from manufacturing.records.models import LabelPrint, StoredDocument
 from manufacturing.release.models import Disposition, ReleaseAlert, SpecVersion
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "DoseUnit",
     "Equipment",
     "InfusionOrder",
+    "LabelPrint",
     "Issue",
     "Lot",
     "MaterialLot",
@@ -33,6 +35,7 @@ __all__ = [
     "QcResult",
     "ReleaseAlert",
     "Signature",
+    "StoredDocument",
     "SpecVersion",
     "StepEquipment",
     "StepMaterial",

@@ -63,6 +63,7 @@ FEATURE_VIEWS = (
     "manufacturing.lots.views",
     "manufacturing.processing.views",
     "manufacturing.quality.views",
+    "manufacturing.release.views",
 )
 
 

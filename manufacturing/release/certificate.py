@@ -1,0 +1,78 @@
+"""Certificate of analysis data for a dose unit: plain values, stored with QA's signed decision."""
+
+from dataclasses import asdict, dataclass, field
+
+from manufacturing.core import clock
+from manufacturing.release.results import is_computed
+from manufacturing.units import format_quantity
+
+
+@dataclass(frozen=True)
+class CertificateLine:
+    test: str
+    method: str
+    sample: str
+    criterion: str
+    result: str
+    outcome: str
+
+
+@dataclass
+class Certificate:
+    """What the certificate of analysis states; every value already written as the lab reads it."""
+
+    kind: str
+    product: str
+    product_code: str
+    lot_number: str
+    din: str
+    subject_id: str
+    division: str
+    infusion: int
+    dose_kind: str
+    dose_per_kg: str
+    total_cells: str
+    volume: str
+    concentration: str
+    expiry: str
+    specification: str
+    lines: list[CertificateLine] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    exceptional: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Certificate":
+        lines = [CertificateLine(**line) for line in data.pop("lines", [])]
+        return cls(**data, lines=lines)
+
+
+def _result_text(line) -> str:
+    if is_computed(line.criterion):
+        value = line.evaluation.value
+        return format_quantity(value, plain=False) if value is not None else "not calculable yet"
+    latest = line.latest
+    if latest is None:
+        return "pending"
+    return format_quantity(latest.quantity) if latest.quantity is not None else (latest.text or "")
+
+
+def certificate_data(found, decision) -> Certificate:
+    """Write the certificate of a dose from the review QA signed it on."""
+    dose, lot, spec = found.dose, found.lot, found.record.spec
+    kind = {"RELEASED_INTERIM": "interim", "RELEASED_FINAL": "final"}.get(decision.name, "rejected")
+    return Certificate(
+        kind=kind, product=spec.product_name, product_code=f"{spec.isbt128_product_code} {dose.division_code}",
+        lot_number=lot.lot_number, din=lot.din_record.keyboard, subject_id=lot.subject.subject_code,
+        division=dose.division_code, infusion=dose.infusion_number, dose_kind=dose.kind.title,
+        dose_per_kg=format_quantity(dose.target_dose_per_kg), total_cells=format_quantity(dose.cells),
+        volume=format_quantity(dose.final_volume), concentration=format_quantity(dose.concentration),
+        expiry=clock.format_local(dose.expiry_at), specification=f"{spec.id} version {spec.version}",
+        lines=[CertificateLine(line.criterion.name, line.criterion.method, line.criterion.sample,
+                               line.criterion.text(), _result_text(line), line.evaluation.outcome.title)
+               for line in found.lines],
+        pending=[line.criterion.name for line in found.pending],
+        exceptional=bool(found.failing),
+    )

@@ -1,0 +1,120 @@
+"""QA release pages: the queue, review by exception, disposition, certificate, post-release alerts."""
+
+import json
+
+from flask import Blueprint, abort, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from manufacturing.core.permissions import Role, role_required
+from manufacturing.core.signatures import is_intact, signatures_of
+from manufacturing.core.web import attempt, form_errors
+from manufacturing.extensions import db
+from manufacturing.processing.models import DoseUnit
+from manufacturing.release import alerts, guards, operations, queries
+from manufacturing.release.certificate import Certificate
+from manufacturing.release.forms import FinalReleaseForm, InformedForm, RejectForm, ReleaseForm
+from manufacturing.release.models import ReleaseAlert
+from manufacturing.release.review import review
+
+bp = Blueprint("release", __name__, url_prefix="/release")
+
+
+def _dose_or_404(dose_id: int) -> DoseUnit:
+    return db.session.get(DoseUnit, dose_id) or abort(404)
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+@bp.get("/")
+@role_required(Role.QA)
+def index():
+    return render_template("release/index.html", awaiting=queries.awaiting_release(),
+                           interim=queries.awaiting_final(), alerts=alerts.open_alerts())
+
+
+@bp.get("/doses/<int:dose_id>")
+@role_required(Role.QA)
+def dose(dose_id: int):
+    unit = _dose_or_404(dose_id)
+    found = review(unit)
+    return render_template(
+        "release/review.html", review=found, dose=unit, lot=found.lot,
+        record_problems=guards.record_problems(found), failing=guards.failing_problems(found),
+        segregation=guards.segregation_problem(found, current_user), dispositions=queries.dispositions(unit),
+        release_form=ReleaseForm(), final_form=FinalReleaseForm(), reject_form=RejectForm(),
+    )
+
+
+@bp.post("/doses/<int:dose_id>/release")
+@role_required(Role.QA)
+def release(dose_id: int):
+    unit = _dose_or_404(dose_id)
+    form = ReleaseForm()
+    if form.validate_on_submit():
+        attempt(operations.release_dose, unit, _user(), form.sign_password.data, form.sign_username.data,
+                justification=form.justification.data, physician_name=form.physician_name.data,
+                physician_acknowledged_on=form.physician_acknowledged_on.data, success="Dose unit released.")
+    else:
+        form_errors(form)
+    return redirect(url_for("release.dose", dose_id=unit.id))
+
+
+@bp.post("/doses/<int:dose_id>/final")
+@role_required(Role.QA)
+def final(dose_id: int):
+    unit = _dose_or_404(dose_id)
+    form = FinalReleaseForm()
+    if form.validate_on_submit():
+        attempt(operations.release_final, unit, _user(), form.sign_password.data, form.sign_username.data,
+                success="Final certificate issued.")
+    else:
+        form_errors(form)
+    return redirect(url_for("release.dose", dose_id=unit.id))
+
+
+@bp.post("/doses/<int:dose_id>/reject")
+@role_required(Role.QA)
+def reject(dose_id: int):
+    unit = _dose_or_404(dose_id)
+    form = RejectForm()
+    if form.validate_on_submit():
+        attempt(operations.reject_dose, unit, _user(), form.sign_password.data, form.sign_username.data,
+                form.reason.data, success="Dose unit rejected.")
+    else:
+        form_errors(form)
+    return redirect(url_for("release.dose", dose_id=unit.id))
+
+
+@bp.get("/doses/<int:dose_id>/certificate")
+def certificate(dose_id: int):
+    unit = _dose_or_404(dose_id)
+    disposition = operations.latest_disposition(unit)
+    if disposition is None or disposition.decision.name == "REJECTED":
+        abort(404)
+    signatures = [{"signature": s, "intact": is_intact(s, disposition)} for s in signatures_of(disposition)]
+    data = Certificate.from_dict(json.loads(disposition.certificate))
+    return render_template("release/certificate.html", certificate=data, disposition=disposition,
+                           signatures=signatures, dose=unit, lot=unit.lot)
+
+
+@bp.get("/alerts/")
+@role_required(Role.QA, Role.PHARMACY)
+def alert_list():
+    rows = db.session.scalars(select(ReleaseAlert).order_by(ReleaseAlert.raised_at.desc())).all()
+    return render_template("release/alerts.html", alerts=rows, form=InformedForm())
+
+
+@bp.post("/alerts/<int:alert_id>/informed")
+@role_required(Role.QA, Role.PHARMACY)
+def informed(alert_id: int):
+    alert = db.session.get(ReleaseAlert, alert_id) or abort(404)
+    form = InformedForm()
+    if form.validate_on_submit():
+        attempt(alerts.record_physician_informed, alert, _user(), form.physician_name.data, form.note.data,
+                success="Recorded: the physician was informed.")
+    else:
+        form_errors(form)
+    return redirect(url_for("release.alert_list"))
