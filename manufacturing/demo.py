@@ -17,7 +17,7 @@ from flask.cli import AppGroup
 from manufacturing.accounts import operations as accounts
 from manufacturing.accounts.cli import cli_actor
 from manufacturing.core import clock
-from manufacturing.core.audit import set_actor
+from manufacturing.core.audit import set_actor, set_reason
 from manufacturing.core.permissions import Role
 from manufacturing.extensions import db
 from manufacturing.lots.din import new_din
@@ -65,6 +65,7 @@ def run_stories(*stories: Iterator[datetime]) -> None:
         with clock.frozen(at):
             following = next(story, None)
             db.session.flush()
+            set_reason(db.session, None)  # a reason belongs to one event, as a request's to its transaction
         if following is not None:
             heapq.heappush(queue, (following, index, story))
 
@@ -88,6 +89,8 @@ def load_story(now: datetime) -> dict[str, str]:
         set_actor(db.session, people["qa.giulia"].id, "qa.giulia")
         materials_demo.load_demo(people["tech.anna"], people["qa.giulia"], passwords["qa.giulia"],
                                  ahead=SET_UP_DAYS_AGO)
+        db.session.flush()
+        set_reason(db.session, None)
         set_actor(db.session, people["pharm.luca"].id, "pharm.luca")
         subjects = patients_demo.load_demo(people["pharm.luca"])
         db.session.flush()

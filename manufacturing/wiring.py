@@ -63,6 +63,8 @@ FEATURE_VIEWS = (
     "manufacturing.lots.views",
     "manufacturing.processing.views",
     "manufacturing.quality.views",
+    "manufacturing.dispensing.views",
+    "manufacturing.quality.qc_views",
     "manufacturing.release.views",
 )
 

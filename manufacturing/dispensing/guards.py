@@ -28,10 +28,10 @@ def release_problem(state: DoseState) -> str | None:
     return f"This dose unit is {state.title.lower()}: only a released dose unit is issued."
 
 
-def expiry_problem(expires_at: datetime, now: datetime, what: str = "expired") -> str | None:
-    """Refuse a dose at or past its expiry (or use-by) time."""
+def expiry_problem(expires_at: datetime, now: datetime, label: str = "expiry time") -> str | None:
+    """Name a dose at or past its expiry (or use-by) time."""
     if now >= expires_at:
-        return f"The dose unit {what} at {clock.format_local(expires_at)}: it cannot be given."
+        return f"The dose unit is past its {label} ({clock.format_local(expires_at)})"
     return None
 
 
@@ -77,18 +77,18 @@ def dose_level_problem(ordered: Quantity, infusion: int, level: Quantity, maxima
     return None
 
 
-def delivered_problem(delivered: Quantity, percent_of_target: Quantity, tolerance: tuple[Quantity, Quantity],
+def delivered_problem(delivered: Quantity, deviation: Quantity, tolerance: tuple[Quantity, Quantity],
                       maxima: Sequence[Quantity]) -> str | None:
     """Refuse a bag whose dose per kg, at the order's weight, is above a maximum or outside the tolerance."""
     for maximum in maxima:
         if delivered > maximum:
             return (f"At the order's body weight the bag gives {format_quantity(delivered)}, above the maximum "
                     f"dose of {format_limit(maximum)}: hard stop.")
-    low, high = tolerance
-    if not low <= percent_of_target <= high:
-        return (f"At the order's body weight the bag gives {format_quantity(delivered)}, "
-                f"{format_quantity(percent_of_target)} of the ordered dose: outside "
-                f"{format_limit(low)}-{format_limit(high)}. Ask the physician and QA.")
+    percent = 100 + deviation.m_as("percent")
+    low, high = (limit.m_as("percent") for limit in tolerance)
+    if not low <= percent <= high:
+        return (f"At the order's body weight the bag gives {format_quantity(delivered)}, {percent:.1f} % of "
+                f"the ordered dose: outside {low:g}-{high:g} %. The dose unit cannot be issued on this order.")
     return None
 
 

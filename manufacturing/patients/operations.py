@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from manufacturing.core import clock
 from manufacturing.core.audit import set_reason
 from manufacturing.core.errors import DomainError, NotPermitted, ReasonRequired
+from manufacturing.dispensing.models import Administration
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.patients import guards, plan
@@ -124,8 +125,11 @@ def record_body_weight(user, subject: Subject, entered: str, measured_on: date) 
 
 
 def administered_dates(subject: Subject) -> dict[int, date]:
-    """Return the date each infusion of a subject was given, by infusion number (none recorded yet)."""
-    return {}
+    """Return the site date each infusion of a subject started, by infusion number, from the administrations."""
+    query = (select(DoseUnit.infusion_number, Administration.started_at)
+             .join(DoseUnit, Administration.dose_unit_id == DoseUnit.id).join(Lot, DoseUnit.lot_id == Lot.id)
+             .where(Lot.subject_id == subject.id).order_by(Administration.started_at))
+    return {infusion: clock.to_local(started_at).date() for infusion, started_at in db.session.execute(query)}
 
 
 def _check_order(subject: Subject, entry: OrderEntry, spec: StudySpec) -> tuple[BodyWeight, DoseLevel]:

@@ -27,6 +27,7 @@ from manufacturing.units import format_quantity
 
 @dataclass(frozen=True)
 class ValueLine:
+    key: str
     label: str
     shown: str
     entered: str
@@ -86,10 +87,10 @@ def _shown(step: ProcessStep, key: str) -> ValueLine | None:
         return None
     label = definition(step.kind).field(key).label
     if value.quantity is not None:
-        return ValueLine(label, format_quantity(value.quantity), value.entered)
+        return ValueLine(key, label, format_quantity(value.quantity), value.entered)
     if key == "collected_at":
-        return ValueLine(label, clock.format_local(as_datetime(value.text)), value.entered)
-    return ValueLine(label, value.text or "", value.entered)
+        return ValueLine(key, label, clock.format_local(as_datetime(value.text)), value.entered)
+    return ValueLine(key, label, value.text or "", value.entered)
 
 
 def _is_late(step: ProcessStep) -> bool:

@@ -1,9 +1,11 @@
 """The one way a PDF is made: Jinja template -> HTML -> WeasyPrint, reading nothing but static/."""
 
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template
-from weasyprint import HTML, default_url_fetcher
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
 
 STATIC = Path(__file__).resolve().parent.parent.parent / "static"
 
@@ -12,16 +14,20 @@ class FetchRefused(ValueError):
     """A document asked for a resource outside static/."""
 
 
-def url_fetcher(url: str, timeout: int = 10, ssl_context=None):
-    """Serve files under static/ only: no network, no other file."""
-    if url.startswith("data:"):
-        return default_url_fetcher(url, timeout=timeout, ssl_context=ssl_context)
-    if not url.startswith("file://"):
-        raise FetchRefused(f"refused to fetch {url!r}: documents use local files under static/ only")
-    path = Path(url.removeprefix("file://")).resolve()
-    if not path.is_relative_to(STATIC.resolve()) or not path.is_file():
-        raise FetchRefused(f"refused to fetch {path}: not a file under static/")
-    return default_url_fetcher(url, timeout=timeout, ssl_context=ssl_context)
+class StaticFetcher(URLFetcher):
+    """Serve files under static/ only: no network, no other file (refusals are logged and skipped)."""
+
+    def __init__(self):
+        super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False)
+
+    def fetch(self, url: str, headers=None):
+        if url.startswith("file:"):
+            path = Path(unquote(urlsplit(url).path)).resolve()
+            if not path.is_relative_to(STATIC.resolve()) or not path.is_file():
+                raise FetchRefused(f"refused to fetch {path}: not a file under static/")
+        elif not url.startswith("data:"):
+            raise FetchRefused(f"refused to fetch {url!r}: documents use local files under static/ only")
+        return super().fetch(url, headers)
 
 
 def render_html(template: str, **context) -> str:
@@ -30,7 +36,7 @@ def render_html(template: str, **context) -> str:
 
 def html_to_pdf(html: str, pdfa: bool = True) -> bytes:
     """Lay out and write the PDF (PDF/A-3b by default, fonts embedded)."""
-    document = HTML(string=html, base_url=STATIC.as_uri() + "/", url_fetcher=url_fetcher)
+    document = HTML(string=html, base_url=STATIC.as_uri() + "/", url_fetcher=StaticFetcher())
     options = {"pdf_variant": "pdf/a-3b"} if pdfa else {}
     return document.write_pdf(**options)
 

@@ -1,0 +1,114 @@
+"""Read the pharmacy's queues and the dispensing records of one dose unit."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from manufacturing.core.audit import AuditEvent
+from manufacturing.core.signatures import Signature, is_intact, signatures_of
+from manufacturing.dispensing.guards import ISSUABLE
+from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
+from manufacturing.extensions import db
+from manufacturing.lots.models import Lot
+from manufacturing.patients.models import InfusionOrder, OrderStatus
+from manufacturing.processing.models import DoseState, DoseUnit
+
+MISMATCH = "bedside.mismatch"
+# A unit in one of these states will never be given: its order waits for another unit.
+GONE = (DoseState.REJECTED, DoseState.DISCARDED, DoseState.RETURNED)
+
+
+@dataclass(frozen=True)
+class SignatureItem:
+    signature: Signature
+    intact: bool
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One row of a queue: the unit, its order (if any), its issue (once issued) and whether it is out of date."""
+
+    dose: DoseUnit
+    order: InfusionOrder | None
+    issue: Issue | None
+    expired: bool
+    checked: bool = False
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A refused bedside check, as the audit trail keeps it."""
+
+    occurred_at: datetime
+    username: str
+    message: str
+
+
+def signature_items(record) -> list[SignatureItem]:
+    return [SignatureItem(signature, is_intact(signature, record)) for signature in signatures_of(record)]
+
+
+def issue_of(dose: DoseUnit) -> Issue | None:
+    return db.session.scalar(select(Issue).where(Issue.dose_unit_id == dose.id))
+
+
+def checks_of(dose: DoseUnit) -> list[BedsideCheck]:
+    query = select(BedsideCheck).where(BedsideCheck.dose_unit_id == dose.id)
+    return list(db.session.scalars(query.order_by(BedsideCheck.checked_at, BedsideCheck.id)))
+
+
+def latest_check(dose: DoseUnit) -> BedsideCheck | None:
+    checks = checks_of(dose)
+    return checks[-1] if checks else None
+
+
+def administration_of(dose: DoseUnit) -> Administration | None:
+    return db.session.scalar(select(Administration).where(Administration.dose_unit_id == dose.id))
+
+
+def order_for(dose: DoseUnit) -> InfusionOrder | None:
+    """Return the order the unit was made against, else the subject's open order for its infusion."""
+    if dose.infusion_order_id is not None:
+        return dose.order
+    return db.session.scalar(select(InfusionOrder).where(
+        InfusionOrder.subject_id == dose.lot.subject_id, InfusionOrder.infusion_number == dose.infusion_number,
+        InfusionOrder.status == OrderStatus.OPEN))
+
+
+def _units(states) -> list[DoseUnit]:
+    query = select(DoseUnit).where(DoseUnit.state.in_(states)).order_by(DoseUnit.expiry_at, DoseUnit.id)
+    return list(db.session.scalars(query))
+
+
+def awaiting_issue(now: datetime) -> list[Waiting]:
+    """Released units with their order (or none yet), soonest expiry first."""
+    return [Waiting(dose, order_for(dose), None, now >= dose.expiry_at) for dose in _units(ISSUABLE)]
+
+
+def awaiting_administration(now: datetime) -> list[Waiting]:
+    """Issued units waiting for the bedside check and the administration record, soonest use-by first."""
+    rows = []
+    for dose in _units([DoseState.ISSUED]):
+        issue = issue_of(dose)
+        rows.append(Waiting(dose, issue.order, issue, now >= issue.use_by, latest_check(dose) is not None))
+    return sorted(rows, key=lambda row: row.issue.use_by)
+
+
+def orders_without_dose() -> list[InfusionOrder]:
+    """Open orders for which no unit is made, or every unit made was rejected, discarded or returned."""
+    live_unit = (select(DoseUnit.id).join(Lot, DoseUnit.lot_id == Lot.id)
+                 .where(Lot.subject_id == InfusionOrder.subject_id,
+                        DoseUnit.infusion_number == InfusionOrder.infusion_number, DoseUnit.state.not_in(GONE)))
+    query = (select(InfusionOrder).where(InfusionOrder.status == OrderStatus.OPEN, ~live_unit.exists())
+             .order_by(InfusionOrder.planned_date, InfusionOrder.id))
+    return list(db.session.scalars(query))
+
+
+def mismatches(dose: DoseUnit) -> list[Mismatch]:
+    """Return the refused bedside checks of a unit, oldest first."""
+    query = select(AuditEvent).where(AuditEvent.action == MISMATCH, AuditEvent.entity_type == "dose_unit",
+                                     AuditEvent.entity_id == str(dose.id)).order_by(AuditEvent.id)
+    return [Mismatch(event.occurred_at, event.username, json.loads(event.changes)["message"]["new"])
+            for event in db.session.scalars(query)]

@@ -1,0 +1,134 @@
+"""Pharmacy pages: the queues, and one dose unit's issue, bedside check, administration and return."""
+
+from flask import Blueprint, abort, redirect, render_template, url_for
+from flask_login import current_user
+
+from manufacturing.accounts.operations import find_user
+from manufacturing.core import clock
+from manufacturing.core.forms import ReasonForm
+from manufacturing.core.permissions import Role, role_required
+from manufacturing.core.web import attempt, form_errors
+from manufacturing.dispensing import guards, operations, queries
+from manufacturing.dispensing.forms import AdministrationForm, BedsideForm, IssueForm
+from manufacturing.extensions import db
+from manufacturing.patients.models import InfusionOrder
+from manufacturing.processing.models import DoseUnit
+
+bp = Blueprint("dispensing", __name__, url_prefix="/pharmacy")
+
+
+def _dose_or_404(dose_id: int) -> DoseUnit:
+    return db.session.get(DoseUnit, dose_id) or abort(404)
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+@bp.get("/")
+@role_required(Role.PHARMACY, Role.QA)
+def index():
+    now = clock.now()
+    return render_template("dispensing/index.html", to_issue=queries.awaiting_issue(now),
+                           to_give=queries.awaiting_administration(now), orders=queries.orders_without_dose())
+
+
+def _preview(dose: DoseUnit, order: InfusionOrder | None):
+    """The bag's dose per kg at the order's weight and its deviation, while the unit is not yet issued."""
+    if order is None or dose.state not in guards.ISSUABLE:
+        return None
+    return operations.delivered_dose(dose, order)
+
+
+def _page(dose: DoseUnit, status: int = 200, **forms):
+    """Show a dose unit with its records and the form of the next step (the one refused, if any)."""
+    issue, check = queries.issue_of(dose), queries.latest_check(dose)
+    order = issue.order if issue else queries.order_for(dose)
+    administration = queries.administration_of(dose)
+    mismatches = queries.mismatches(dose)
+    context = {
+        "dose": dose, "lot": dose.lot, "order": order, "issue": issue, "checks": queries.checks_of(dose),
+        "check": check, "administration": administration, "mismatches": mismatches,
+        "stopped": bool(mismatches) and (check is None or mismatches[-1].occurred_at > check.checked_at),
+        "preview": _preview(dose, order), "signatures": queries.signature_items, "now": clock.now(),
+        "issue_form": forms.get("issue_form") or IssueForm(formdata=None, order_id=order.id if order else ""),
+        "bedside_form": forms.get("bedside_form") or BedsideForm(formdata=None),
+        "administration_form": forms.get("administration_form") or AdministrationForm(formdata=None),
+        "return_form": ReasonForm(formdata=None),
+    }
+    return render_template("dispensing/dose.html", **context), status
+
+
+@bp.get("/doses/<int:dose_id>")
+@role_required(Role.PHARMACY, Role.QA)
+def dose(dose_id: int):
+    return _page(_dose_or_404(dose_id))
+
+
+def _done(dose: DoseUnit):
+    return redirect(url_for("dispensing.dose", dose_id=dose.id))
+
+
+@bp.post("/doses/<int:dose_id>/issue")
+@role_required(Role.PHARMACY)
+def issue(dose_id: int):
+    dose = _dose_or_404(dose_id)
+    form = IssueForm()
+    if not form.validate_on_submit():
+        form_errors(form)
+        return _page(dose, 422, issue_form=form)
+    order = db.session.get(InfusionOrder, int(form.order_id.data)) if form.order_id.data.isdigit() else None
+    if order is None:
+        abort(404)
+    if attempt(operations.issue_dose, dose, order, _user(), form.sign_password.data, form.sign_username.data,
+               form.collector_name.data, form.identity_confirmed.data, success="Dose unit issued and signed."):
+        return _done(dose)
+    return _page(dose, 422, issue_form=form)
+
+
+def _checkers(form: BedsideForm) -> tuple[operations.Checker, operations.Checker]:
+    first, second = _user(), find_user(form.second_username.data)
+    return (operations.Checker(first, form.first_password.data, first.username, form.first_wristband.data,
+                               form.first_din.data, form.first_division.data),
+            operations.Checker(second, form.second_password.data, form.second_username.data,
+                               form.second_wristband.data, form.second_din.data, form.second_division.data))
+
+
+@bp.post("/doses/<int:dose_id>/bedside-check")
+@role_required(Role.PHARMACY)
+def bedside_check(dose_id: int):
+    dose = _dose_or_404(dose_id)
+    form = BedsideForm()
+    if not form.validate_on_submit():
+        form_errors(form)
+        return _page(dose, 422, bedside_form=form)
+    if attempt(operations.bedside_check, dose, *_checkers(form), form.appearance_ok.data,
+               success="Bedside check matched and signed by both: the infusion may start."):
+        return _done(dose)
+    return _page(dose, 422)  # what was read is cleared: both read wristband and bag again
+
+
+@bp.post("/doses/<int:dose_id>/administration")
+@role_required(Role.PHARMACY)
+def administration(dose_id: int):
+    dose = _dose_or_404(dose_id)
+    form = AdministrationForm()
+    if not form.validate_on_submit():
+        form_errors(form)
+        return _page(dose, 422, administration_form=form)
+    if attempt(operations.record_administration, dose, _user(), form.sign_password.data, form.sign_username.data,
+               clock.local_from_naive(form.started_at.data), clock.local_from_naive(form.ended_at.data),
+               form.volume_infused.data, form.administered_by.data, form.appearance.data,
+               form.adverse_reactions.data, form.deviations.data, success="Administration recorded and signed."):
+        return _done(dose)
+    return _page(dose, 422, administration_form=form)
+
+
+@bp.post("/doses/<int:dose_id>/return")
+@role_required(Role.PHARMACY)
+def return_dose(dose_id: int):
+    dose = _dose_or_404(dose_id)
+    form = ReasonForm()
+    reason = form.reason.data if form.validate_on_submit() else ""
+    attempt(operations.return_dose, dose, _user(), reason, success="Dose unit returned: it will not be issued again.")
+    return _done(dose)

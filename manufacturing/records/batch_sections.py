@@ -1,0 +1,166 @@
+"""Sections of the executed batch record, each as plain rows of text."""
+
+import json
+
+from sqlalchemy import select
+
+from manufacturing.core import clock
+from manufacturing.core.audit import AuditEvent
+from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
+from manufacturing.extensions import db
+from manufacturing.lots.models import Lot
+from manufacturing.processing.models import StepKind
+from manufacturing.processing.record import LotRecord
+from manufacturing.records.models import LabelPrint
+from manufacturing.release.models import Disposition
+from manufacturing.release.results import release_lines
+from manufacturing.release.specs import ProductSpec
+from manufacturing.units import format_quantity
+
+GROWTH_KINDS = (StepKind.CULTURE_DAY0, StepKind.CULTURE_DAY, StepKind.HARVEST)
+MAX_CHANGE_TEXT = 160
+
+
+def _value(view, key: str) -> str:
+    value = view.step.value(key)
+    if value is None:
+        return ""
+    return format_quantity(value.quantity) if value.quantity is not None else (value.text or "")
+
+
+def _calculated(view, label: str) -> str:
+    return next((shown for name, shown in view.derived if name == label), "")
+
+
+def culture_log(record: LotRecord) -> list[list[str]]:
+    """Day 0, each culture day and the harvest on one line each."""
+    rows = []
+    for view in record.steps:
+        if view.step.kind not in GROWTH_KINDS:
+            continue
+        day = "0" if view.step.kind == StepKind.CULTURE_DAY0 else str(view.step.day_number or "harvest")
+        nk = _calculated(view, "Viable NK cells seeded") or _calculated(view, "Viable NK cells")
+        action = _value(view, "action")
+        if _value(view, "volume_added"):
+            action += f" +{_value(view, 'volume_added')}"
+        if _value(view, "volume_removed"):
+            action += f" −{_value(view, 'volume_removed')}"
+        rows.append([day, clock.format_local(view.step.performed_at)[:16],
+                     _value(view, "concentration") or _value(view, "seeding_density"), _value(view, "viability"),
+                     _value(view, "volume") or _value(view, "culture_volume"), nk,
+                     _calculated(view, "Cumulative fold expansion"), action.strip()])
+    return rows
+
+
+def sampling_plan(spec: ProductSpec) -> list[tuple[str, list[str]]]:
+    return [(sample, [f"{c.name} ({c.method}): {c.text()}" for c in tests])
+            for sample, tests in spec.sampling_plan().items()]
+
+
+def materials(record: LotRecord) -> list[list[str]]:
+    """Every material lot and piece of equipment used, once, with the steps that used it."""
+    used: dict[str, list[str]] = {}
+    for view in record.steps:
+        for role, item in view.materials + view.equipment:
+            used.setdefault(f"{role}: {item}", []).append(view.title)
+    return [[item, ", ".join(dict.fromkeys(steps))] for item, steps in used.items()]
+
+
+def doses(record: LotRecord) -> list[list[str]]:
+    return [[unit.division_code, str(unit.infusion_number), unit.kind.title, format_quantity(unit.target_dose_per_kg),
+             f"{format_quantity(unit.body_weight)} ({unit.weight_record.measured_on})", format_quantity(unit.cells),
+             format_quantity(unit.volume_drawn), format_quantity(unit.final_volume),
+             format_quantity(unit.concentration), clock.format_local(unit.expiry_at), unit.state.title]
+            for unit in record.doses]
+
+
+def _result_text(result, verdict) -> str:
+    shown = format_quantity(result.quantity) if result.quantity is not None else (result.text or "")
+    marks = [result.kind.title.lower()] if result.kind.name != "ORIGINAL" else []
+    if verdict.outcome.name == "FAIL":
+        marks.append("OOS")
+    return shown + (f" [{', '.join(marks)}]" if marks else "")
+
+
+def qc(record: LotRecord) -> list[dict]:
+    """Each dose unit's release tests: criterion, every result (OOS marked), outcome."""
+    units = []
+    for unit in record.doses:
+        lines = [[line.criterion.name, line.criterion.text(),
+                  " → ".join(_result_text(r, v) for r, v in line.history) or "pending",
+                  line.evaluation.outcome.title,
+                  line.latest.status.title if line.latest is not None else ""]
+                 for line in release_lines(unit, record.spec)]
+        units.append({"unit": unit.division_code, "lines": lines})
+    return units
+
+
+def deviations(record: LotRecord, signed) -> list[dict]:
+    return [{"number": d.number, "classification": d.classification.title, "title": d.title,
+             "status": d.status.title, "description": d.description, "immediate_action": d.immediate_action,
+             "impact": d.impact_assessment or "not yet assessed",
+             "affects": {None: "not assessed", True: "yes", False: "no"}[d.affects_product],
+             "signatures": signed(d)} for d in record.deviations]
+
+
+def _for_doses(record: LotRecord, model) -> list:
+    ids = [unit.id for unit in record.doses]
+    return list(db.session.scalars(select(model).where(model.dose_unit_id.in_(ids)).order_by(model.id))) if ids else []
+
+
+def dispositions(record: LotRecord, signed) -> list[dict]:
+    return [{"unit": d.dose.division_code, "decision": d.decision.title, "exceptional": d.exceptional,
+             "justification": d.justification or "", "physician": d.physician_name or "",
+             "signatures": signed(d)} for d in _for_doses(record, Disposition)]
+
+
+def administrations(record: LotRecord, signed) -> list[dict]:
+    checks = {c.dose_unit_id: c for c in _for_doses(record, BedsideCheck)}
+    return [{"unit": a.dose.division_code, "started": clock.format_local(a.started_at),
+             "ended": clock.format_local(a.ended_at), "volume": format_quantity(a.volume_infused),
+             "by": a.administered_by, "appearance": a.appearance, "reactions": a.adverse_reactions,
+             "deviations": a.deviations or "none",
+             "bedside": signed(checks[a.dose_unit_id]) if a.dose_unit_id in checks else [],
+             "signatures": signed(a)} for a in _for_doses(record, Administration)]
+
+
+def custody(record: LotRecord) -> list[list[str]]:
+    """Hand-offs in time order: receipt, each step, release, issue, bedside check, administration."""
+    events = [(record.lot.opened_at, "Apheresis bag received; lot opened", "")]
+    for view in record.steps:
+        events += [(line.signature.signed_at, f"{view.title}: {line.signature.meaning.title.lower()}",
+                    line.signature.printed_name) for line in view.signatures]
+    events += [(d.decided_at, f"Unit {d.dose.division_code}: {d.decision.title.lower()}", "")
+               for d in _for_doses(record, Disposition)]
+    events += [(i.issued_at, f"Unit {i.dose.division_code} issued to {i.collector_name}", "")
+               for i in _for_doses(record, Issue)]
+    events += [(c.checked_at, f"Unit {c.dose.division_code}: bedside check by two people", "")
+               for c in _for_doses(record, BedsideCheck)]
+    events += [(a.started_at, f"Unit {a.dose.division_code} administered", a.administered_by)
+               for a in _for_doses(record, Administration)]
+    return [[clock.format_local(at), what, who] for at, what, who in sorted(events, key=lambda e: e[0])]
+
+
+def labels(record: LotRecord) -> list[str]:
+    units = {unit.id: unit.division_code for unit in record.doses}
+    return [f"Unit {units[p.dose_unit_id]}: {'reprint' if p.is_reprint else 'print'} {p.number}, "
+            f"{clock.format_local(p.printed_at)}" + (f" ({p.reason})" if p.reason else "")
+            for p in _for_doses(record, LabelPrint)]
+
+
+def _summary(changes: str) -> str:
+    """One line for the changes of an event: created/deleted field lists are summarised."""
+    data = json.loads(changes)
+    if all(set(v) == {"new"} for v in data.values()) and len(data) > 3:
+        return f"{len(data)} fields set"
+    parts = [f"{k}: {v.get('old', '')}→{v.get('new', '')}" if "old" in v else f"{k}={v.get('new')}"
+             for k, v in sorted(data.items())]
+    text = "; ".join(parts)
+    return text if len(text) <= MAX_CHANGE_TEXT else text[:MAX_CHANGE_TEXT - 1] + "…"
+
+
+def audit(lot: Lot) -> list[list[str]]:
+    """The lot's audit trail, one compact line per event."""
+    query = select(AuditEvent).where(AuditEvent.scope == f"lot:{lot.id}").order_by(AuditEvent.id)
+    return [[str(e.id), clock.format_local(e.occurred_at), e.username, e.action,
+             e.entity_id or "", _summary(e.changes), e.reason or ""] for e in db.session.scalars(query)]

@@ -1,0 +1,24 @@
+"""Issue the documents of a lot and its dose units: build the data, render once per version, store."""
+
+from manufacturing.core import clock
+from manufacturing.lots.models import Lot
+from manufacturing.records import storage
+from manufacturing.records.batch_record import build_batch_record
+from manufacturing.records.models import DocumentKind, StoredDocument
+from manufacturing.records.render import render_pdf
+
+
+def render_batch_record(lot: Lot, revision: int = 0, user=None) -> bytes:
+    data = build_batch_record(lot)
+    return render_pdf("records/batch_record.html", br=data, revision=revision or "draft",
+                      issued=clock.format_local(clock.now()), printed_by=user.full_name if user else "")
+
+
+def batch_record(lot: Lot, user=None) -> StoredDocument:
+    """The batch record of the lot as it stands: the stored revision, or a new one if the record changed."""
+    data = build_batch_record(lot)
+    return storage.issue(DocumentKind.BATCH_RECORD, lot, None, storage.source_hash(data.as_dict()),
+                         lambda revision: render_pdf("records/batch_record.html", br=data, revision=revision,
+                                                     issued=clock.format_local(clock.now()),
+                                                     printed_by=user.full_name if user else ""),
+                         f"batch-record-{lot.lot_number}.pdf", user)
