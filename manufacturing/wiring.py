@@ -66,6 +66,7 @@ FEATURE_VIEWS = (
     "manufacturing.dispensing.views",
     "manufacturing.quality.qc_views",
     "manufacturing.release.views",
+    "manufacturing.records.views",
 )
 
 

@@ -58,6 +58,12 @@ def _text(value: str | None, label: str, limit: int) -> str:
     return text
 
 
+def _locked(*records) -> None:
+    """Reload records under a row lock (PostgreSQL), so that two people cannot move the same unit or order at once."""
+    for record in records:
+        db.session.refresh(record, with_for_update=True)
+
+
 def _dose_event(dose: DoseUnit, action: str, old: DoseState) -> None:
     changes = {"state": {"old": old.name, "new": dose.state.name}}
     record_event(db.session, f"dose.{action}", "dose_unit", dose.id, changes, scope=f"lot:{dose.lot_id}")
@@ -124,6 +130,7 @@ def issue_dose(dose: DoseUnit, order: InfusionOrder, user, password: str, userna
                identity_confirmed: bool) -> Issue:
     """Issue a released, unexpired unit against its subject's open order, signed as issued."""
     _require_pharmacist(user, "issues dose units")
+    _locked(order, dose)
     now = clock.now()
     per_kg, deviation = _check_issue(dose, order, now)
     collector = _text(collector_name, "The name of the person collecting the dose", 120)
@@ -198,12 +205,13 @@ def bedside_check(dose: DoseUnit, first: Checker, second: Checker, appearance_ok
     """Two pharmacy users match wristband and bag with the order and the unit; both sign a match."""
     _require_pharmacist(first.user, "checks dose units at the bedside")
     _refuse(guards.checkers_problem(first.user, second.user))
+    _locked(dose)
     if dose.state != DoseState.ISSUED:
         raise OutOfSequence(f"This dose unit is {dose.state.title.lower()}: only an issued unit is checked "
                             "at the bedside.")
     if not appearance_ok:
-        raise DomainError("Confirm that the bag looks as it should (intact, labelled, no clumps): if it does not, "
-                          "STOP and return the dose unit.")
+        raise DomainError("Confirm the bag's appearance (intact, labelled, no clumps or leaks): if it is not as it "
+                          "should be, STOP and return the dose unit.")
     issue = queries.issue_of(dose)
     readings = [read_bag(checker, lot_spec(dose.lot).isbt128_product_code) for checker in (first, second)]
     check = BedsideCheck(dose=dose, order_id=issue.order_id, checked_at=clock.now(), first_checker_id=first.user.id,
@@ -223,6 +231,7 @@ def record_administration(dose: DoseUnit, user, password: str, username: str, st
                           adverse_reactions: str, deviations: str | None = None) -> Administration:
     """Record what was given, when and by whom after a bedside check; the order is fulfilled."""
     _require_pharmacist(user, "records administrations")
+    _locked(dose)
     check = queries.latest_check(dose)
     if dose.state != DoseState.ISSUED or check is None:
         raise OutOfSequence("No bedside check is recorded for this dose unit: two people check it at the bedside "
@@ -248,6 +257,7 @@ def record_administration(dose: DoseUnit, user, password: str, username: str, st
 def return_dose(dose: DoseUnit, user, reason: str) -> None:
     """Take back an issued unit that was not given; it is never issued again."""
     _require_pharmacist(user, "returns dose units")
+    _locked(dose)
     if dose.state != DoseState.ISSUED:
         raise OutOfSequence(f"This dose unit is {dose.state.title.lower()}: only an issued unit that was not given "
                             "is returned.")

@@ -13,6 +13,8 @@ from manufacturing.processing import record
 from manufacturing.processing.growth import growth_chart
 from manufacturing.processing.kinds import next_kinds
 from manufacturing.processing.operations import lot_steps
+from manufacturing.records import storage
+from manufacturing.records.models import LabelPrint
 
 bp = Blueprint("lots", __name__, url_prefix="/lots")
 
@@ -45,10 +47,21 @@ def detail(lot_id: int):
     lot_record = record.build(lot)
     return render_template(
         "lots/detail.html", record=lot_record, lot=lot, next_kinds=next_kinds(lot.state),
+        documents=storage.revisions(lot), prints=label_prints(lot_record.doses),
         chart=growth_chart(lot_record.growth), sign_form=SignForm(), reason_form=ReasonForm(),
         can_hold=guards.can_hold(lot, current_user), can_lift_hold=guards.can_lift_hold(lot, current_user),
         can_cancel=guards.can_cancel(lot, current_user),
     )
+
+
+def label_prints(doses) -> dict[int, int]:
+    """How many labels were printed for each dose unit."""
+    ids = [dose.id for dose in doses]
+    rows = db.session.scalars(select(LabelPrint).where(LabelPrint.dose_unit_id.in_(ids))).all() if ids else []
+    counts: dict[int, int] = {}
+    for row in rows:
+        counts[row.dose_unit_id] = max(counts.get(row.dose_unit_id, 0), row.number)
+    return counts
 
 
 @bp.post("/<int:lot_id>/<any(hold, 'lift-hold', cancel):action>")

@@ -244,7 +244,6 @@ def investigation_of(result: QcResult) -> Deviation | None:
     return db.session.scalar(select(Deviation).where(Deviation.qc_result_id == result.id).limit(1))
 
 
-
 # ---- the QC sheet of a lot -----------------------------------------------------------------
 
 COLOURS = {Outcome.PASS: "green", Outcome.ALERT: "amber", Outcome.FAIL: "red", Outcome.PENDING: "grey"}

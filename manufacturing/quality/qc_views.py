@@ -38,7 +38,7 @@ def _page(lot: Lot, form=None, status: int = 200):
     form = form or qc_forms.result_form(sheet, prefill=request.args)
     return render_template("quality/qc_lot.html", lot=lot, sheet=sheet, form=form,
                            verify_form=qc_forms.VerifyForm(formdata=None),
-                           may_enter=qc.may_enter(current_user)), status
+                           may_enter=qc.may_enter(current_user), can_verify=qc.can_verify), status
 
 
 @bp.get("/lots/<int:lot_id>")

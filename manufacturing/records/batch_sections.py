@@ -160,7 +160,8 @@ def _summary(changes: str) -> str:
 
 
 def audit(lot: Lot) -> list[list[str]]:
-    """The lot's audit trail, one compact line per event."""
-    query = select(AuditEvent).where(AuditEvent.scope == f"lot:{lot.id}").order_by(AuditEvent.id)
+    """The lot's audit trail, one compact line per event (but the issue of documents of this very kind)."""
+    query = select(AuditEvent).where(AuditEvent.scope == f"lot:{lot.id}",
+                                     AuditEvent.entity_type != "stored_document").order_by(AuditEvent.id)
     return [[str(e.id), clock.format_local(e.occurred_at), e.username, e.action,
              e.entity_id or "", _summary(e.changes), e.reason or ""] for e in db.session.scalars(query)]

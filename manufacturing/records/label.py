@@ -27,7 +27,7 @@ from manufacturing.units import format_quantity
 TEMPLATE = "records/label.html"
 LABELLED_STATES = frozenset({DoseState.QUARANTINE, DoseState.RELEASED_INTERIM, DoseState.RELEASED,
                              DoseState.ISSUED})
-PRINTERS = (Role.TECHNICIAN, Role.QA)
+PRINTERS = (Role.TECHNICIAN, Role.QA, Role.PHARMACY)
 QUARANTINE_MARK = "QUARANTINE — NOT FOR INFUSION"
 
 
@@ -102,7 +102,8 @@ def label_data(dose: DoseUnit, print_number: int, site_name: str) -> LabelData:
 
 
 def can_print(user) -> bool:
-    return has_role(user, *PRINTERS)
+    """Technicians, QA and pharmacy print labels; None is the command line, run as its audit actor."""
+    return user is None or has_role(user, *PRINTERS)
 
 
 def state_problem(dose: DoseUnit) -> str | None:
@@ -114,7 +115,7 @@ def state_problem(dose: DoseUnit) -> str | None:
 
 def _check_print(dose: DoseUnit, user) -> None:
     if not can_print(user):
-        raise NotPermitted("Only cell-processing technicians and QA print bag labels.")
+        raise NotPermitted("Only cell-processing technicians, QA and pharmacy print bag labels.")
     problem = state_problem(dose)
     if problem:
         raise OutOfSequence(problem)
@@ -123,7 +124,7 @@ def _check_print(dose: DoseUnit, user) -> None:
 def _log_print(dose: DoseUnit, user, number: int, reason: str | None) -> LabelPrint:
     """Add the print to the log and to the audit trail."""
     label_print = LabelPrint(dose_unit_id=dose.id, number=number, reason=reason, printed_at=clock.now(),
-                             printed_by_id=user.id)
+                             printed_by_id=user.id if user is not None else None)
     db.session.add(label_print)
     db.session.flush()
     action = "dose.label_reprinted" if number > 1 else "dose.label_printed"

@@ -104,23 +104,23 @@ def check(ward: Ward, dose: DoseUnit | None = None, first: dict | None = None, s
                                     checker(ward.second, **(right | (second or {}))), appearance_ok)
 
 
-def administer(ward: Ward, dose: DoseUnit | None = None, started_at: datetime | None = None,
-               minutes: int = 30, **changes):
-    """Record the administration of a unit: started now (or when given), over 30 minutes."""
+def administer(ward: Ward, dose: DoseUnit | None = None, started_at: datetime | None = None, minutes: int = 30,
+               recorded_at: datetime | None = None, **changes):
+    """Record a unit's infusion: from now (or when given) over 30 minutes, recorded 5 minutes after its end."""
     started_at = started_at or clock.now().replace(second=0, microsecond=0)
     values = {"password": PASSWORD, "username": ward.pharmacist.username, "started_at": started_at,
               "ended_at": started_at + timedelta(minutes=minutes), "volume_infused_text": "50 mL",
               "administered_by": "Nurse Lucia Bianchi", "appearance": "Cloudy, no clumps, bag intact",
               "adverse_reactions": "none", "deviations": ""} | changes
-    return operations.record_administration(dose or ward.fresh, ward.pharmacist, **values)
+    with clock.frozen(recorded_at or started_at + timedelta(minutes=minutes + 5)):
+        return operations.record_administration(dose or ward.fresh, ward.pharmacist, **values)
 
 
 def give(ward: Ward, dose: DoseUnit | None = None, at: datetime | None = None) -> None:
-    """Issue, check and administer a unit, at a time if given (the infusion starts 10 minutes after the check)."""
+    """Issue, check and administer a unit at a time (now by default); the infusion starts 10 minutes later."""
     at = at or clock.now()
     dose = dose or ward.fresh
     with clock.frozen(at):
         done(ward.pharmacist, issue, ward, dose)
         done(ward.pharmacist, check, ward, dose)
-    with clock.frozen(at + timedelta(minutes=50)):
-        done(ward.pharmacist, administer, ward, dose, started_at=at + timedelta(minutes=10))
+    done(ward.pharmacist, administer, ward, dose, started_at=at + timedelta(minutes=10))

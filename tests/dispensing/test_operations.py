@@ -1,20 +1,22 @@
 """Issue, bedside check, administration and return, through the operations: every refusal writes nothing."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from manufacturing.accounts.models import User
 from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent, set_reason
-from manufacturing.core.errors import NotPermitted
+from manufacturing.core.errors import DomainError, NotPermitted
 from manufacturing.core.signatures import Meaning, is_intact, signatures_of
 from manufacturing.dispensing import operations, queries
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
-from manufacturing.patients.models import OrderStatus
+from manufacturing.patients.models import InfusionOrder, OrderStatus
 from manufacturing.patients.operations import administered_dates
-from manufacturing.processing.models import DoseState
+from manufacturing.processing.models import DoseState, DoseUnit
 from manufacturing.units import Q_
 from tests.dispensing.factories import (
     KEYBOARD,
@@ -69,9 +71,8 @@ def test_a_frozen_unit_is_thawed_at_issue_and_keeps_four_hours(ward):
     with clock.frozen(clock.now() + timedelta(days=29)):
         add_weight(ward.pharmacist, ward.bench.subject, "64.0 kg", days_ago=0)
         order = make_order(ward.pharmacist, ward.bench.subject)
-        with clock.frozen(order.planned_date and clock.now() + timedelta(days=1)):
-            issued = done(ward.pharmacist, issue, ward, ward.frozen, order)
-            assert issued.thawed_at == clock.now() and issued.use_by == clock.now() + timedelta(hours=4)
+        issued = done(ward.pharmacist, issue, ward, ward.frozen, order)
+        assert issued.thawed_at == clock.now() and issued.use_by == clock.now() + timedelta(hours=4)
     assert issued.dose_per_kg.m_as("cell/kg") == pytest.approx(3.16e6)
 
 
@@ -205,3 +206,142 @@ def test_one_order_is_served_by_one_unit_at_a_time(ward):
     ward.frozen.infusion_number = 1
     db.session.commit()
     assert "already issued on order" in refused(ward.pharmacist, issue, ward, ward.frozen).message
+
+
+# ---- bedside check -------------------------------------------------------------------------------
+
+@pytest.fixture
+def issued(ward):
+    done(ward.pharmacist, issue, ward)
+    return ward
+
+
+def test_a_matching_check_is_signed_by_both(issued):
+    ward = issued
+    bedside = done(ward.pharmacist, check, ward, first={"bag_din": KEYBOARD, "bag_division": "=<S12341A0"},
+                   second={"wristband": " lal2013-rm-001 "})
+    assert bedside.bag_din_first == KEYBOARD and bedside.bag_division_first == "=<S12341A0"
+    signers = [(s.signer_id, s.meaning) for s in signatures_of(bedside)]
+    assert signers == [(ward.pharmacist.id, Meaning.BEDSIDE_CHECKED), (ward.second.id, Meaning.BEDSIDE_CHECKED)]
+    assert all(is_intact(s, bedside) for s in signatures_of(bedside)) and not mismatch_events()
+
+
+@pytest.mark.parametrize(("entries", "words"), [
+    ({"wristband": "LAL2013-RM-002"}, "Wristband LAL2013-RM-002 is not the subject of this order (LAL2013-RM-001)"),
+    ({"bag_din": OTHER_DIN}, "Bag DIN G1234 26 000124 is not the DIN of this dose unit (G1234 26 000123)"),
+    ({"bag_division": "B0"}, "Bag division B0 is not the division of this dose unit (A0)"),
+    ({"bag_division": "=<S99991A0"}, "Bag product code S9999 is not this product (S1234)"),
+])
+def test_a_mismatch_is_refused_and_kept_in_the_audit_trail(issued, entries, words):
+    error = refused(issued.pharmacist, check, issued, second=entries)
+    assert words in error.message and error.message.endswith("STOP, do not infuse.")
+    assert "as read by Paola Farmacia" in error.message
+    assert count(BedsideCheck) == 0 and issued.fresh.state == DoseState.ISSUED
+    [event] = mismatch_events()
+    assert event.entity_id == str(issued.fresh.id) and event.username == issued.pharmacist.username
+    assert words in event.changes and "pharm.two" in event.changes
+    assert queries.mismatches(issued.fresh)[0].message == error.message
+
+
+def test_both_reading_the_same_swapped_bag_is_named_once(issued):
+    error = refused(issued.pharmacist, check, issued, first={"bag_din": OTHER_DIN}, second={"bag_din": OTHER_DIN})
+    assert error.message.count("Bag DIN") == 1 and "as read by" not in error.message
+
+
+def test_an_expired_unit_is_stopped_at_the_bedside(issued):
+    with clock.frozen(issued.fresh.expiry_at + timedelta(minutes=1)):
+        error = refused(issued.pharmacist, check, issued)
+    assert "past its use-by time" in error.message and "STOP" in error.message and len(mismatch_events()) == 1
+
+
+def test_the_same_person_cannot_check_twice(issued, qa_user):
+    ward = issued
+    first = operations.Checker(ward.pharmacist, PASSWORD, ward.pharmacist.username, "LAL2013-RM-001", KEYBOARD, "A0")
+    assert "same person" in refused(ward.pharmacist, operations.bedside_check, ward.fresh, first, first, True).message
+    other = first.__class__(qa_user, PASSWORD, qa_user.username, "LAL2013-RM-001", KEYBOARD, "A0")
+    assert "pharmacy" in refused(ward.pharmacist, operations.bedside_check, ward.fresh, first, other, True).message
+    unknown = first.__class__(None, PASSWORD, "nobody", "LAL2013-RM-001", KEYBOARD, "A0")
+    assert "not known" in refused(ward.pharmacist, operations.bedside_check, ward.fresh, first, unknown, True).message
+    assert count(BedsideCheck) == 0 and not mismatch_events()
+
+
+def test_unreadable_entries_appearance_and_passwords_are_refused_without_a_mismatch(issued):
+    ward = issued
+    error = refused(ward.pharmacist, check, ward, second={"bag_din": "G1234 26 000123 A"})
+    assert error.message.startswith("Paola Farmacia: The check character") and "should be L" in error.message
+    assert "division code is 00" in refused(ward.pharmacist, check, ward, first={"bag_division": "a0"}).message
+    assert "appearance" in refused(ward.pharmacist, check, ward, appearance_ok=False).message.lower()
+    assert "Password not accepted" in refused(ward.pharmacist, check, ward, second={"password": "x"}).message
+    db.session.refresh(ward.second)
+    assert ward.second.failed_logins == 1 and count(BedsideCheck) == 0 and not mismatch_events()
+
+
+def test_only_an_issued_unit_is_checked(ward):
+    assert "only an issued unit" in refused(ward.pharmacist, check, ward).message
+
+
+# ---- administration ------------------------------------------------------------------------------
+
+def test_administration_fulfils_the_order(issued):
+    ward = issued
+    done(ward.pharmacist, check, ward)
+    given = done(ward.pharmacist, administer, ward, volume_infused_text="48.5 mL")
+    assert ward.fresh.state == DoseState.ADMINISTERED and ward.order.status == OrderStatus.FULFILLED
+    assert given.volume_infused.m_as("mL") == 48.5 and given.deviations is None
+    [signature] = signatures_of(given)
+    assert signature.meaning == Meaning.ADMINISTERED and is_intact(signature, given)
+    assert administered_dates(ward.bench.subject) == {1: clock.to_local(given.started_at).date()}
+
+
+def test_administration_only_after_a_bedside_check(issued):
+    assert "No bedside check" in refused(issued.pharmacist, administer, issued).message
+    assert count(Administration) == 0 and issued.fresh.state == DoseState.ISSUED
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    ({"started_at": -10}, "before the bedside check"),
+    ({"started_at": 20, "recorded_at": 0}, "in the future"),
+    ({"minutes": 0}, "after its start"),
+    ({"volume_infused_text": "51 mL"}, "more than the bag holds"),
+    ({"volume_infused_text": "0 mL"}, "more than 0 mL"),
+    ({"volume_infused_text": "50 g"}, "volume"),
+    ({"adverse_reactions": " "}, "required"),
+])
+def test_administration_entries_are_checked(issued, changes, words):
+    ward = issued
+    checked = done(ward.pharmacist, check, ward).checked_at.replace(second=0, microsecond=0)
+    changes = changes | {key: checked + timedelta(minutes=changes[key])
+                         for key in ("started_at", "recorded_at") if key in changes}
+    assert words in refused(ward.pharmacist, administer, ward, **changes).message
+    assert count(Administration) == 0 and ward.fresh.state == DoseState.ISSUED
+
+
+def test_two_pharmacists_at_once_serve_an_order_once(app, ward):
+    set_reason(db.session, "a second unit for the same infusion, as a second collection would make")
+    ward.frozen.infusion_number, ward.frozen.cells = 1, ward.fresh.cells
+    db.session.commit()
+    ids, order_id, user_id = (ward.fresh.id, ward.frozen.id), ward.order.id, ward.pharmacist.id
+    barrier, outcomes = threading.Barrier(2), []
+
+    def pharmacist(dose_id: int) -> None:
+        with app.app_context():
+            barrier.wait()  # before any query: on SQLite the first query takes the write lock
+            user = db.session.get(User, user_id)
+            dose, order = db.session.get(DoseUnit, dose_id), db.session.get(InfusionOrder, order_id)
+            try:
+                done(user, operations.issue_dose, dose, order, user, PASSWORD, user.username, "Nurse", True)
+                outcomes.append("issued")
+            except DomainError as error:
+                db.session.rollback()
+                outcomes.append(error.message)
+            finally:
+                db.session.remove()
+
+    db.session.close()
+    threads = [threading.Thread(target=pharmacist, args=(dose_id,)) for dose_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes)[1] == "issued" and "already issued on order" in sorted(outcomes)[0]
+    assert count(Issue) == 1

@@ -1,0 +1,80 @@
+"""`flask records ...` and `flask lots list`: documents and lots from the command line."""
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from manufacturing.accounts.cli import cli_actor
+from manufacturing.core.errors import DomainError
+from manufacturing.core.web import run_follow_ups
+from manufacturing.extensions import db
+from manufacturing.lots.models import Lot
+from manufacturing.processing.models import DoseUnit
+from manufacturing.records import coa, documents, label
+
+records_cli = AppGroup("records", help="GMP documents as PDF files.")
+lots_cli = AppGroup("lots", help="Lots.")
+
+
+def _lot(lot_number: str) -> Lot:
+    lot = db.session.scalar(select(Lot).where(Lot.lot_number == lot_number.strip().upper()))
+    if lot is None:
+        raise click.ClickException(f"No lot {lot_number}.")
+    return lot
+
+
+def _dose(reference: str) -> DoseUnit:
+    """Find a dose unit by 'LOT/DIVISION' (e.g. NK-2026-0001/A0)."""
+    lot_number, _, division = reference.partition("/")
+    dose = db.session.scalar(select(DoseUnit).where(DoseUnit.lot_id == _lot(lot_number).id,
+                                                    DoseUnit.division_code == division.strip().upper()))
+    if dose is None:
+        raise click.ClickException(f"No dose unit {reference}: give LOT/DIVISION, e.g. NK-2026-0001/A0.")
+    return dose
+
+
+def _write(operation, *args, output: str) -> None:
+    cli_actor()
+    try:
+        result = operation(*args)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        run_follow_ups(error)
+        raise click.ClickException(error.message) from None
+    content = result[0] if isinstance(result, tuple) else result.content
+    with open(output, "wb") as target:
+        target.write(content)
+    click.echo(f"Wrote {output} ({len(content)} bytes).")
+
+
+@records_cli.command("batch-record")
+@click.argument("lot_number")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
+def batch_record(lot_number: str, output: str) -> None:
+    """Write the executed batch record of a lot (the stored revision, or a new one if it changed)."""
+    _write(documents.batch_record, _lot(lot_number), None, output=output)
+
+
+@records_cli.command("coa")
+@click.argument("dose")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
+def certificate(dose: str, output: str) -> None:
+    """Write the certificate of analysis of a released dose unit (LOT/DIVISION)."""
+    _write(coa.coa_pdf, _dose(dose), None, output=output)
+
+
+@records_cli.command("label")
+@click.argument("dose")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
+@click.option("--reason", default=None, help="Why the label is printed again (required for a reprint).")
+def bag_label(dose: str, output: str, reason: str | None) -> None:
+    """Print the bag label of a dose unit (LOT/DIVISION); every print is counted."""
+    _write(label.print_label, _dose(dose), None, reason, output=output)
+
+
+@lots_cli.command("list")
+def list_lots() -> None:
+    """Print one line per lot: lot number, DIN, subject, state."""
+    for lot in db.session.scalars(select(Lot).order_by(Lot.lot_number)):
+        click.echo(f"{lot.lot_number}\t{lot.din_record.keyboard}\t{lot.subject.subject_code}\t{lot.state.title}")

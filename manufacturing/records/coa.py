@@ -1,0 +1,98 @@
+"""Certificate of analysis of a dose unit, as a PDF issued from QA's latest signed disposition.
+
+The certificate states what QA signed: the certificate data stored with the disposition, never
+values read again from the records. It is issued once per disposition (and per state of its
+signatures) and afterwards served from storage, so the same certificate always has the same bytes.
+A rejected unit has no certificate: certificates issued before the rejection stay in storage.
+"""
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from flask import current_app
+
+from manufacturing.core import clock
+from manufacturing.core.signatures import is_intact, manifestation, signatures_of
+from manufacturing.lots.din import parse as parse_din
+from manufacturing.processing.models import DoseUnit
+from manufacturing.records import storage
+from manufacturing.records.models import DocumentKind, StoredDocument
+from manufacturing.records.render import render_pdf
+from manufacturing.release.certificate import Certificate
+from manufacturing.release.models import Disposition
+from manufacturing.release.operations import require_certificate
+
+TEMPLATE = "records/coa.html"
+
+
+@dataclass(frozen=True)
+class SignatureLine:
+    """One signature as printed: its manifestation (name, user ID, meaning, local time) and whether intact."""
+
+    printed_name: str
+    meaning: str
+    signed_at: str
+    manifestation: str
+    intact: bool
+
+
+@dataclass(frozen=True)
+class CoaData:
+    """Everything the certificate of analysis shows."""
+
+    site_name: str
+    certificate: Certificate
+    din_grouped: str
+    din_check: str
+    disposition_id: int
+    decision: str
+    decided_at: str
+    justification: str | None
+    physician_name: str | None
+    physician_acknowledged_on: str | None
+    signatures: list[SignatureLine] = field(default_factory=list)
+
+    @property
+    def interim(self) -> bool:
+        return self.certificate.kind == "interim"
+
+    @property
+    def kind_title(self) -> str:
+        return self.certificate.kind.upper()
+
+    @property
+    def filename(self) -> str:
+        return f"coa-{self.certificate.lot_number}-{self.certificate.division}-{self.certificate.kind}.pdf"
+
+
+def _signature_lines(disposition: Disposition) -> list[SignatureLine]:
+    return [SignatureLine(printed_name=signature.printed_name, meaning=signature.meaning.title,
+                          signed_at=clock.format_local(signature.signed_at), manifestation=manifestation(signature),
+                          intact=is_intact(signature, disposition))
+            for signature in signatures_of(disposition)]
+
+
+def coa_data(disposition: Disposition, site_name: str) -> CoaData:
+    """Write out the certificate of a disposition with its signatures as they stand now."""
+    certificate = Certificate.from_dict(json.loads(disposition.certificate))
+    din = parse_din(certificate.din)
+    acknowledged = disposition.physician_acknowledged_on
+    return CoaData(
+        site_name=site_name, certificate=certificate, din_grouped=din.grouped, din_check=din.check,
+        disposition_id=disposition.id, decision=disposition.decision.title,
+        decided_at=clock.format_local(disposition.decided_at), justification=disposition.justification,
+        physician_name=disposition.physician_name,
+        physician_acknowledged_on=acknowledged.isoformat() if acknowledged else None,
+        signatures=_signature_lines(disposition),
+    )
+
+
+def coa_pdf(dose: DoseUnit, user=None) -> StoredDocument:
+    """Return the stored certificate of the dose's latest disposition, issuing it first if it is new."""
+    disposition = require_certificate(dose)
+    data = coa_data(disposition, current_app.config["SITE_NAME"])
+    reason = f"{data.certificate.kind} certificate of disposition {disposition.id}"
+    return storage.issue(DocumentKind.CERTIFICATE, dose.lot, dose, storage.source_hash(asdict(data)),
+                         lambda revision: render_pdf(TEMPLATE, coa=data, revision=revision,
+                                                     issued=clock.format_local(clock.now())),
+                         data.filename, user, reason)

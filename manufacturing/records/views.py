@@ -1,0 +1,62 @@
+"""Document downloads: the batch record of a lot, a dose's certificate and bag label, stored revisions."""
+
+from flask import Blueprint, Response, abort, redirect, request, url_for
+from flask_login import current_user
+
+from manufacturing.core.permissions import Role, role_required
+from manufacturing.core.web import attempt
+from manufacturing.extensions import db
+from manufacturing.lots.models import Lot
+from manufacturing.processing.models import DoseUnit
+from manufacturing.records import coa, documents, label
+from manufacturing.records.models import StoredDocument
+
+bp = Blueprint("records", __name__, url_prefix="/records")
+
+
+def pdf_response(content: bytes, filename: str, sha256: str | None = None) -> Response:
+    response = Response(content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    if sha256:
+        response.headers["X-Content-SHA256"] = sha256
+    return response
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+@bp.get("/lots/<int:lot_id>/batch-record.pdf")
+def batch_record(lot_id: int):
+    lot = db.session.get(Lot, lot_id) or abort(404)
+    document = attempt(documents.batch_record, lot, _user())
+    if not document:
+        return redirect(url_for("lots.detail", lot_id=lot.id))
+    return pdf_response(document.content, document.filename, document.sha256)
+
+
+@bp.get("/doses/<int:dose_id>/certificate.pdf")
+def certificate(dose_id: int):
+    dose = db.session.get(DoseUnit, dose_id) or abort(404)
+    document = attempt(coa.coa_pdf, dose, _user())
+    if not document:
+        return redirect(url_for("lots.detail", lot_id=dose.lot_id))
+    return pdf_response(document.content, document.filename, document.sha256)
+
+
+@bp.post("/doses/<int:dose_id>/label")
+@role_required(Role.TECHNICIAN, Role.QA, Role.PHARMACY)
+def print_label(dose_id: int):
+    dose = db.session.get(DoseUnit, dose_id) or abort(404)
+    printed = attempt(label.print_label, dose, _user(), request.form.get("reason") or None)
+    if not printed:
+        return redirect(url_for("lots.detail", lot_id=dose.lot_id, _anchor="doses"))
+    content, log = printed
+    return pdf_response(content, f"label-{dose.lot.lot_number}-{dose.division_code}-{log.number}.pdf")
+
+
+@bp.get("/documents/<int:document_id>")
+def stored(document_id: int):
+    document = db.session.get(StoredDocument, document_id) or abort(404)
+    return pdf_response(document.content, f"r{document.revision}-{document.filename}", document.sha256)

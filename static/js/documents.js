@@ -1,0 +1,71 @@
+// Documents take a moment to prepare: show that they are being prepared instead of a frozen page.
+// Links and forms marked data-document are fetched in the background and saved when ready;
+// without JavaScript they work as plain links and forms.
+(function () {
+  "use strict";
+  var SLOW_MS = 300;
+
+  function overlay(text) {
+    var box = document.getElementById("document-overlay");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "document-overlay";
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      document.body.appendChild(box);
+    }
+    box.textContent = text;
+    box.hidden = false;
+    return box;
+  }
+
+  function filenameOf(response, fallback) {
+    var header = response.headers.get("Content-Disposition") || "";
+    var match = /filename="([^"]+)"/.exec(header);
+    return match ? match[1] : fallback;
+  }
+
+  function save(blob, name) {
+    var url = URL.createObjectURL(blob);
+    var link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+  }
+
+  function fetchDocument(url, options, label) {
+    var box = null;
+    var timer = setTimeout(function () { box = overlay("Preparing " + label + "…"); }, SLOW_MS);
+    return fetch(url, options).then(function (response) {
+      var type = response.headers.get("Content-Type") || "";
+      if (!response.ok || type.indexOf("application/pdf") !== 0) {
+        window.location = response.url;  // the page explains why (a refusal is flashed there)
+        return;
+      }
+      return response.blob().then(function (blob) { save(blob, filenameOf(response, "document.pdf")); });
+    }).catch(function () {
+      overlay("The " + label + " could not be prepared. Try again.");
+    }).finally(function () {
+      clearTimeout(timer);
+      if (box) { box.hidden = true; }
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-document]");
+    if (!link) { return; }
+    event.preventDefault();
+    fetchDocument(link.href, {credentials: "same-origin"}, link.dataset.document);
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-document]");
+    if (!form) { return; }
+    event.preventDefault();
+    fetchDocument(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin"},
+                  form.dataset.document);
+  });
+})();

@@ -1,0 +1,80 @@
+"""Pharmacy issues a dose; at the bedside a swapped bag is stopped in red, the right one is checked and given."""
+
+from datetime import timedelta
+
+import pytest
+
+from manufacturing.core import clock
+from manufacturing.processing.models import DoseState, DoseUnit
+from tests.browser.conftest import log_in, screenshot
+from tests.dispensing.factories import KEYBOARD, OTHER_DIN, SCAN, set_up_ward
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+FORMAT = "%Y-%m-%dT%H:%M"
+RED_BACKGROUND = "rgb(253, 232, 231)"  # --red-bg of app.css
+
+
+@pytest.fixture
+def ward(database, technician, verifier, qa_user, pharmacist):
+    return set_up_ward(technician, verifier, qa_user, pharmacist)
+
+
+def read_at_bedside(page, second_din: str) -> None:
+    """Both people read the wristband and the bag on the same tablet; each signs with their own password."""
+    page.get_by_label("First: wristband subject ID").fill("LAL2013-RM-001")
+    page.get_by_label("First: bag DIN").fill(KEYBOARD)
+    page.get_by_label("First: bag division").fill("A0")
+    page.get_by_label("First: your password").fill(PASSWORD)
+    page.get_by_label("Second: wristband subject ID").fill("LAL2013-RM-001")
+    page.get_by_label("Second: bag DIN").fill(second_din)
+    page.get_by_label("Second: bag division").fill("=<S12341A0")
+    page.get_by_label("Second: user ID").fill("pharm.two")
+    page.get_by_label("Second: password").fill(PASSWORD)
+    page.get_by_label("Bag intact, labelled").check()
+    page.get_by_role("button", name="Compare and sign (both)").click()
+
+
+def test_swapped_bag_stopped_then_checked_and_given(new_page, ward, database):
+    username, dose_id = ward.pharmacist.username, ward.fresh.id  # read before the browser acts: no transaction
+    page = new_page()
+    log_in(page, username, PASSWORD)
+    page.get_by_role("link", name="Pharmacy").click()
+    page.get_by_role("link", name="A0").click()
+    page.get_by_label("Name of the person collecting the dose").fill("Nurse Lucia Bianchi")
+    page.get_by_label("I checked the collector's identity together with them").check()
+    page.locator("#issue-sign_username").fill(username)
+    page.locator("#issue-sign_password").fill(PASSWORD)
+    page.get_by_role("button", name="Issue and sign").click()
+    page.get_by_text("Dose unit issued and signed.").wait_for()
+
+    read_at_bedside(page, OTHER_DIN)
+    stop = page.get_by_test_id("stop")
+    stop.wait_for()
+    assert "Bag DIN G1234 26 000124 is not the DIN of this dose unit (G1234 26 000123)" in stop.inner_text()
+    assert "STOP" in stop.inner_text()
+    assert stop.evaluate("e => getComputedStyle(e).backgroundColor") == RED_BACKGROUND
+    flash = page.locator(".flash-error").first
+    assert "STOP, do not infuse." in flash.inner_text()
+    assert flash.evaluate("e => getComputedStyle(e).backgroundColor") == RED_BACKGROUND
+    screenshot(page, "bedside-swapped-bag")
+
+    read_at_bedside(page, SCAN)
+    page.get_by_text("Bedside check matched and signed by both").wait_for()
+    assert page.get_by_test_id("stop").count() == 0
+    assert page.get_by_text("· Bedside check ·").count() == 2
+
+    start = clock.to_local(clock.now()).replace(tzinfo=None)
+    page.get_by_label("Infusion started (site time)").fill(start.strftime(FORMAT))
+    page.get_by_label("Infusion ended (site time)").fill((start + timedelta(minutes=3)).strftime(FORMAT))
+    page.get_by_label("Volume infused").fill("50 mL")
+    page.get_by_label("Administered by (name)").fill("Nurse Lucia Bianchi")
+    page.get_by_label("Product inspection: appearance").fill("Slightly cloudy, no clumps")
+    page.get_by_label("Adverse reactions ('none' if none)").fill("none")
+    page.locator("#administration-sign_username").fill(username)
+    page.locator("#administration-sign_password").fill(PASSWORD)
+    page.get_by_role("button", name="Record the administration and sign").click()
+    page.get_by_text("Administration recorded and signed.").wait_for()
+    assert page.get_by_test_id("dose-state").inner_text() == "Administered"
+    screenshot(page, "dose-administered")
+    assert database.session.get(DoseUnit, dose_id).state == DoseState.ADMINISTERED
