@@ -72,7 +72,7 @@ class LabelData:
         return f"Bag label {self.lot_number} {self.division}"
 
 
-def _storage_lines(dose: DoseUnit, spec) -> tuple[str, ...]:
+def storage_lines(dose: DoseUnit, spec) -> tuple[str, ...]:
     """How the unit is kept, from the shelf life the specification gives its kind."""
     if dose.kind == DoseKind.CRYOPRESERVED:
         return ("Cryopreserved", f"Shelf life {spec.cryopreserved_shelf_life.text()}",
@@ -96,7 +96,7 @@ def label_data(dose: DoseUnit, print_number: int, site_name: str) -> LabelData:
         dose_per_kg=format_quantity(dose.target_dose_per_kg), viable_nk_cells=format_quantity(dose.cells),
         volume=format_quantity(dose.final_volume), concentration=format_quantity(dose.concentration),
         expiry_date=expiry_date, expiry_time=expiry_time, expiry_zone=expiry_zone,
-        storage=_storage_lines(dose, spec), statements=tuple(spec.label_statements),
+        storage=storage_lines(dose, spec), statements=tuple(spec.label_statements),
         quarantine=dose.state == DoseState.QUARANTINE, print_number=print_number,
     )
 

@@ -3,6 +3,7 @@
 from dataclasses import asdict, dataclass, field
 
 from manufacturing.core import clock
+from manufacturing.lots.din import ProductCode
 from manufacturing.release.results import is_computed
 from manufacturing.units import format_quantity
 
@@ -64,7 +65,8 @@ def certificate_data(found, decision) -> Certificate:
     dose, lot, spec = found.dose, found.lot, found.record.spec
     kind = {"RELEASED_INTERIM": "interim", "RELEASED_FINAL": "final"}.get(decision.name, "rejected")
     return Certificate(
-        kind=kind, product=spec.product_name, product_code=f"{spec.isbt128_product_code} {dose.division_code}",
+        kind=kind, product=spec.product_name,
+        product_code=ProductCode(spec.isbt128_product_code, division=dose.division_code).code,
         lot_number=lot.lot_number, din=lot.din_record.keyboard, subject_id=lot.subject.subject_code,
         division=dose.division_code, infusion=dose.infusion_number, dose_kind=dose.kind.title,
         dose_per_kg=format_quantity(dose.target_dose_per_kg), total_cells=format_quantity(dose.cells),

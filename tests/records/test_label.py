@@ -16,7 +16,7 @@ from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.doses import doses_of
 from manufacturing.processing.models import DoseKind, StepKind
 from manufacturing.records import storage
-from manufacturing.records.label import _storage_lines, print_label
+from manufacturing.records.label import print_label, storage_lines
 from manufacturing.records.models import DocumentKind, LabelPrint
 from manufacturing.release import operations as release
 from tests.factories import PASSWORD
@@ -146,5 +146,5 @@ def test_only_technicians_qa_and_pharmacy_print_labels(database, bench, dose, ad
 
 
 def test_a_cryopreserved_unit_says_how_it_is_kept_frozen_and_thawed(database, bench, dose):
-    lines = _storage_lines(SimpleNamespace(kind=DoseKind.CRYOPRESERVED), lot_spec(dose.lot))
+    lines = storage_lines(SimpleNamespace(kind=DoseKind.CRYOPRESERVED), lot_spec(dose.lot))
     assert lines == ("Cryopreserved", "Shelf life 365 d at -196 to -150 °C", "Once thawed: 4 h at 15-25 °C")

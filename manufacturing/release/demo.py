@@ -1,0 +1,17 @@
+"""Demo release: QA releases one cryopreserved unit on an interim certificate (sterility pending)."""
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from manufacturing.core.audit import set_actor
+from manufacturing.extensions import db
+from manufacturing.lots.models import Lot
+from manufacturing.processing.doses import doses_of
+from manufacturing.release.operations import release_dose
+
+
+def release_story(crew, lots: list[Lot], at: datetime, division: str = "B0") -> Iterator[datetime]:
+    yield at
+    dose = next(dose for dose in doses_of(lots[0]) if dose.division_code == division)
+    set_actor(db.session, crew.qa.id, crew.qa.username)
+    release_dose(dose, crew.qa, crew.password(crew.qa), crew.qa.username)
