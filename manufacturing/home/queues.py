@@ -2,20 +2,18 @@
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import select
 
 from manufacturing.core import clock
 from manufacturing.core.permissions import Role
+from manufacturing.dispensing import queries as dispensing
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.materials.models import MaterialLot, MaterialStatus
-from manufacturing.patients.models import InfusionOrder, OrderStatus
-from manufacturing.processing.models import DoseState, DoseUnit, ProcessStep, StepKind, StepStatus
+from manufacturing.processing.models import ProcessStep, StepKind, StepStatus
 from manufacturing.processing.record import step_title
 from manufacturing.quality.models import Deviation, DeviationStatus, QcResult, QcStatus
 from manufacturing.release import alerts, queries
-
-NOT_GIVEN = (DoseState.REJECTED, DoseState.DISCARDED, DoseState.RETURNED)
 
 
 @dataclass
@@ -66,30 +64,14 @@ def qa_queues() -> list[Queue]:
     ]
 
 
-def orders_without_dose() -> list[InfusionOrder]:
-    has_dose = exists().where(and_(DoseUnit.infusion_order_id == InfusionOrder.id, DoseUnit.state.not_in(NOT_GIVEN)))
-    query = select(InfusionOrder).where(InfusionOrder.status == OrderStatus.OPEN, ~has_dose)
-    orders = db.session.scalars(query.order_by(InfusionOrder.planned_date)).all()
-    return [order for order in orders if not _unit_for(order)]
-
-
-def _unit_for(order: InfusionOrder) -> bool:
-    """A unit prepared for this subject's infusion, not yet linked to the order."""
-    query = (select(DoseUnit.id).join(Lot, Lot.id == DoseUnit.lot_id)
-             .where(Lot.subject_id == order.subject_id, DoseUnit.infusion_number == order.infusion_number,
-                    DoseUnit.state.not_in(NOT_GIVEN)))
-    return db.session.scalar(query.limit(1)) is not None
-
-
 def pharmacy_queues() -> list[Queue]:
-    def doses(*states):
-        return db.session.scalars(select(DoseUnit).where(DoseUnit.state.in_(states)).order_by(DoseUnit.expiry_at)).all()
-
+    now = clock.now()
     return [
         Queue("Post-release alerts", alerts.open_alerts(), "alerts", "No open alert."),
-        Queue("Released dose units awaiting issue", doses(DoseState.RELEASED_INTERIM, DoseState.RELEASED), "doses"),
-        Queue("Issued dose units awaiting the bedside check", doses(DoseState.ISSUED), "doses"),
-        Queue("Orders without a dose unit", orders_without_dose(), "orders", "Every open order has a dose unit."),
+        Queue("Released dose units awaiting issue", dispensing.awaiting_issue(now), "waiting"),
+        Queue("Issued dose units awaiting the bedside check", dispensing.awaiting_administration(now), "waiting"),
+        Queue("Orders without a dose unit", dispensing.orders_without_dose(), "orders",
+              "Every open order has a dose unit."),
     ]
 
 

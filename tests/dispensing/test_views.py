@@ -72,10 +72,12 @@ def test_only_pharmacy_posts(request, client, login, ward, fixture, action):
     assert count(Issue) == 0 and count(BedsideCheck) == 0
 
 
-def test_the_nav_shows_pharmacy_to_pharmacy_only(client, login, ward, qa_user):
+def test_the_nav_shows_pharmacy_to_pharmacy_and_qa(client, login, ward, qa_user, technician):
     login(ward.pharmacist)
     assert 'href="/pharmacy/"' in text(client.get("/"))
     login(qa_user)
+    assert 'href="/pharmacy/"' in text(client.get("/"))
+    login(technician)
     assert 'href="/pharmacy/"' not in text(client.get("/"))
 
 
