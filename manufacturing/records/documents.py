@@ -22,3 +22,10 @@ def batch_record(lot: Lot, user=None) -> StoredDocument:
                                                      issued=clock.format_local(clock.now()),
                                                      printed_by=user.full_name if user else ""),
                          f"batch-record-{lot.lot_number}.pdf", user)
+
+
+def issue_release_documents(dose, user=None) -> list[StoredDocument]:
+    """Store the certificate and the lot's batch record as they stand at a release."""
+    from manufacturing.records.coa import coa_pdf
+
+    return [coa_pdf(dose, user), batch_record(dose.lot, user)]

@@ -11,6 +11,7 @@ from manufacturing.core.signatures import is_intact, signatures_of
 from manufacturing.core.web import attempt, form_errors
 from manufacturing.extensions import db
 from manufacturing.processing.models import DoseUnit
+from manufacturing.records import documents
 from manufacturing.release import alerts, guards, operations, queries
 from manufacturing.release.certificate import Certificate
 from manufacturing.release.forms import FinalReleaseForm, InformedForm, RejectForm, ReleaseForm
@@ -54,9 +55,10 @@ def release(dose_id: int):
     unit = _dose_or_404(dose_id)
     form = ReleaseForm()
     if form.validate_on_submit():
-        attempt(operations.release_dose, unit, _user(), form.sign_password.data, form.sign_username.data,
-                justification=form.justification.data, physician_name=form.physician_name.data,
-                physician_acknowledged_on=form.physician_acknowledged_on.data, success="Dose unit released.")
+        if attempt(operations.release_dose, unit, _user(), form.sign_password.data, form.sign_username.data,
+                   justification=form.justification.data, physician_name=form.physician_name.data,
+                   physician_acknowledged_on=form.physician_acknowledged_on.data, success="Dose unit released."):
+            attempt(documents.issue_release_documents, unit, _user())  # after the commit of the release
     else:
         form_errors(form)
     return redirect(url_for("release.dose", dose_id=unit.id))
@@ -68,8 +70,9 @@ def final(dose_id: int):
     unit = _dose_or_404(dose_id)
     form = FinalReleaseForm()
     if form.validate_on_submit():
-        attempt(operations.release_final, unit, _user(), form.sign_password.data, form.sign_username.data,
-                success="Final certificate issued.")
+        if attempt(operations.release_final, unit, _user(), form.sign_password.data, form.sign_username.data,
+                   success="Final certificate issued."):
+            attempt(documents.issue_release_documents, unit, _user())
     else:
         form_errors(form)
     return redirect(url_for("release.dose", dose_id=unit.id))

@@ -7,6 +7,7 @@ import pytest
 from manufacturing.core import clock
 from manufacturing.processing.doses import doses_of
 from manufacturing.processing.models import DoseState, StepKind
+from manufacturing.records import storage
 from manufacturing.release import operations
 from tests.factories import PASSWORD
 from tests.processing.factories import SCHEDULE
@@ -48,6 +49,10 @@ def test_release_through_the_page_and_the_certificate(client, login, bench, dose
     assert response.status_code == 302
     database.session.refresh(dose)
     assert dose.state == DoseState.RELEASED_INTERIM
+    stored = {doc.kind.name: doc for doc in storage.revisions(dose.lot)}
+    assert set(stored) == {"CERTIFICATE", "BATCH_RECORD"}  # kept as they stood at the release
+    download = client.get(f"/records/doses/{dose.id}/certificate.pdf")
+    assert download.headers["X-Content-SHA256"] == stored["CERTIFICATE"].sha256
     certificate = client.get(f"/release/doses/{dose.id}/certificate").get_data(as_text=True)
     assert "INTERIM" in certificate and "Sterility pending" in certificate
     assert "Quinta Qualita (qa.one) · Released" in certificate and dose.lot.lot_number in certificate

@@ -1,0 +1,54 @@
+"""Documents are downloaded from the lot page: batch record, certificate, bag label (prints counted)."""
+
+from datetime import timedelta
+
+import pytest
+
+from manufacturing.core import clock
+from manufacturing.processing.doses import doses_of
+from manufacturing.processing.models import StepKind
+from manufacturing.release import operations
+from tests.browser.conftest import log_in
+from tests.factories import PASSWORD
+from tests.processing.factories import SCHEDULE, set_up_bench
+from tests.release.factories import record_results
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def released(database, technician, verifier, qa_user, pharmacist):
+    bench = set_up_bench(technician, verifier, qa_user, pharmacist,
+                         clock.now().replace(second=0, microsecond=0) - timedelta(days=20))
+    lot = bench.lot_through(StepKind.DOSE_PREPARATION)
+    dose = doses_of(lot)[0]
+    at = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
+    record_results(bench, lot, dose, at)
+    bench._as(bench.qa, at + timedelta(hours=1), operations.release_dose, dose, bench.qa, PASSWORD, bench.qa.username)
+    return lot.id, lot.lot_number, bench.technician.username
+
+
+def download(page, locator) -> bytes:
+    with page.expect_download() as info:
+        locator.click()
+    return open(info.value.path(), "rb").read()
+
+
+def test_documents_download_from_the_lot_page(new_page, released):
+    lot_id, lot_number, username = released
+    page = new_page()
+    log_in(page, username, PASSWORD)
+    page.goto(f"/lots/{lot_id}")
+    record = download(page, page.get_by_role("link", name="Batch record (PDF)"))
+    assert record.startswith(b"%PDF")
+    certificate = download(page, page.get_by_role("link", name="Certificate"))
+    assert certificate.startswith(b"%PDF")
+    label = download(page, page.get_by_role("button", name="Print label"))
+    assert label.startswith(b"%PDF")
+    page.reload()
+    page.get_by_label("Reason for reprinting the label of unit A0").fill("Label smudged at the bench")
+    reprint = download(page, page.get_by_role("button", name="Reprint label (1 printed)"))
+    assert reprint.startswith(b"%PDF") and reprint != label
+    page.reload()
+    page.get_by_text("Reprint label (2 printed)").wait_for()
+    assert page.get_by_text("Executed batch record").count() >= 1  # listed among the document revisions
