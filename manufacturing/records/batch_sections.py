@@ -159,9 +159,38 @@ def _summary(changes: str) -> str:
     return text if len(text) <= MAX_CHANGE_TEXT else text[:MAX_CHANGE_TEXT - 1] + "…"
 
 
+def _created_together(group: list[AuditEvent]) -> list[str]:
+    """One line for records created in one action: the id range and what was created."""
+    first, last = group[0], group[-1]
+    counts: dict[str, int] = {}
+    for event in group:
+        counts[event.entity_type] = counts.get(event.entity_type, 0) + 1
+    what = ", ".join(f"{count} {entity.replace('_', ' ')}" for entity, count in counts.items())
+    numbers = f"{first.id}–{last.id}" if len(group) > 1 else str(first.id)
+    return [numbers, clock.format_local(first.occurred_at), first.username, "created", "", what, first.reason or ""]
+
+
+def _single(event: AuditEvent) -> list[str]:
+    return [str(event.id), clock.format_local(event.occurred_at), event.username, event.action,
+            event.entity_id or "", _summary(event.changes), event.reason or ""]
+
+
 def audit(lot: Lot) -> list[list[str]]:
-    """The lot's audit trail, one compact line per event (but the issue of documents of this very kind)."""
+    """The lot's audit trail, compact: records created together share a line; every change has its own."""
     query = select(AuditEvent).where(AuditEvent.scope == f"lot:{lot.id}",
                                      AuditEvent.entity_type != "stored_document").order_by(AuditEvent.id)
-    return [[str(e.id), clock.format_local(e.occurred_at), e.username, e.action,
-             e.entity_id or "", _summary(e.changes), e.reason or ""] for e in db.session.scalars(query)]
+    rows, group = [], []
+    for event in db.session.scalars(query):
+        if event.action.endswith(".created") and (not group or (
+                event.username, event.occurred_at, event.reason) == (group[0].username, group[0].occurred_at,
+                                                                     group[0].reason)):
+            group.append(event)
+            continue
+        if group:
+            rows.append(_created_together(group))
+        group = [event] if event.action.endswith(".created") else []
+        if not group:
+            rows.append(_single(event))
+    if group:
+        rows.append(_created_together(group))
+    return rows

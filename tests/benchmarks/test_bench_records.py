@@ -34,8 +34,9 @@ def demo_lot(app):
         load_story(clock.now().replace(second=0, microsecond=0))
         db.session.commit()
         lot_id = db.session.scalar(select(Lot.id).where(Lot.state == LotState.DOSES_PREPARED))
-        yield lot_id
         db.session.remove()
+    yield lot_id
+    with app.app_context():
         clean_database()
 
 
@@ -75,6 +76,7 @@ def test_bench_serving_a_stored_document(benchmark, app, demo_lot):
         db.session.commit()
         document_id = document.id
         make_user("bench.reader", roles=["QA"])
+        db.session.remove()
     client = app.test_client()
     client.post("/login", data={"username": "bench.reader", "password": PASSWORD})
     response = benchmark(client.get, f"/records/documents/{document_id}")
