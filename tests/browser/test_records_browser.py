@@ -25,7 +25,7 @@ def released(database, technician, verifier, qa_user, pharmacist):
     at = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
     record_results(bench, lot, dose, at)
     bench._as(bench.qa, at + timedelta(hours=1), operations.release_dose, dose, bench.qa, PASSWORD, bench.qa.username)
-    return lot.id, lot.lot_number, bench.technician.username
+    return lot.id, bench.technician.username
 
 
 def download(page, locator) -> bytes:
@@ -35,7 +35,7 @@ def download(page, locator) -> bytes:
 
 
 def test_documents_download_from_the_lot_page(new_page, released):
-    lot_id, lot_number, username = released
+    lot_id, username = released
     page = new_page()
     log_in(page, username, PASSWORD)
     page.goto(f"/lots/{lot_id}")
