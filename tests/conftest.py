@@ -3,6 +3,7 @@
 import contextvars
 import os
 import secrets
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -129,3 +130,13 @@ def pharmacist(database):
 @pytest.fixture
 def admin(database):
     return make_user("admin.one", roles=["ADMIN"], full_name="Ada Amministra")
+
+
+@pytest.fixture
+def bench(database, technician, verifier, qa_user, pharmacist):
+    """A bench ready for work: a subject, released materials and calibrated equipment, twenty days ago."""
+    from manufacturing.core import clock
+    from tests.processing.factories import set_up_bench
+
+    start = clock.now().replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=20)
+    return set_up_bench(technician, verifier, qa_user, pharmacist, start)

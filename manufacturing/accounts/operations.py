@@ -10,8 +10,9 @@ from manufacturing.accounts.models import PasswordHistory, User, UserRole
 from manufacturing.accounts.passwords import hash_password, policy_problems, verify_password
 from manufacturing.accounts.sessions import end_sessions, start_session
 from manufacturing.core import clock
-from manufacturing.core.audit import Actor, record_event, set_actor, set_reason
-from manufacturing.core.errors import DomainError, NotPermitted, ReasonRequired
+from manufacturing.core.audit import Actor, record_event, set_actor
+from manufacturing.core.checks import require_reason
+from manufacturing.core.errors import DomainError, NotPermitted
 from manufacturing.core.permissions import Role
 from manufacturing.extensions import db
 
@@ -48,11 +49,6 @@ def _set_password(user: User, password: str, must_change: bool) -> None:
     user.must_change_password = must_change
 
 
-def _require_reason(reason: str | None, what: str) -> str:
-    if not (reason or "").strip():
-        raise ReasonRequired(f"Give a reason for {what}.")
-    set_reason(db.session, reason)
-    return reason.strip()
 
 
 def create_user(username: str, full_name: str, roles: list[Role], password: str) -> User:
@@ -158,7 +154,7 @@ def _guard_admin_on(admin: User, user: User, what: str) -> None:
 def reset_password(admin: User, user: User, reason: str) -> str:
     """Give a user a temporary password to be changed at next login; return it."""
     _guard_admin_on(admin, user, "reset the password of")
-    _require_reason(reason, "resetting the password")
+    require_reason(db.session, reason, "resetting the password")
     temporary = generate_temporary_password()
     _set_password(user, temporary, must_change=True)
     end_sessions(user, "password reset")
@@ -170,7 +166,7 @@ def set_roles(admin: User, user: User, roles: list[Role], reason: str) -> None:
     _guard_admin_on(admin, user, "change the roles of")
     if not roles:
         raise DomainError("Give the account at least one role; deactivate it to remove all access.")
-    _require_reason(reason, "changing roles")
+    require_reason(db.session, reason, "changing roles")
     wanted = set(roles)
     user.roles = [grant for grant in user.roles if grant.role in wanted] + [
         UserRole(role=role) for role in sorted(wanted - user.role_set, key=lambda r: r.name)
@@ -181,14 +177,14 @@ def rename(admin: User, user: User, full_name: str, reason: str) -> None:
     _guard_admin_on(admin, user, "rename")
     if not full_name.strip():
         raise DomainError("Give the person's full name.")
-    _require_reason(reason, "changing the printed name")
+    require_reason(db.session, reason, "changing the printed name")
     user.full_name = full_name.strip()
 
 
 def deactivate(admin: User, user: User, reason: str) -> None:
     """Deactivate an account: it can no longer log in or sign; its sessions end at once."""
     _guard_admin_on(admin, user, "deactivate")
-    _require_reason(reason, "deactivating the account")
+    require_reason(db.session, reason, "deactivating the account")
     if not user.active:
         raise DomainError(f"{user.username} is already deactivated.")
     user.active = False
@@ -197,7 +193,7 @@ def deactivate(admin: User, user: User, reason: str) -> None:
 
 def reactivate(admin: User, user: User, reason: str) -> None:
     _guard_admin_on(admin, user, "reactivate")
-    _require_reason(reason, "reactivating the account")
+    require_reason(db.session, reason, "reactivating the account")
     if user.active:
         raise DomainError(f"{user.username} is already active.")
     user.active = True
@@ -205,7 +201,7 @@ def reactivate(admin: User, user: User, reason: str) -> None:
 
 def unlock(admin: User, user: User, reason: str) -> None:
     _guard_admin_on(admin, user, "unlock")
-    _require_reason(reason, "unlocking the account")
+    require_reason(db.session, reason, "unlocking the account")
     if not user.locked:
         raise DomainError(f"{user.username} is not locked.")
     user.locked_at = None

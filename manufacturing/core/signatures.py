@@ -3,6 +3,7 @@
 import enum
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, String, Text, event, select
@@ -153,6 +154,18 @@ def signatures_of(record: Signable) -> list[Signature]:
 def is_intact(signature: Signature, record: Signable) -> bool:
     """Tell whether the signed content and the signature itself are unchanged."""
     return signature.binding_hash == _binding(signature) and signature.content_hash == content_hash(record)
+
+
+@dataclass(frozen=True)
+class SignatureLine:
+    """A signature as pages show it: with whether it still covers the record as signed."""
+
+    signature: Signature
+    intact: bool
+
+
+def signature_lines(record: Signable) -> list[SignatureLine]:
+    return [SignatureLine(signature, is_intact(signature, record)) for signature in signatures_of(record)]
 
 
 def manifestation(signature: Signature) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from manufacturing.calculations import PER_KG, dose_deviation
 from manufacturing.core import clock
 from manufacturing.core.audit import record_event, set_reason
+from manufacturing.core.checks import required_text
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence, ReasonRequired
 from manufacturing.core.signatures import Meaning, sign
 from manufacturing.dispensing import guards, queries
@@ -49,13 +50,6 @@ def _require_pharmacist(user, what: str) -> None:
         raise NotPermitted(f"Only pharmacy {what}.")
 
 
-def _text(value: str | None, label: str, limit: int) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise DomainError(f"{label} is required.")
-    if len(text) > limit:
-        raise DomainError(f"{label} may have at most {limit} characters.")
-    return text
 
 
 def _locked(*records) -> None:
@@ -133,7 +127,7 @@ def issue_dose(dose: DoseUnit, order: InfusionOrder, user, password: str, userna
     _locked(order, dose)
     now = clock.now()
     per_kg, deviation = _check_issue(dose, order, now)
-    collector = _text(collector_name, "The name of the person collecting the dose", 120)
+    collector = required_text(collector_name, "The name of the person collecting the dose", 120)
     if not identity_confirmed:
         raise DomainError("Check the collector's identity together with them, then confirm it: nothing was issued.")
     thawed_at, use_by = _use_by(dose, now)
@@ -196,9 +190,9 @@ def _stop_on_mismatch(dose: DoseUnit, issue: Issue, readings: list[guards.BagRea
 
 def _as_entered(checker: Checker, side: str) -> dict[str, str]:
     """Keep one person's entries as they were scanned or typed."""
-    return {f"wristband_{side}": _text(checker.wristband, "The wristband entry", 60),
-            f"bag_din_{side}": _text(checker.bag_din, "The bag DIN entry", 60),
-            f"bag_division_{side}": _text(checker.bag_division, "The bag division entry", 20)}
+    return {f"wristband_{side}": required_text(checker.wristband, "The wristband entry", 60),
+            f"bag_din_{side}": required_text(checker.bag_din, "The bag DIN entry", 60),
+            f"bag_division_{side}": required_text(checker.bag_division, "The bag division entry", 20)}
 
 
 def bedside_check(dose: DoseUnit, first: Checker, second: Checker, appearance_ok: bool) -> BedsideCheck:
@@ -243,9 +237,9 @@ def record_administration(dose: DoseUnit, user, password: str, username: str, st
     _refuse(guards.volume_problem(volume, dose.final_volume))
     administration = Administration(
         dose=dose, bedside_check_id=check.id, started_at=started_at, ended_at=ended_at, volume_infused=volume,
-        administered_by=_text(administered_by, "Who administered", 120),
-        appearance=_text(appearance, "The appearance of the product", 200),
-        adverse_reactions=_text(adverse_reactions, "Adverse reactions (write 'none' if none)", 4000),
+        administered_by=required_text(administered_by, "Who administered", 120),
+        appearance=required_text(appearance, "The appearance of the product", 200),
+        adverse_reactions=required_text(adverse_reactions, "Adverse reactions (write 'none' if none)", 4000),
         deviations=(deviations or "").strip() or None, recorded_at=clock.now(), recorded_by_id=user.id)
     db.session.add(administration)
     sign(administration, Meaning.ADMINISTERED, user, password, username=username)

@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlalchemy import select
 
 from manufacturing.core.audit import AuditEvent
-from manufacturing.core.signatures import Signature, is_intact, signatures_of
 from manufacturing.dispensing.guards import ISSUABLE
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
@@ -18,12 +17,6 @@ from manufacturing.processing.models import DoseState, DoseUnit
 MISMATCH = "bedside.mismatch"
 # A unit in one of these states will never be given: its order waits for another unit.
 GONE = (DoseState.REJECTED, DoseState.DISCARDED, DoseState.RETURNED)
-
-
-@dataclass(frozen=True)
-class SignatureItem:
-    signature: Signature
-    intact: bool
 
 
 @dataclass(frozen=True)
@@ -46,8 +39,6 @@ class Mismatch:
     message: str
 
 
-def signature_items(record) -> list[SignatureItem]:
-    return [SignatureItem(signature, is_intact(signature, record)) for signature in signatures_of(record)]
 
 
 def issue_of(dose: DoseUnit) -> Issue | None:

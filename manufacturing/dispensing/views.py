@@ -7,6 +7,7 @@ from manufacturing.accounts.operations import find_user
 from manufacturing.core import clock
 from manufacturing.core.forms import ReasonForm
 from manufacturing.core.permissions import Role, role_required
+from manufacturing.core.signatures import signature_lines
 from manufacturing.core.web import attempt, form_errors
 from manufacturing.dispensing import guards, operations, queries
 from manufacturing.dispensing.forms import AdministrationForm, BedsideForm, IssueForm
@@ -50,7 +51,7 @@ def _page(dose: DoseUnit, status: int = 200, **forms):
         "dose": dose, "lot": dose.lot, "order": order, "issue": issue, "checks": queries.checks_of(dose),
         "check": check, "administration": administration, "mismatches": mismatches,
         "stopped": bool(mismatches) and (check is None or mismatches[-1].occurred_at > check.checked_at),
-        "preview": _preview(dose, order), "signatures": queries.signature_items, "now": clock.now(),
+        "preview": _preview(dose, order), "signatures": signature_lines, "now": clock.now(),
         "issue_form": forms.get("issue_form") or IssueForm(formdata=None, order_id=order.id if order else ""),
         "bedside_form": forms.get("bedside_form") or BedsideForm(formdata=None),
         "administration_form": forms.get("administration_form") or AdministrationForm(formdata=None),

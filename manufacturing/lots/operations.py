@@ -3,22 +3,16 @@
 from sqlalchemy import select
 
 from manufacturing.core import clock
-from manufacturing.core.audit import record_event, set_reason
+from manufacturing.core.audit import record_event
+from manufacturing.core.checks import require_reason
 from manufacturing.core.counters import next_number
-from manufacturing.core.errors import DomainError, NotPermitted, ReasonRequired
+from manufacturing.core.errors import DomainError, NotPermitted
 from manufacturing.extensions import db
 from manufacturing.lots import guards
 from manufacturing.lots.din import Din
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.patients.models import Subject
 from manufacturing.release import registry
-
-
-def _reason(reason: str | None, what: str) -> str:
-    if not (reason or "").strip():
-        raise ReasonRequired(f"Give a reason for {what}.")
-    set_reason(db.session, reason)
-    return reason.strip()
 
 
 def _new_lot_number() -> str:
@@ -47,7 +41,7 @@ def hold(lot: Lot, user, reason: str) -> None:
     if not guards.can_hold(lot, user):
         raise NotPermitted(f"Lot {lot.lot_number} cannot be put on hold: it is {lot.state.title.lower()}, "
                            "or your roles do not allow it.")
-    lot.hold_reason = _reason(reason, "putting the lot on hold")
+    lot.hold_reason = require_reason(db.session, reason, "putting the lot on hold")
     lot.state_before_hold, lot.state = lot.state, LotState.ON_HOLD
     record_event(db.session, "lot.put_on_hold", "lot", lot.id, scope=f"lot:{lot.id}")
 
@@ -56,7 +50,7 @@ def lift_hold(lot: Lot, user, reason: str) -> None:
     """Return a held lot to where it was (QA only)."""
     if not guards.can_lift_hold(lot, user):
         raise NotPermitted("Only QA lifts a hold, and only on a lot that is on hold.")
-    _reason(reason, "lifting the hold")
+    require_reason(db.session, reason, "lifting the hold")
     lot.state, lot.state_before_hold, lot.hold_reason = lot.state_before_hold, None, None
     record_event(db.session, "lot.hold_lifted", "lot", lot.id, scope=f"lot:{lot.id}")
 
@@ -65,6 +59,6 @@ def cancel(lot: Lot, user, reason: str) -> None:
     """Cancel a lot for good (QA only); its records stay."""
     if not guards.can_cancel(lot, user):
         raise NotPermitted("Only QA cancels a lot.")
-    lot.cancel_reason = _reason(reason, "cancelling the lot")
+    lot.cancel_reason = require_reason(db.session, reason, "cancelling the lot")
     lot.state = LotState.CANCELLED
     record_event(db.session, "lot.cancelled", "lot", lot.id, scope=f"lot:{lot.id}")

@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 
 from manufacturing.core import clock
 from manufacturing.core.audit import record_event, set_reason
-from manufacturing.core.errors import DomainError, NotPermitted, ReasonRequired
+from manufacturing.core.checks import require_reason, required_text
+from manufacturing.core.errors import DomainError, NotPermitted
 from manufacturing.core.signatures import Meaning, Signature, sign
 from manufacturing.extensions import db
 from manufacturing.materials.guards import (
@@ -35,20 +36,8 @@ def _require(allowed: bool, message: str) -> None:
         raise NotPermitted(message)
 
 
-def _require_reason(reason: str | None, what: str) -> str:
-    if not (reason or "").strip():
-        raise ReasonRequired(f"Give a reason for {what}.")
-    set_reason(db.session, reason)
-    return reason.strip()
 
 
-def _required_text(value: str | None, label: str, max_length: int) -> str:
-    cleaned = (value or "").strip()
-    if not cleaned:
-        raise DomainError(f"Give the {label}.")
-    if len(cleaned) > max_length:
-        raise DomainError(f"The {label} is too long: at most {max_length} characters.")
-    return cleaned
 
 
 def _hold(record: MaterialLot | Equipment) -> None:
@@ -73,9 +62,9 @@ def receive_material(user, kind: MaterialKind | None, name: str, manufacturer: s
     _require(can_receive_material(user), "Only a technician or QA receives material lots.")
     if kind is None:
         raise DomainError("Choose the kind of material.")
-    name = _required_text(name, "material name", 120)
-    manufacturer = _required_text(manufacturer, "manufacturer", 120)
-    supplier_lot = _required_text(supplier_lot, "supplier lot number", 60)
+    name = required_text(name, "The material name", 120)
+    manufacturer = required_text(manufacturer, "The manufacturer", 120)
+    supplier_lot = required_text(supplier_lot, "The supplier lot number", 60)
     if expiry_date is None:
         raise DomainError("Give the expiry date printed on the label.")
     if expiry_date < local_date(clock.now()):
@@ -122,7 +111,7 @@ def reject_material(qa, material_lot: MaterialLot, reason: str, password: str, *
     _hold(material_lot)
     if material_lot.status is MaterialStatus.REJECTED:
         raise DomainError(f"{describe_lot(material_lot)} is already rejected.")
-    reason = _require_reason(reason, "rejecting the lot")
+    reason = require_reason(db.session, reason, "rejecting the lot")
     material_lot.status = MaterialStatus.REJECTED
     material_lot.status_reason = reason
     signature = sign(material_lot, Meaning.REJECTED, qa, password, username=username)
@@ -139,7 +128,7 @@ def quarantine_material(qa, material_lot: MaterialLot, reason: str) -> None:
         raise DomainError(f"{item} was rejected by QA: it stays rejected.")
     if material_lot.status is MaterialStatus.QUARANTINE:
         raise DomainError(f"{item} is already in quarantine.")
-    material_lot.status_reason = _require_reason(reason, "putting the lot back in quarantine")
+    material_lot.status_reason = require_reason(db.session, reason, "putting the lot back in quarantine")
     material_lot.status = MaterialStatus.QUARANTINE
     _record("material_lot.quarantined", material_lot)
 
@@ -152,11 +141,11 @@ def register_equipment(user, code: str, name: str, kind: EquipmentKind | None, l
                        calibration_due: date | None) -> Equipment:
     """Register a piece of equipment under a unique code, with its calibration due date."""
     _require(can_manage_equipment(user), "Only QA or an administrator registers equipment.")
-    code = _required_text(code, "equipment code", 40).upper()
-    name = _required_text(name, "equipment name", 120)
+    code = required_text(code, "The equipment code", 40).upper()
+    name = required_text(name, "The equipment name", 120)
     if kind is None:
         raise DomainError("Choose the kind of equipment.")
-    location = _required_text(location, "location", 120)
+    location = required_text(location, "The location", 120)
     if calibration_due is None:
         raise DomainError("Give the calibration due date.")
     existing = find_equipment(code)
@@ -183,7 +172,7 @@ def record_calibration(user, equipment: Equipment, calibration_due: date | None,
                           "check the calibration certificate.")
     if calibration_due == equipment.calibration_due:
         raise DomainError(f"{item} is already due for calibration on {calibration_due.isoformat()}.")
-    _require_reason(reason, "changing the calibration due date")
+    require_reason(db.session, reason, "changing the calibration due date")
     equipment.calibration_due = calibration_due
     _record("equipment.calibrated", equipment)
 
@@ -194,7 +183,7 @@ def retire_equipment(user, equipment: Equipment, reason: str) -> None:
     _hold(equipment)
     if not equipment.active:
         raise DomainError(f"{describe_equipment(equipment)} is already retired.")
-    _require_reason(reason, "retiring the equipment")
+    require_reason(db.session, reason, "retiring the equipment")
     equipment.active = False
     _record("equipment.retired", equipment)
 

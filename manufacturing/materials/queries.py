@@ -6,7 +6,6 @@ from datetime import datetime
 from sqlalchemy import select
 
 from manufacturing.core.errors import DomainError
-from manufacturing.core.signatures import Signature, is_intact, signatures_of
 from manufacturing.extensions import db
 from manufacturing.materials import guards
 from manufacturing.materials.models import Equipment, MaterialKind, MaterialLot, MaterialStatus
@@ -16,12 +15,6 @@ from manufacturing.materials.models import Equipment, MaterialKind, MaterialLot,
 class Badge:
     text: str
     colour: str
-
-
-@dataclass(frozen=True)
-class SignatureItem:
-    signature: Signature
-    intact: bool
 
 
 def lot_badges(material_lot: MaterialLot, at: datetime) -> list[Badge]:
@@ -64,9 +57,6 @@ def all_equipment() -> list[Equipment]:
     return list(db.session.scalars(query))
 
 
-def signature_items(material_lot: MaterialLot) -> list[SignatureItem]:
-    """Return the lot's signatures, each with whether it is still intact."""
-    return [SignatureItem(signature, is_intact(signature, material_lot)) for signature in signatures_of(material_lot)]
 
 
 def lot_problem(material_lot: MaterialLot, at: datetime) -> str | None:

@@ -6,6 +6,7 @@ from flask_login import current_user
 from manufacturing.accounts.models import User
 from manufacturing.core import clock
 from manufacturing.core.permissions import Role, role_required
+from manufacturing.core.signatures import signature_lines
 from manufacturing.core.web import attempt, form_errors
 from manufacturing.extensions import db
 from manufacturing.materials import operations, queries
@@ -79,7 +80,7 @@ def lot(lot_id: int):
     now = clock.now()
     return render_template(
         "materials/lot_detail.html", lot=material_lot, badges=queries.lot_badges(material_lot, now),
-        problem=queries.lot_problem(material_lot, now), signatures=queries.signature_items(material_lot),
+        problem=queries.lot_problem(material_lot, now), signatures=signature_lines(material_lot),
         receiver=db.session.get(User, material_lot.received_by_id), may_decide=can_decide_material(current_user),
         received_by_me=received_by(material_lot, current_user), release_form=ReleaseMaterialForm(),
         reject_form=RejectMaterialForm(), quarantine_form=QuarantineMaterialForm(),

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from manufacturing.core import clock
-from manufacturing.core.audit import set_reason
-from manufacturing.core.errors import DomainError, NotPermitted, ReasonRequired
+from manufacturing.core.checks import require_reason
+from manufacturing.core.errors import DomainError, NotPermitted
 from manufacturing.dispensing.models import Administration
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
@@ -38,11 +38,6 @@ def today() -> date:
     return registry.today()
 
 
-def _require_reason(reason: str | None, what: str) -> str:
-    if not (reason or "").strip():
-        raise ReasonRequired(f"Give a reason for {what}.")
-    set_reason(db.session, reason)
-    return reason.strip()
 
 
 def _refuse(problem: str | None) -> None:
@@ -102,7 +97,7 @@ def correct_subject(user, subject: Subject, details: SubjectDetails, reason: str
             raise DomainError(f"The study subject ID is on the labels of lot {', '.join(lots)}: "
                               "it cannot be corrected here.")
         _check_code_free(details.subject_code, subject)
-    _require_reason(reason, "correcting the subject's data")
+    require_reason(db.session, reason, "correcting the subject's data")
     for name in changed:
         setattr(subject, name, getattr(details, name))
     _flush(f"The study subject ID {details.subject_code} is already registered.")
@@ -186,6 +181,6 @@ def cancel_order(user, order: InfusionOrder, reason: str) -> None:
     later = [other.infusion_number for other in plan.active_orders(order.subject.orders).values()
              if other.infusion_number > order.infusion_number]
     _refuse(guards.cancel_problem(order, dose_units, min(later, default=None)))
-    order.cancel_reason = _require_reason(reason, "cancelling the order")
+    order.cancel_reason = require_reason(db.session, reason, "cancelling the order")
     order.status = OrderStatus.CANCELLED
     db.session.flush()

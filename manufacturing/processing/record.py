@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from manufacturing.core import clock
-from manufacturing.core.signatures import Meaning, Signature, is_intact, signatures_of
+from manufacturing.core.signatures import Meaning, SignatureLine, signature_lines
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.processing import guards
@@ -31,12 +31,6 @@ class ValueLine:
     label: str
     shown: str
     entered: str
-
-
-@dataclass(frozen=True)
-class SignatureLine:
-    signature: Signature
-    intact: bool
 
 
 @dataclass
@@ -98,7 +92,7 @@ def _is_late(step: ProcessStep) -> bool:
 
 
 def _step_view(step: ProcessStep, derived, spec: ProductSpec, deviations: list[Deviation]) -> StepView:
-    signatures = [SignatureLine(s, is_intact(s, step)) for s in signatures_of(step)]
+    signatures = signature_lines(step)
     return StepView(
         step=step, title=step_title(step),
         values=[line for f in definition(step.kind).fields if (line := _shown(step, f.key))],

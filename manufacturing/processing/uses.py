@@ -21,24 +21,25 @@ def _chosen(use: Use, chosen: dict[str, int | None], model, noun: str):
     return item
 
 
-def _materials(step_definition: StepDefinition, given: StepInput) -> list[StepMaterial]:
+def _rows(uses: tuple[Use, ...], chosen: dict, model, noun: str, check, make, at) -> list:
+    """Load each chosen item, check it is usable at the time of the step, and make its row."""
     rows = []
-    for use in step_definition.materials:
-        lot = _chosen(use, given.materials, MaterialLot, "lot")
-        if lot is not None:
-            check_material_usable(lot, given.performed_at)
-            rows.append(StepMaterial(role=use.role, material_lot_id=lot.id))
+    for use in uses:
+        item = _chosen(use, chosen, model, noun)
+        if item is not None:
+            check(item, at)
+            rows.append(make(use.role, item.id))
     return rows
+
+
+def _materials(step_definition: StepDefinition, given: StepInput) -> list[StepMaterial]:
+    return _rows(step_definition.materials, given.materials, MaterialLot, "lot", check_material_usable,
+                 lambda role, item_id: StepMaterial(role=role, material_lot_id=item_id), given.performed_at)
 
 
 def _equipment(step_definition: StepDefinition, given: StepInput) -> list[StepEquipment]:
-    rows = []
-    for use in step_definition.equipment:
-        item = _chosen(use, given.equipment, Equipment, "equipment")
-        if item is not None:
-            check_equipment_usable(item, given.performed_at)
-            rows.append(StepEquipment(role=use.role, equipment_id=item.id))
-    return rows
+    return _rows(step_definition.equipment, given.equipment, Equipment, "equipment", check_equipment_usable,
+                 lambda role, item_id: StepEquipment(role=role, equipment_id=item_id), given.performed_at)
 
 
 def _same(old: list, new: list, key: str) -> bool:

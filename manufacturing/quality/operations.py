@@ -2,6 +2,7 @@
 
 from manufacturing.core import clock
 from manufacturing.core.audit import set_reason
+from manufacturing.core.checks import required_text
 from manufacturing.core.counters import next_number
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.permissions import Role
@@ -10,12 +11,6 @@ from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import ProcessStep
 from manufacturing.quality.models import Deviation, DeviationClass, DeviationStatus
-
-
-def _text(value: str | None, label: str) -> str:
-    if not (value or "").strip():
-        raise DomainError(f"{label} is required.")
-    return value.strip()
 
 
 def open_deviation(lot: Lot, user, classification: DeviationClass, title: str, description: str,
@@ -28,9 +23,9 @@ def open_deviation(lot: Lot, user, classification: DeviationClass, title: str, d
     year = clock.to_local(clock.now()).year
     deviation = Deviation(
         number=f"DEV-{year}-{next_number(db.session, f'deviation-{year}'):04d}", lot_id=lot.id,
-        step_id=step.id if step else None, classification=classification, title=_text(title, "The title"),
-        description=_text(description, "The description"),
-        immediate_action=_text(immediate_action, "The immediate action"),
+        step_id=step.id if step else None, classification=classification, title=required_text(title, "The title"),
+        description=required_text(description, "The description"),
+        immediate_action=required_text(immediate_action, "The immediate action"),
         status=DeviationStatus.OPEN, opened_at=clock.now(), opened_by_id=user.id,
     )
     db.session.add(deviation)
@@ -48,7 +43,7 @@ def assess(deviation: Deviation, user, impact_assessment: str, affects_product: 
     if deviation.impact_assessment and not (reason or "").strip():
         raise DomainError("Give a reason for changing the impact assessment.")
     set_reason(db.session, reason)
-    deviation.impact_assessment = _text(impact_assessment, "The impact assessment")
+    deviation.impact_assessment = required_text(impact_assessment, "The impact assessment")
     deviation.affects_product = affects_product
 
 

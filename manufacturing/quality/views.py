@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from manufacturing.core.permissions import Role, role_required
-from manufacturing.core.signatures import is_intact, signatures_of
+from manufacturing.core.signatures import signature_lines
 from manufacturing.core.web import attempt, form_errors
 from manufacturing.extensions import db
 from manufacturing.lots.views import lot_or_404
@@ -51,7 +51,7 @@ def new(lot_id: int):
 @bp.get("/<int:deviation_id>")
 def detail(deviation_id: int):
     deviation = _deviation_or_404(deviation_id)
-    signatures = [{"signature": s, "intact": is_intact(s, deviation)} for s in signatures_of(deviation)]
+    signatures = signature_lines(deviation)
     assessment = AssessmentForm(impact_assessment=deviation.impact_assessment,
                                 affects_product={True: "yes", False: "no"}.get(deviation.affects_product))
     return render_template("quality/detail.html", deviation=deviation, lot=deviation.lot, signatures=signatures,

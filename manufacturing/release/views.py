@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from manufacturing.core.permissions import Role, role_required
-from manufacturing.core.signatures import is_intact, signatures_of
+from manufacturing.core.signatures import signature_lines
 from manufacturing.core.web import attempt, form_errors
 from manufacturing.extensions import db
 from manufacturing.processing.models import DoseUnit
@@ -97,7 +97,7 @@ def certificate(dose_id: int):
     disposition = operations.latest_disposition(unit)
     if disposition is None or disposition.decision.name == "REJECTED":
         abort(404)
-    signatures = [{"signature": s, "intact": is_intact(s, disposition)} for s in signatures_of(disposition)]
+    signatures = signature_lines(disposition)
     data = Certificate.from_dict(json.loads(disposition.certificate))
     return render_template("release/certificate.html", certificate=data, disposition=disposition,
                            signatures=signatures, dose=unit, lot=unit.lot)

@@ -63,11 +63,11 @@ def test_a_received_lot_waits_in_quarantine(database, technician):
 
 @pytest.mark.parametrize(("changes", "message"), [
     ({"kind": None}, "Choose the kind of material."),
-    ({"name": "  "}, "Give the material name."),
-    ({"manufacturer": ""}, "Give the manufacturer."),
-    ({"supplier_lot": None}, "Give the supplier lot number."),
+    ({"name": "  "}, "The material name is required."),
+    ({"manufacturer": ""}, "The manufacturer is required."),
+    ({"supplier_lot": None}, "The supplier lot number is required."),
     ({"expiry_date": None}, "Give the expiry date printed on the label."),
-    ({"supplier_lot": "9" * 61}, "The supplier lot number is too long: at most 60 characters."),
+    ({"supplier_lot": "9" * 61}, "The supplier lot number may have at most 60 characters."),
 ])
 def test_receipt_refuses_incomplete_details(database, technician, changes, message):
     assert refused(database, receive, technician, **changes).message == message
@@ -262,8 +262,8 @@ def test_qa_or_admin_registers_equipment_under_a_unique_code(request, database, 
 
 
 @pytest.mark.parametrize(("changes", "message"), [
-    ({"code": ""}, "Give the equipment code."), ({"name": " "}, "Give the equipment name."),
-    ({"kind": None}, "Choose the kind of equipment."), ({"location": ""}, "Give the location."),
+    ({"code": ""}, "The equipment code is required."), ({"name": " "}, "The equipment name is required."),
+    ({"kind": None}, "Choose the kind of equipment."), ({"location": ""}, "The location is required."),
     ({"calibration_due": None}, "Give the calibration due date."),
 ])
 def test_registration_refuses_incomplete_details(database, qa_user, changes, message):
