@@ -15,16 +15,15 @@ from manufacturing.release.specs import (
     Cd3PerKgCriterion,
     Criterion,
     DoseContext,
+    EndotoxinCriterion,
     Evaluation,
     Outcome,
     ProductSpec,
     evaluate,
     evaluate_release,
 )
-from manufacturing.units import Q_
 
 LOT_SAMPLES = frozenset({"harvest supernatant"})
-INFUSION_TIME = Q_(1, "hour")  # endotoxin limit per hour of infusion: the bag counts as one hour's dose
 
 
 def is_lot_test(criterion: Criterion) -> bool:
@@ -43,9 +42,13 @@ def result_value(result: QcResult | None):
     return result.quantity if result.quantity is not None else result.text
 
 
-def dose_context(dose: DoseUnit) -> DoseContext:
+def dose_context(dose: DoseUnit, spec: ProductSpec | None = None) -> DoseContext:
+    """The dose-dependent inputs of release; the infusion time comes from the specification."""
+    spec = spec or lot_spec(dose.lot)
+    endotoxin = next((c for c in spec.release if isinstance(c, EndotoxinCriterion)), None)
     return DoseContext(target_dose_per_kg=dose.target_dose_per_kg, body_weight=dose.body_weight,
-                       infused_volume=dose.final_volume, infusion_time=INFUSION_TIME)
+                       infused_volume=dose.final_volume,
+                       infusion_time=endotoxin.infusion_time if endotoxin else None)
 
 
 @dataclass
@@ -80,14 +83,14 @@ def evaluate_result(result: QcResult, spec: ProductSpec | None = None) -> Evalua
     spec = spec or lot_spec(result.lot)
     criterion = spec.criterion(result.test_key)
     dose = db.session.get(DoseUnit, result.dose_unit_id) if result.dose_unit_id else None
-    return evaluate(criterion, result_value(result), dose_context(dose) if dose else None)
+    return evaluate(criterion, result_value(result), dose_context(dose, spec) if dose else None)
 
 
 def release_lines(dose: DoseUnit, spec: ProductSpec | None = None) -> list[CheckLine]:
     """Every release test of the dose in the order of the specification, judged on its latest result."""
     spec = spec or lot_spec(dose.lot)
     lines = {criterion.key: CheckLine(criterion) for criterion in spec.release}
-    context = dose_context(dose)
+    context = dose_context(dose, spec)
     for result in results_of(dose):
         line = lines.get(result.test_key)
         if line is not None:

@@ -98,6 +98,7 @@ class EndotoxinCriterion(Criterion):
 
     unit: pint.Unit
     max_per_kg_per_hour: pint.Quantity
+    infusion_time: pint.Quantity  # the time a bag is taken to be infused over, for the limit per mL
 
     def text(self, plain: bool = False) -> str:
         """Write the acceptance criterion for the certificate of analysis."""

@@ -185,9 +185,10 @@ def _tolerance(table: _Table) -> list[pint.Quantity]:
 def _read_endotoxin(table: _Table, common: dict) -> Criterion:
     unit = table.unit()
     k = table.quantity("max_per_kg_per_hour", lab_unit("EU/kg/h"), "the endotoxin threshold", required=True)
+    infusion_time = table.quantity("infusion_time", _HOURS, "the infusion time", required=True)
     if not same_dimension(unit, "EU/mL"):
         raise table.error("unit", f"endotoxin results are {dimension_name('EU/mL')}")
-    return EndotoxinCriterion(**common, unit=unit, max_per_kg_per_hour=k)
+    return EndotoxinCriterion(**common, unit=unit, max_per_kg_per_hour=k, infusion_time=infusion_time)
 
 
 def _read_cd3_per_kg(table: _Table, common: dict) -> Criterion:
