@@ -9,8 +9,9 @@ from sqlalchemy import select
 from manufacturing.calculations import PER_KG, dose_deviation
 from manufacturing.core import clock
 from manufacturing.core.audit import record_event, set_reason
-from manufacturing.core.checks import required_text
+from manufacturing.core.checks import require_reason, required_text
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence, ReasonRequired
+from manufacturing.core.permissions import Role
 from manufacturing.core.signatures import Meaning, sign
 from manufacturing.dispensing import guards, queries
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
@@ -260,3 +261,19 @@ def return_dose(dose: DoseUnit, user, reason: str) -> None:
     set_reason(db.session, reason)
     old, dose.state = dose.state, DoseState.RETURNED
     _dose_event(dose, "returned", old)
+
+
+DISCARDABLE = frozenset({DoseState.QUARANTINE, DoseState.RELEASED_INTERIM, DoseState.RELEASED, DoseState.RETURNED,
+                         DoseState.REJECTED})
+
+
+def discard_dose(dose: DoseUnit, user, reason: str) -> None:
+    """Destroy a unit that will never be given (expired, returned, rejected); the reason is kept."""
+    if not (guards.is_pharmacist(user) or user.has_role(Role.QA)):
+        raise NotPermitted("Only pharmacy or QA discards dose units.")
+    _locked(dose)
+    if dose.state not in DISCARDABLE:
+        raise OutOfSequence(f"This dose unit is {dose.state.title.lower()}: it cannot be discarded.")
+    require_reason(db.session, reason, "discarding the dose unit")
+    old, dose.state = dose.state, DoseState.DISCARDED
+    _dose_event(dose, "discarded", old)

@@ -133,3 +133,13 @@ def return_dose(dose_id: int):
     reason = form.reason.data if form.validate_on_submit() else ""
     attempt(operations.return_dose, dose, _user(), reason, success="Dose unit returned: it will not be issued again.")
     return _done(dose)
+
+
+@bp.post("/doses/<int:dose_id>/discard")
+@role_required(Role.PHARMACY, Role.QA)
+def discard_dose(dose_id: int):
+    dose = _dose_or_404(dose_id)
+    form = ReasonForm()
+    reason = form.reason.data if form.validate_on_submit() else ""
+    attempt(operations.discard_dose, dose, _user(), reason, success="Dose unit discarded.")
+    return _done(dose)

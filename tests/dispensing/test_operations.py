@@ -200,6 +200,23 @@ def test_a_returned_unit_is_never_issued_again(ward):
     assert "returned" in refused(ward.pharmacist, check, ward).message
 
 
+def test_a_unit_that_will_not_be_given_is_discarded_with_a_reason(ward):
+    technician, qa, discard = ward.bench.technician, ward.bench.qa, operations.discard_dose
+    done(ward.pharmacist, issue, ward)
+    done(ward.pharmacist, operations.return_dose, ward.fresh, ward.pharmacist, "Infusion postponed")
+    assert "Only pharmacy or QA" in refused(technician, discard, ward.fresh, technician, "Expired").message
+    assert "reason" in refused(ward.pharmacist, operations.discard_dose, ward.fresh, ward.pharmacist, "").message
+    done(ward.pharmacist, operations.discard_dose, ward.fresh, ward.pharmacist, "Fresh unit past its use-by time")
+    assert ward.fresh.state == DoseState.DISCARDED
+    assert "cannot be discarded" in refused(qa, discard, ward.fresh, qa, "Again").message
+
+
+def test_an_administered_unit_is_not_discarded(ward):
+    give(ward)
+    qa = ward.bench.qa
+    assert "cannot be discarded" in refused(qa, operations.discard_dose, ward.fresh, qa, "Tidy").message
+
+
 def test_one_order_is_served_by_one_unit_at_a_time(ward):
     done(ward.pharmacist, issue, ward)
     set_reason(db.session, "a second unit for the same infusion, as a second collection would make")
