@@ -1,7 +1,6 @@
 """Account administration: create, change roles, deactivate, unlock, reset a password."""
 
 from flask import Blueprint, abort, redirect, render_template, url_for
-from flask_login import current_user
 from sqlalchemy import select
 
 from manufacturing.accounts import operations
@@ -9,7 +8,7 @@ from manufacturing.accounts.forms import CreateUserForm, RenameForm, RolesForm
 from manufacturing.accounts.models import AuthSession, User
 from manufacturing.core.forms import ReasonForm
 from manufacturing.core.permissions import Role, role_required
-from manufacturing.core.web import attempt, form_errors
+from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
@@ -64,7 +63,7 @@ def roles(user_id: int):
     user = _user_or_404(user_id)
     form = RolesForm()
     if form.validate_on_submit():
-        attempt(operations.set_roles, current_user._get_current_object(), user, form.role_values(),
+        attempt(operations.set_roles, acting_user(), user, form.role_values(),
                 form.reason.data, success="Roles changed.")
     else:
         form_errors(form)
@@ -77,7 +76,7 @@ def rename(user_id: int):
     user = _user_or_404(user_id)
     form = RenameForm()
     if form.validate_on_submit():
-        attempt(operations.rename, current_user._get_current_object(), user, form.full_name.data,
+        attempt(operations.rename, acting_user(), user, form.full_name.data,
                 form.reason.data, success="Printed name changed.")
     else:
         form_errors(form)
@@ -91,7 +90,7 @@ def account_action(user_id: int, action: str):
     operation, message = ACTIONS[action]
     form = ReasonForm()
     if form.validate_on_submit():
-        attempt(operation, current_user._get_current_object(), user, form.reason.data, success=message)
+        attempt(operation, acting_user(), user, form.reason.data, success=message)
     else:
         form_errors(form)
     return redirect(url_for("users.detail", user_id=user.id))
@@ -103,7 +102,7 @@ def reset_password(user_id: int):
     user = _user_or_404(user_id)
     form = ReasonForm()
     if form.validate_on_submit():
-        temporary = attempt(operations.reset_password, current_user._get_current_object(), user,
+        temporary = attempt(operations.reset_password, acting_user(), user,
                             form.reason.data)
         if temporary:
             return render_template("accounts/temporary_password.html", user=user, password=temporary)

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from manufacturing.accounts import operations
 from manufacturing.accounts.forms import ChangePasswordForm, LoginForm
-from manufacturing.core.web import attempt
+from manufacturing.core.web import acting_user, attempt
 
 bp = Blueprint("auth", __name__)
 
@@ -34,7 +34,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    attempt(operations.log_out, current_user._get_current_object())
+    attempt(operations.log_out, acting_user())
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -45,7 +45,7 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit() and attempt(
-        operations.change_password, current_user._get_current_object(),
+        operations.change_password, acting_user(),
         form.current_password.data, form.new_password.data, success="Your password was changed.",
     ):
         return redirect(url_for("home.index"))

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from flask import flash
+from flask_login import current_user
 
 from manufacturing.core.errors import DomainError
 from manufacturing.extensions import db
@@ -52,3 +53,8 @@ def form_errors(form) -> None:
         for message in field.errors:
             label = field.label.text if field.label else field.name
             flash(f"{label}: {message}", "error")
+
+
+def acting_user():
+    """The logged-in user as the operations take it (the real object, not Flask-Login's proxy)."""
+    return current_user._get_current_object()

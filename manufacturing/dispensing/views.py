@@ -1,14 +1,13 @@
 """Pharmacy pages: the queues, and one dose unit's issue, bedside check, administration and return."""
 
 from flask import Blueprint, abort, redirect, render_template, url_for
-from flask_login import current_user
 
 from manufacturing.accounts.operations import find_user
 from manufacturing.core import clock
 from manufacturing.core.forms import ReasonForm
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.signatures import signature_lines
-from manufacturing.core.web import attempt, form_errors
+from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.dispensing import guards, operations, queries
 from manufacturing.dispensing.forms import AdministrationForm, BedsideForm, IssueForm
 from manufacturing.extensions import db
@@ -21,9 +20,6 @@ bp = Blueprint("dispensing", __name__, url_prefix="/pharmacy")
 def _dose_or_404(dose_id: int) -> DoseUnit:
     return db.session.get(DoseUnit, dose_id) or abort(404)
 
-
-def _user():
-    return current_user._get_current_object()
 
 
 @bp.get("/")
@@ -81,14 +77,14 @@ def issue(dose_id: int):
     order = db.session.get(InfusionOrder, int(form.order_id.data)) if form.order_id.data.isdigit() else None
     if order is None:
         abort(404)
-    if attempt(operations.issue_dose, dose, order, _user(), form.sign_password.data, form.sign_username.data,
+    if attempt(operations.issue_dose, dose, order, acting_user(), form.sign_password.data, form.sign_username.data,
                form.collector_name.data, form.identity_confirmed.data, success="Dose unit issued and signed."):
         return _done(dose)
     return _page(dose, 422, issue_form=form)
 
 
 def _checkers(form: BedsideForm) -> tuple[operations.Checker, operations.Checker]:
-    first, second = _user(), find_user(form.second_username.data)
+    first, second = acting_user(), find_user(form.second_username.data)
     return (operations.Checker(first, form.first_password.data, first.username, form.first_wristband.data,
                                form.first_din.data, form.first_division.data),
             operations.Checker(second, form.second_password.data, form.second_username.data,
@@ -117,7 +113,7 @@ def administration(dose_id: int):
     if not form.validate_on_submit():
         form_errors(form)
         return _page(dose, 422, administration_form=form)
-    if attempt(operations.record_administration, dose, _user(), form.sign_password.data, form.sign_username.data,
+    if attempt(operations.record_administration, dose, acting_user(), form.sign_password.data, form.sign_username.data,
                clock.local_from_naive(form.started_at.data), clock.local_from_naive(form.ended_at.data),
                form.volume_infused.data, form.administered_by.data, form.appearance.data,
                form.adverse_reactions.data, form.deviations.data, success="Administration recorded and signed."):
@@ -131,7 +127,8 @@ def return_dose(dose_id: int):
     dose = _dose_or_404(dose_id)
     form = ReasonForm()
     reason = form.reason.data if form.validate_on_submit() else ""
-    attempt(operations.return_dose, dose, _user(), reason, success="Dose unit returned: it will not be issued again.")
+    attempt(operations.return_dose, dose, acting_user(), reason,
+            success="Dose unit returned: it will not be issued again.")
     return _done(dose)
 
 
@@ -141,5 +138,5 @@ def discard_dose(dose_id: int):
     dose = _dose_or_404(dose_id)
     form = ReasonForm()
     reason = form.reason.data if form.validate_on_submit() else ""
-    attempt(operations.discard_dose, dose, _user(), reason, success="Dose unit discarded.")
+    attempt(operations.discard_dose, dose, acting_user(), reason, success="Dose unit discarded.")
     return _done(dose)

@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from manufacturing.core.forms import ReasonForm, SignForm
-from manufacturing.core.web import attempt
+from manufacturing.core.web import acting_user, attempt
 from manufacturing.extensions import db
 from manufacturing.lots import guards, operations
 from manufacturing.lots.models import Lot
@@ -70,5 +70,5 @@ def lot_action(lot_id: int, action: str):
     operation, message = ACTIONS[action]
     form = ReasonForm()
     reason = form.reason.data if form.validate_on_submit() else ""
-    attempt(operation, lot, current_user._get_current_object(), reason, success=message)
+    attempt(operation, lot, acting_user(), reason, success=message)
     return redirect(url_for("lots.detail", lot_id=lot.id))

@@ -7,7 +7,7 @@ from manufacturing.accounts.models import User
 from manufacturing.core import clock
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.signatures import signature_lines
-from manufacturing.core.web import attempt, form_errors
+from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
 from manufacturing.materials import operations, queries
 from manufacturing.materials.forms import (
@@ -37,7 +37,7 @@ STAFF = tuple(Role)
 
 
 def _me() -> User:
-    return current_user._get_current_object()
+    return acting_user()
 
 
 def _lot_or_404(lot_id: int) -> MaterialLot:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from manufacturing.core.forms import ReasonForm
 from manufacturing.core.permissions import role_required
-from manufacturing.core.web import attempt, form_errors
+from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.patients import guards, operations, plan
@@ -23,9 +23,6 @@ bp = Blueprint("patients", __name__, url_prefix="/subjects")
 def _subject_or_404(subject_id: int) -> Subject:
     return db.session.get(Subject, subject_id) or abort(404)
 
-
-def _user():
-    return current_user._get_current_object()
 
 
 def _form_status() -> int:
@@ -46,7 +43,7 @@ def index():
 def register():
     form = SubjectForm()
     if form.validate_on_submit():
-        subject = attempt(operations.register_subject, _user(), form.details(), success="Subject registered.")
+        subject = attempt(operations.register_subject, acting_user(), form.details(), success="Subject registered.")
         if subject:
             return redirect(url_for("patients.detail", subject_id=subject.id))
     return render_template("patients/new.html", form=form), _form_status()
@@ -122,7 +119,7 @@ def _back(subject: Subject):
 def correct(subject_id: int):
     subject = _subject_or_404(subject_id)
     form = CorrectSubjectForm()
-    if form.validate_on_submit() and attempt(operations.correct_subject, _user(), subject, form.details(),
+    if form.validate_on_submit() and attempt(operations.correct_subject, acting_user(), subject, form.details(),
                                              form.reason.data, success="Subject data corrected."):
         return _back(subject)
     return _subject_page(subject, 422, correct_form=form)
@@ -133,7 +130,7 @@ def correct(subject_id: int):
 def add_weight(subject_id: int):
     subject = _subject_or_404(subject_id)
     form = BodyWeightForm()
-    if form.validate_on_submit() and attempt(operations.record_body_weight, _user(), subject, form.weight.data,
+    if form.validate_on_submit() and attempt(operations.record_body_weight, acting_user(), subject, form.weight.data,
                                              form.measured_on.data, success="Body weight recorded."):
         return _back(subject)
     return _subject_page(subject, 422, weight_form=form)
@@ -144,7 +141,7 @@ def add_weight(subject_id: int):
 def add_order(subject_id: int):
     subject = _subject_or_404(subject_id)
     form = OrderForm()
-    if form.validate_on_submit() and attempt(operations.record_order, _user(), subject, form.entry(),
+    if form.validate_on_submit() and attempt(operations.record_order, acting_user(), subject, form.entry(),
                                              success="Infusion order recorded."):
         return _back(subject)
     return _subject_page(subject, 422, order_form=form)
@@ -158,7 +155,7 @@ def cancel_order(subject_id: int, order_id: int):
         abort(404)
     form = ReasonForm()
     if form.validate_on_submit():
-        attempt(operations.cancel_order, _user(), order, form.reason.data, success="Infusion order cancelled.")
+        attempt(operations.cancel_order, acting_user(), order, form.reason.data, success="Infusion order cancelled.")
     else:
         form_errors(form)
     return redirect(url_for("patients.detail", subject_id=subject_id))

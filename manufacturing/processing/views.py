@@ -1,11 +1,10 @@
 """Step pages at the bench: receive an apheresis, record, verify and correct steps, prepare doses."""
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from manufacturing.core.forms import SignForm
 from manufacturing.core.permissions import Role, role_required
-from manufacturing.core.web import attempt, form_errors
+from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
 from manufacturing.lots.views import lot_or_404
 from manufacturing.patients.models import BodyWeight
@@ -32,9 +31,6 @@ def _step_or_404(lot_id: int, step_id: int) -> ProcessStep:
     return step
 
 
-def _user():
-    return current_user._get_current_object()
-
 
 def _form_page(template: str, context: dict, refused: bool = False):
     """Show the form: on first view, or again with what was wrong (the entered text is kept)."""
@@ -53,7 +49,7 @@ def receive():
     context = {"form": form, "definition": step_definition, "title": "Receive an apheresis product"}
     if not form.validate_on_submit():
         return _form_page("processing/step_form.html", context)
-    lot = attempt(operations.receive_apheresis, form.subject_code.data, form.din.data, form.to_input(), _user(),
+    lot = attempt(operations.receive_apheresis, form.subject_code.data, form.din.data, form.to_input(), acting_user(),
                   form.sign_password.data, form.sign_username.data, success="Apheresis received; lot opened.")
     if lot:
         return redirect(url_for("lots.detail", lot_id=lot.id))
@@ -69,7 +65,7 @@ def record_step(lot_id: int, kind_slug: str):
     context = {"form": form, "definition": step_definition, "lot": lot, "title": kind.title}
     if not form.validate_on_submit():
         return _form_page("processing/step_form.html", context)
-    if attempt(operations.record_step, lot, kind, form.to_input(), _user(), form.sign_password.data,
+    if attempt(operations.record_step, lot, kind, form.to_input(), acting_user(), form.sign_password.data,
                form.sign_username.data, success=f"{kind.title} recorded and signed."):
         return redirect(url_for("lots.detail", lot_id=lot.id))
     return _form_page("processing/step_form.html", context, refused=True)
@@ -81,7 +77,7 @@ def verify(lot_id: int, step_id: int):
     step = _step_or_404(lot_id, step_id)
     form = SignForm()
     if form.validate_on_submit():
-        attempt(operations.verify_step, step, _user(), form.sign_password.data, form.sign_username.data,
+        attempt(operations.verify_step, step, acting_user(), form.sign_password.data, form.sign_username.data,
                 success="Step verified and signed.")
     else:
         form_errors(form)
@@ -98,7 +94,7 @@ def correct(lot_id: int, step_id: int):
                "title": f"Correct the {step.kind.title.lower()}"}
     if not form.validate_on_submit():
         return _form_page("processing/step_form.html", context)
-    if attempt(operations.correct_step, step, form.to_input(), form.reason.data, _user(), form.sign_password.data,
+    if attempt(operations.correct_step, step, form.to_input(), form.reason.data, acting_user(), form.sign_password.data,
                form.sign_username.data, success="Correction saved; the step must be verified again."):
         return redirect(url_for("lots.detail", lot_id=lot_id, _anchor=f"step-{step.id}"))
     return _form_page("processing/step_form.html", context, refused=True)
@@ -119,7 +115,7 @@ def prepare_doses(lot_id: int):
     if not form.validate_on_submit():
         return _form_page("processing/dose_form.html", context)
     weight = db.session.get(BodyWeight, int(form.weight.data)) if form.weight.data else None
-    if attempt(doses.prepare_doses, lot, form.to_input(), forms.dose_requests(form), weight, _user(),
+    if attempt(doses.prepare_doses, lot, form.to_input(), forms.dose_requests(form), weight, acting_user(),
                form.sign_password.data, form.sign_username.data, success="Dose units prepared and quarantined."):
         return redirect(url_for("lots.detail", lot_id=lot.id))
     return _form_page("processing/dose_form.html", context, refused=True)

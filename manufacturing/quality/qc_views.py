@@ -4,7 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from manufacturing.core.permissions import Role, role_required
-from manufacturing.core.web import attempt, form_errors
+from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.lots.views import lot_or_404
@@ -14,9 +14,6 @@ from manufacturing.quality.models import QcResult
 
 bp = Blueprint("qc", __name__, url_prefix="/qc")
 
-
-def _user():
-    return current_user._get_current_object()
 
 
 def _result_or_404(lot_id: int, result_id: int) -> QcResult:
@@ -55,7 +52,7 @@ def record(lot_id: int):
         form_errors(form)
         return _page(lot, form, 422)
     result = attempt(qc.record_result, lot, _chosen(DoseUnit, form.dose_unit, lot), form.test_key.data,
-                     form.entered(), form.tested_at_utc(), _user(), form.sign_password.data,
+                     form.entered(), form.tested_at_utc(), acting_user(), form.sign_password.data,
                      form.sign_username.data, kind=form.kind_value(), retest_of=_chosen(QcResult, form.retest_of, lot),
                      comment=form.comment.data or "",
                      success="Result recorded and signed; a second person must verify it.")
@@ -73,7 +70,7 @@ def verify(lot_id: int, result_id: int):
     result = _result_or_404(lot_id, result_id)
     form = qc_forms.VerifyForm()
     if form.validate_on_submit():
-        attempt(qc.verify_result, result, _user(), form.sign_password.data, form.sign_username.data,
+        attempt(qc.verify_result, result, acting_user(), form.sign_password.data, form.sign_username.data,
                 success="Result verified and signed.")
     else:
         form_errors(form)

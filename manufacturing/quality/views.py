@@ -1,12 +1,11 @@
 """Deviation pages: the list, opening one from a lot or step, QA's assessment and closure."""
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import select
 
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.signatures import signature_lines
-from manufacturing.core.web import attempt, form_errors
+from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
 from manufacturing.lots.views import lot_or_404
 from manufacturing.processing.models import ProcessStep
@@ -38,7 +37,7 @@ def new(lot_id: int):
     step = db.session.get(ProcessStep, step_id) if step_id else None
     form = DeviationForm()
     if form.validate_on_submit():
-        deviation = attempt(operations.open_deviation, lot, current_user._get_current_object(),
+        deviation = attempt(operations.open_deviation, lot, acting_user(),
                             form.classification_value(), form.title.data, form.description.data,
                             form.immediate_action.data, step, success="Deviation opened.")
         if deviation:
@@ -65,7 +64,7 @@ def assess(deviation_id: int):
     deviation = _deviation_or_404(deviation_id)
     form = AssessmentForm()
     if form.validate_on_submit():
-        attempt(operations.assess, deviation, current_user._get_current_object(), form.impact_assessment.data,
+        attempt(operations.assess, deviation, acting_user(), form.impact_assessment.data,
                 form.affects_product.data == "yes", form.reason.data, success="Impact assessment saved.")
     else:
         form_errors(form)
@@ -78,7 +77,7 @@ def close(deviation_id: int):
     deviation = _deviation_or_404(deviation_id)
     form = CloseForm()
     if form.validate_on_submit():
-        attempt(operations.close, deviation, current_user._get_current_object(), form.sign_password.data,
+        attempt(operations.close, deviation, acting_user(), form.sign_password.data,
                 form.sign_username.data, success=f"{deviation.number} closed.")
     else:
         form_errors(form)

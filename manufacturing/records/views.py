@@ -1,10 +1,9 @@
 """Document downloads: the batch record of a lot, a dose's certificate and bag label, stored revisions."""
 
 from flask import Blueprint, Response, abort, redirect, request, url_for
-from flask_login import current_user
 
 from manufacturing.core.permissions import Role, role_required
-from manufacturing.core.web import attempt
+from manufacturing.core.web import acting_user, attempt
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import DoseUnit
@@ -23,14 +22,11 @@ def pdf_response(content: bytes, filename: str, sha256: str | None = None) -> Re
     return response
 
 
-def _user():
-    return current_user._get_current_object()
-
 
 @bp.get("/lots/<int:lot_id>/batch-record.pdf")
 def batch_record(lot_id: int):
     lot = db.session.get(Lot, lot_id) or abort(404)
-    document = attempt(documents.batch_record, lot, _user())
+    document = attempt(documents.batch_record, lot, acting_user())
     if not document:
         return redirect(url_for("lots.detail", lot_id=lot.id))
     return pdf_response(document.content, document.filename, document.sha256)
@@ -39,7 +35,7 @@ def batch_record(lot_id: int):
 @bp.get("/doses/<int:dose_id>/certificate.pdf")
 def certificate(dose_id: int):
     dose = db.session.get(DoseUnit, dose_id) or abort(404)
-    document = attempt(coa.coa_pdf, dose, _user())
+    document = attempt(coa.coa_pdf, dose, acting_user())
     if not document:
         return redirect(url_for("lots.detail", lot_id=dose.lot_id))
     return pdf_response(document.content, document.filename, document.sha256)
@@ -49,7 +45,7 @@ def certificate(dose_id: int):
 @role_required(Role.TECHNICIAN, Role.QA, Role.PHARMACY)
 def print_label(dose_id: int):
     dose = db.session.get(DoseUnit, dose_id) or abort(404)
-    printed = attempt(label.print_label, dose, _user(), request.form.get("reason") or None)
+    printed = attempt(label.print_label, dose, acting_user(), request.form.get("reason") or None)
     if not printed:
         return redirect(url_for("lots.detail", lot_id=dose.lot_id, _anchor="doses"))
     content, log = printed

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.signatures import signature_lines
-from manufacturing.core.web import attempt, form_errors
+from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
 from manufacturing.processing.models import DoseUnit
 from manufacturing.records import documents
@@ -24,9 +24,6 @@ bp = Blueprint("release", __name__, url_prefix="/release")
 def _dose_or_404(dose_id: int) -> DoseUnit:
     return db.session.get(DoseUnit, dose_id) or abort(404)
 
-
-def _user():
-    return current_user._get_current_object()
 
 
 @bp.get("/")
@@ -55,10 +52,10 @@ def release(dose_id: int):
     unit = _dose_or_404(dose_id)
     form = ReleaseForm()
     if form.validate_on_submit():
-        if attempt(operations.release_dose, unit, _user(), form.sign_password.data, form.sign_username.data,
+        if attempt(operations.release_dose, unit, acting_user(), form.sign_password.data, form.sign_username.data,
                    justification=form.justification.data, physician_name=form.physician_name.data,
                    physician_acknowledged_on=form.physician_acknowledged_on.data, success="Dose unit released."):
-            attempt(documents.issue_release_documents, unit, _user())  # after the commit of the release
+            attempt(documents.issue_release_documents, unit, acting_user())  # after the commit of the release
     else:
         form_errors(form)
     return redirect(url_for("release.dose", dose_id=unit.id))
@@ -70,9 +67,9 @@ def final(dose_id: int):
     unit = _dose_or_404(dose_id)
     form = FinalReleaseForm()
     if form.validate_on_submit():
-        if attempt(operations.release_final, unit, _user(), form.sign_password.data, form.sign_username.data,
+        if attempt(operations.release_final, unit, acting_user(), form.sign_password.data, form.sign_username.data,
                    success="Final certificate issued."):
-            attempt(documents.issue_release_documents, unit, _user())
+            attempt(documents.issue_release_documents, unit, acting_user())
     else:
         form_errors(form)
     return redirect(url_for("release.dose", dose_id=unit.id))
@@ -84,7 +81,7 @@ def reject(dose_id: int):
     unit = _dose_or_404(dose_id)
     form = RejectForm()
     if form.validate_on_submit():
-        attempt(operations.reject_dose, unit, _user(), form.sign_password.data, form.sign_username.data,
+        attempt(operations.reject_dose, unit, acting_user(), form.sign_password.data, form.sign_username.data,
                 form.reason.data, success="Dose unit rejected.")
     else:
         form_errors(form)
@@ -116,7 +113,7 @@ def informed(alert_id: int):
     alert = db.session.get(ReleaseAlert, alert_id) or abort(404)
     form = InformedForm()
     if form.validate_on_submit():
-        attempt(alerts.record_physician_informed, alert, _user(), form.physician_name.data, form.note.data,
+        attempt(alerts.record_physician_informed, alert, acting_user(), form.physician_name.data, form.note.data,
                 success="Recorded: the physician was informed.")
     else:
         form_errors(form)
