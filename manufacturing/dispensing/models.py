@@ -9,11 +9,11 @@ from manufacturing.core.signatures import Signable
 from manufacturing.core.types import UTCDateTime
 from manufacturing.extensions import db
 from manufacturing.patients.models import InfusionOrder
-from manufacturing.processing.models import DoseUnit
+from manufacturing.processing.models import DoseUnit, OfDoseUnit
 from manufacturing.units import Quantity, QuantityType
 
 
-class Issue(Signable, db.Model):
+class Issue(OfDoseUnit, Signable, db.Model):
     """Pharmacy hands a released dose to the person who takes it to the bedside, against an order."""
 
     __tablename__ = "dose_issues"
@@ -33,11 +33,8 @@ class Issue(Signable, db.Model):
     dose: Mapped[DoseUnit] = relationship()
     order: Mapped[InfusionOrder] = relationship()
 
-    def audit_scope(self) -> str | None:
-        return f"lot:{self.dose.lot_id}" if self.dose is not None else None
 
-
-class BedsideCheck(Signable, db.Model):
+class BedsideCheck(OfDoseUnit, Signable, db.Model):
     """Two people matched wristband, bag and order immediately before infusion; both signed."""
 
     __tablename__ = "bedside_checks"
@@ -59,11 +56,8 @@ class BedsideCheck(Signable, db.Model):
 
     dose: Mapped[DoseUnit] = relationship()
 
-    def audit_scope(self) -> str | None:
-        return f"lot:{self.dose.lot_id}" if self.dose is not None else None
 
-
-class Administration(Signable, db.Model):
+class Administration(OfDoseUnit, Signable, db.Model):
     """What was given, when, by whom, and how the patient was."""
 
     __tablename__ = "administrations"
@@ -83,6 +77,3 @@ class Administration(Signable, db.Model):
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
     dose: Mapped[DoseUnit] = relationship()
-
-    def audit_scope(self) -> str | None:
-        return f"lot:{self.dose.lot_id}" if self.dose is not None else None

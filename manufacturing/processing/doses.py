@@ -17,7 +17,7 @@ from manufacturing.processing.derived import derive
 from manufacturing.processing.entries import StepInput
 from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, ProcessStep, StepKind, StepStatus
-from manufacturing.processing.operations import _check_can_record, _check_time, lot_steps
+from manufacturing.processing.operations import check_can_record, check_time, lot_steps
 from manufacturing.processing.uses import set_uses
 from manufacturing.release import registry
 from manufacturing.units import Quantity, format_quantity, parse_quantity
@@ -87,8 +87,8 @@ def prepare_doses(lot: Lot, given: StepInput, requests: list[DoseRequest], weigh
                   user, password: str, username: str) -> ProcessStep:
     """Record the dose preparation with its dose units (quarantined until QA releases them)."""
     step_definition, history = definition(StepKind.DOSE_PREPARATION), lot_steps(lot)
-    _check_can_record(lot, step_definition, user, history)
-    _check_time(given.performed_at, StepKind.DOSE_PREPARATION, history)
+    check_can_record(lot, step_definition, user, history)
+    check_time(given.performed_at, StepKind.DOSE_PREPARATION, history)
     spec, study = lot_spec(lot), registry.pinned(lot.study_spec_id, lot.study_spec_version, lot.study_spec_hash)
     if not 1 <= len(requests) <= len(spec.division_codes):
         raise DomainError(f"Prepare between 1 and {len(spec.division_codes)} dose units.")

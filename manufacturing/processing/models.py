@@ -218,3 +218,13 @@ class DoseUnit(_StepPart, db.Model):
 
     def audit_scope(self) -> str | None:
         return f"lot:{self.lot_id}"
+
+
+class OfDoseUnit:
+    """Mixin for a record about one dose unit (release, issue, bedside check, label): its history is its lot's."""
+
+    dose_unit_id: int
+
+    def audit_scope(self) -> str | None:
+        dose = db.session.get(DoseUnit, self.dose_unit_id) if self.dose_unit_id is not None else None
+        return f"lot:{dose.lot_id}" if dose is not None else None

@@ -32,7 +32,7 @@ def lot_steps(lot: Lot) -> list[ProcessStep]:
     return list(db.session.scalars(query))
 
 
-def _check_time(performed_at, kind: StepKind, before: list[ProcessStep], after: list[ProcessStep] = ()) -> None:
+def check_time(performed_at, kind: StepKind, before: list[ProcessStep], after: list[ProcessStep] = ()) -> None:
     """The time of a step is not in the future and keeps its place between the steps around it."""
     if performed_at > clock.now() + FUTURE_TOLERANCE:
         raise DomainError(f"The time given for the {kind.title.lower()} "
@@ -47,7 +47,7 @@ def _check_time(performed_at, kind: StepKind, before: list[ProcessStep], after: 
                                 f"that follows it ({clock.format_local(step.performed_at)}).")
 
 
-def _check_can_record(lot: Lot, step: StepDefinition, user, history: list[ProcessStep]) -> None:
+def check_can_record(lot: Lot, step: StepDefinition, user, history: list[ProcessStep]) -> None:
     if not guards.is_technician(user):
         raise NotPermitted("Only cell-processing technicians record process steps.")
     if not guards.accepts_steps(lot):
@@ -87,8 +87,8 @@ def _set_values(step: ProcessStep, entries: dict[str, Entry]) -> bool:
 def _record(lot: Lot, kind: StepKind, given: StepInput, user, password: str, username: str) -> ProcessStep:
     step_definition = definition(kind)
     history = lot_steps(lot)
-    _check_can_record(lot, step_definition, user, history)
-    _check_time(given.performed_at, kind, history)
+    check_can_record(lot, step_definition, user, history)
+    check_time(given.performed_at, kind, history)
     entries = read_entries(step_definition, given.values)
     check_consistency(kind, entries, history, given.performed_at)
     step = ProcessStep(lot_id=lot.id, kind=kind, performed_at=given.performed_at, recorded_at=clock.now(),
@@ -161,7 +161,7 @@ def correct_step(step: ProcessStep, given: StepInput, reason: str, user, passwor
     step_definition = definition(step.kind)
     history = lot_steps(step.lot)
     earlier = [other for other in history if other.id < step.id]
-    _check_time(given.performed_at, step.kind, earlier, [other for other in history if other.id > step.id])
+    check_time(given.performed_at, step.kind, earlier, [other for other in history if other.id > step.id])
     entries = read_entries(step_definition, given.values)
     check_consistency(step.kind, entries, earlier, given.performed_at)
     changed = _set_values(step, entries) | set_uses(step, step_definition, given)

@@ -108,13 +108,13 @@ def _step_view(step: ProcessStep, derived, spec: ProductSpec, deviations: list[D
 
 def _growth(steps: list[ProcessStep], derived) -> list[tuple[int, float]]:
     """Viable NK over culture days, scaled back through splits (seeded x cumulative fold)."""
-    points = []
+    points, seeded = [], None
     for step in steps:
         values = derived[step.id].values
         if step.kind == StepKind.CULTURE_DAY0 and "viable_nk_seeded" in values:
-            points.append((0, values["viable_nk_seeded"].to("cell").magnitude))
             seeded = values["viable_nk_seeded"]
-        elif step.kind in (StepKind.CULTURE_DAY, StepKind.HARVEST) and "cumulative_fold" in values and points:
+            points.append((0, seeded.to("cell").magnitude))
+        elif step.kind in (StepKind.CULTURE_DAY, StepKind.HARVEST) and "cumulative_fold" in values and seeded:
             day = step.day_number if step.day_number is not None else _day_of(step, steps)
             points.append((day, (seeded * values["cumulative_fold"]).to("cell").magnitude))
     return points

@@ -14,7 +14,8 @@ from manufacturing.quality.models import Deviation, DeviationClass, DeviationSta
 
 
 def open_deviation(lot: Lot, user, classification: DeviationClass, title: str, description: str,
-                   immediate_action: str, step: ProcessStep | None = None) -> Deviation:
+                   immediate_action: str, step: ProcessStep | None = None,
+                   qc_result_id: int | None = None) -> Deviation:
     """Record a deviation against a lot (and one of its steps); it stays open until QA closes it."""
     if not (user.has_role(Role.TECHNICIAN) or user.has_role(Role.QA)):
         raise NotPermitted("Technicians and QA open deviations.")
@@ -23,7 +24,8 @@ def open_deviation(lot: Lot, user, classification: DeviationClass, title: str, d
     year = clock.to_local(clock.now()).year
     deviation = Deviation(
         number=f"DEV-{year}-{next_number(db.session, f'deviation-{year}'):04d}", lot_id=lot.id,
-        step_id=step.id if step else None, classification=classification, title=required_text(title, "The title"),
+        step_id=step.id if step else None, qc_result_id=qc_result_id, classification=classification,
+        title=required_text(title, "The title"),
         description=required_text(description, "The description"),
         immediate_action=required_text(immediate_action, "The immediate action"),
         status=DeviationStatus.OPEN, opened_at=clock.now(), opened_by_id=user.id,

@@ -206,8 +206,8 @@ def _investigate(result: QcResult, criterion: Criterion, evaluation: Evaluation,
     if alerts:
         units = ", ".join(sorted(db.session.get(DoseUnit, alert.dose_unit_id).division_code for alert in alerts))
         action += f" Post-release alert raised for dose unit(s) {units}: the treating physician must be informed."
-    deviation = open_deviation(result.lot, user, DeviationClass.MAJOR, f"OOS: {criterion.name}", description, action)
-    deviation.qc_result_id = result.id
+    deviation = open_deviation(result.lot, user, DeviationClass.MAJOR, f"OOS: {criterion.name}", description, action,
+                               qc_result_id=result.id)
     record_event(db.session, "qc_result.out_of_specification", "qc_result", result.id,
                  {"deviation": deviation.number, "reason": evaluation.reason}, scope=f"lot:{result.lot_id}")
     db.session.flush()

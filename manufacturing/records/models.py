@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column
 from manufacturing.core.audit import Audited
 from manufacturing.core.types import UTCDateTime
 from manufacturing.extensions import db
+from manufacturing.processing.models import OfDoseUnit
 
 
 class DocumentKind(enum.Enum):
@@ -47,7 +48,7 @@ class StoredDocument(Audited, db.Model):
         return f"lot:{self.lot_id}"
 
 
-class LabelPrint(Audited, db.Model):
+class LabelPrint(OfDoseUnit, Audited, db.Model):
     """One print of a dose unit's bag label; every print after the first is a counted reprint."""
 
     __tablename__ = "label_prints"
@@ -59,12 +60,6 @@ class LabelPrint(Audited, db.Model):
     reason: Mapped[str | None] = mapped_column(String(200))
     printed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     printed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-
-    def audit_scope(self) -> str | None:
-        from manufacturing.processing.models import DoseUnit
-
-        dose = db.session.get(DoseUnit, self.dose_unit_id)
-        return f"lot:{dose.lot_id}" if dose else None
 
     @property
     def is_reprint(self) -> bool:

@@ -10,7 +10,7 @@ from manufacturing.core.audit import Audited
 from manufacturing.core.signatures import Signable
 from manufacturing.core.types import UTCDateTime
 from manufacturing.extensions import db
-from manufacturing.processing.models import DoseUnit
+from manufacturing.processing.models import DoseUnit, OfDoseUnit
 
 
 class SpecVersion(Audited, db.Model):
@@ -46,7 +46,7 @@ class Decision(enum.Enum):
         return self.value
 
 
-class Disposition(Signable, db.Model):
+class Disposition(OfDoseUnit, Signable, db.Model):
     """QA's signed decision on one dose unit, with the certificate data it was made on."""
 
     __tablename__ = "dispositions"
@@ -65,11 +65,8 @@ class Disposition(Signable, db.Model):
 
     dose: Mapped[DoseUnit] = relationship()
 
-    def audit_scope(self) -> str | None:
-        return f"lot:{self.dose.lot_id}" if self.dose is not None else None
 
-
-class ReleaseAlert(Audited, db.Model):
+class ReleaseAlert(OfDoseUnit, Audited, db.Model):
     """A failing result that arrived after release: open until someone records the physician was informed."""
 
     __tablename__ = "release_alerts"
@@ -86,9 +83,6 @@ class ReleaseAlert(Audited, db.Model):
     note: Mapped[str | None] = mapped_column(Text)
 
     dose: Mapped[DoseUnit] = relationship()
-
-    def audit_scope(self) -> str | None:
-        return f"lot:{self.dose.lot_id}" if self.dose is not None else None
 
     @property
     def is_open(self) -> bool:

@@ -3,6 +3,8 @@
 import json
 from datetime import date
 
+from sqlalchemy import select
+
 from manufacturing.core import clock
 from manufacturing.core.audit import record_event, set_reason
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence, ReasonRequired
@@ -108,8 +110,6 @@ def reject_dose(dose: DoseUnit, user, password: str, username: str, reason: str)
 
 
 def latest_disposition(dose: DoseUnit) -> Disposition | None:
-    from sqlalchemy import select
-
     query = select(Disposition).where(Disposition.dose_unit_id == dose.id).order_by(Disposition.id.desc())
     return db.session.scalars(query).first()
 
