@@ -1,8 +1,9 @@
 """`flask demo load`: demo accounts and data, made through the operations like real work.
 
 The story starts six weeks ago (accounts, materials, subjects) and runs up to now: a lot that went
-through fourteen culture days to five dose units, whose QC results are in and one unit released on an
-interim certificate (sterility pending); a lot in culture; a lot on hold with a deviation.
+through fourteen culture days to five dose units, whose QC results are in (sterility still incubating),
+awaiting QA: the fresh unit may go on an interim certificate, the frozen ones wait for the culture;
+a lot in culture; a lot on hold with a deviation.
 Events of the different stories happen in time order, with the clock set to each event's time, so the
 audit trail reads as the days went.
 """
@@ -27,7 +28,6 @@ from manufacturing.patients import demo as patients_demo
 from manufacturing.patients import operations as patients
 from manufacturing.processing import demo as bench
 from manufacturing.quality import demo as quality_demo
-from manufacturing.release import demo as release_demo
 
 demo_cli = AppGroup("demo", help="Demo data for trying the application.")
 
@@ -106,7 +106,6 @@ def load_story(now: datetime) -> dict[str, str]:
     run_stories(
         bench.complete_lot(crew, subjects["LAL2013-RM-001"], dins[0], complete_day0, lots),
         quality_demo.results_story(crew, lots, prepared + timedelta(minutes=35)),
-        release_demo.release_story(crew, lots, prepared + timedelta(hours=1, minutes=30)),
         _pharmacy(people["pharm.luca"], subjects["LAL2013-RM-001"], complete_day0 + timedelta(days=13)),
         bench.lot_in_culture(crew, subjects["LAL2013-RM-002"], dins[1], now - timedelta(days=6, hours=2), 5, lots),
         bench.lot_on_hold(crew, subjects["LAL2013-RM-003"], dins[2], now - timedelta(hours=20), lots),

@@ -5,13 +5,19 @@ from manufacturing.core.audit import AuditChainHead, AuditEvent
 from manufacturing.core.counters import Counter
 from manufacturing.core.signatures import Signature
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
+
+# The transition tables guard every state column from the moment the models are loaded.
+from manufacturing.lots import states as lot_states  # noqa: F401
 from manufacturing.lots.models import Lot
 from manufacturing.materials.models import Equipment, MaterialLot
 from manufacturing.patients.models import BodyWeight, InfusionOrder, Subject
+from manufacturing.processing import states as processing_states  # noqa: F401
 from manufacturing.processing.models import DoseUnit, ProcessStep, StepEquipment, StepMaterial, StepValue
+from manufacturing.quality import states as quality_states  # noqa: F401
 from manufacturing.quality.models import Deviation, QcResult
-from manufacturing.records.models import LabelPrint, StoredDocument
-from manufacturing.release.models import Disposition, ReleaseAlert, SpecVersion
+from manufacturing.records.models import StoredDocument
+from manufacturing.release import states as release_states  # noqa: F401
+from manufacturing.release.models import Disposition, LabelPrint, LabelVoid, ReleaseAlert, SpecVersion
 
 __all__ = [
     "Administration",
@@ -28,6 +34,7 @@ __all__ = [
     "InfusionOrder",
     "Issue",
     "LabelPrint",
+    "LabelVoid",
     "Lot",
     "MaterialLot",
     "PasswordHistory",

@@ -11,6 +11,7 @@ from manufacturing.core import clock, database  # noqa: F401  (engine behaviour)
 from manufacturing.core.permissions import Role, has_role
 from manufacturing.core.signatures import manifestation
 from manufacturing.extensions import csrf, db, login_manager, migrate
+from manufacturing.processing.states import dose_tone
 from manufacturing.units import format_limit, format_quantity
 
 PUBLIC_ENDPOINTS = {"auth.login", "static", "home.healthz"}
@@ -112,4 +113,4 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["manifestation"] = manifestation
     app.jinja_env.filters["quantity"] = format_quantity
     app.jinja_env.filters["limit"] = format_limit
-    app.jinja_env.globals.update(Role=Role, has_role=has_role, site_name=app.config["SITE_NAME"])
+    app.jinja_env.globals.update(Role=Role, has_role=has_role, site_name=app.config["SITE_NAME"], dose_tone=dose_tone)

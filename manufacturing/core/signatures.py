@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, String, Text, event, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from manufacturing.core import clock
@@ -29,6 +30,7 @@ class Meaning(enum.Enum):
     CLOSED = "Closed"
     ISSUED = "Issued"
     BEDSIDE_CHECKED = "Bedside check"
+    BEDSIDE_SECOND_CHECKED = "Bedside check, second person"
     ADMINISTERED = "Administered"
     ACKNOWLEDGED = "Acknowledged"
 
@@ -52,6 +54,10 @@ class Signable(Audited):
 
     def signature_owner(self) -> "Signable":
         return self
+
+    def signature_version(self) -> int:
+        """Number the version of the record being signed; a record that is never corrected has one."""
+        return 1
 
 
 class SignedPart(Audited):
@@ -84,10 +90,14 @@ class Signature(Audited, db.Model):
     printed_name: Mapped[str] = mapped_column(String(120))
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     content_hash: Mapped[str] = mapped_column(String(64))
+    record_version: Mapped[int] = mapped_column(default=1, server_default="1")
     binding_hash: Mapped[str] = mapped_column(String(64))
     comment: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (db.Index("ix_signatures_entity", "entity_type", "entity_id"),)
+    # A meaning is applied once to one version of a record: the loser of a race is refused, never stored.
+    __table_args__ = (db.Index("ix_signatures_entity", "entity_type", "entity_id"),
+                      db.UniqueConstraint("entity_type", "entity_id", "record_version", "meaning",
+                                          name="uq_signatures_once_per_version"))
 
     def audit_scope(self) -> str | None:
         return self.scope
@@ -136,11 +146,22 @@ def sign(record: Signable, meaning: Meaning, user, password: str, *,
         scope=record.audit_scope() or f"{record.audit_entity()}:{record.audit_id()}",
         meaning=meaning, signer_id=user.id, username=user.username, printed_name=user.full_name,
         signed_at=clock.now(), content_hash=content_hash(record), comment=comment,
+        record_version=record.signature_version(),
     )
     signature.binding_hash = _binding(signature)
-    session.add(signature)
-    session.flush()
+    _store_once(session, signature, record)
     return signature
+
+
+def _store_once(session: Session, signature: Signature, record: Signable) -> None:
+    """Insert the signature; a second one of the same meaning on the same version is refused, not stored."""
+    try:
+        with session.begin_nested():
+            session.add(signature)
+            session.flush()
+    except IntegrityError:
+        raise SignatureError(f"This {record.signable_title()} has already been signed as "
+                             f"'{signature.meaning.title}' by someone else a moment ago: reload the page.") from None
 
 
 def signatures_of(record: Signable) -> list[Signature]:
@@ -151,6 +172,12 @@ def signatures_of(record: Signable) -> list[Signature]:
     return list(session.scalars(query))
 
 
+def current_signatures(record: Signable) -> list[Signature]:
+    """The signatures of the record's current version: earlier versions' are superseded, not broken."""
+    version = record.signature_version()
+    return [signature for signature in signatures_of(record) if signature.record_version == version]
+
+
 def is_intact(signature: Signature, record: Signable) -> bool:
     """Tell whether the signed content and the signature itself are unchanged."""
     return signature.binding_hash == _binding(signature) and signature.content_hash == content_hash(record)
@@ -158,14 +185,17 @@ def is_intact(signature: Signature, record: Signable) -> bool:
 
 @dataclass(frozen=True)
 class SignatureLine:
-    """A signature as pages show it: with whether it still covers the record as signed."""
+    """A signature as pages show it: whether it still covers the record, or an earlier version of it."""
 
     signature: Signature
     intact: bool
+    superseded: bool = False
 
 
 def signature_lines(record: Signable) -> list[SignatureLine]:
-    return [SignatureLine(signature, is_intact(signature, record)) for signature in signatures_of(record)]
+    version = record.signature_version()
+    return [SignatureLine(signature, is_intact(signature, record), signature.record_version < version)
+            for signature in signatures_of(record)]
 
 
 def manifestation(signature: Signature) -> str:

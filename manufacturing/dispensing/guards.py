@@ -8,31 +8,14 @@ from manufacturing.core import clock
 from manufacturing.core.permissions import Role, has_role
 from manufacturing.lots.din import Din
 from manufacturing.patients.models import OrderStatus
-from manufacturing.processing.models import DoseState
+from manufacturing.processing.states import DOSE
 from manufacturing.units import Quantity, format_limit, format_quantity
 
-ISSUABLE = frozenset({DoseState.RELEASED_INTERIM, DoseState.RELEASED})
 STOP = "STOP, do not infuse."
 
 
 def is_pharmacist(user) -> bool:
     return has_role(user, Role.PHARMACY)
-
-
-def release_problem(state: DoseState) -> str | None:
-    """Refuse a dose unit that QA has not released (or that has already left the pharmacy)."""
-    if state in ISSUABLE:
-        return None
-    if state == DoseState.QUARANTINE:
-        return "This dose unit is in quarantine: QA has not released it, it cannot be issued."
-    return f"This dose unit is {state.title.lower()}: only a released dose unit is issued."
-
-
-def expiry_problem(expires_at: datetime, now: datetime, label: str = "expiry time") -> str | None:
-    """Name a dose at or past its expiry (or use-by) time."""
-    if now >= expires_at:
-        return f"The dose unit is past its {label} ({clock.format_local(expires_at)})"
-    return None
 
 
 def order_problem(order, subject_id: int, infusion_number: int, linked_order_id: int | None) -> str | None:
@@ -169,3 +152,26 @@ def volume_problem(volume: Quantity, final_volume: Quantity) -> str | None:
         return (f"The volume infused ({format_quantity(volume)}) is more than the bag holds "
                 f"({format_quantity(final_volume)}).")
     return None
+
+
+@dataclass(frozen=True)
+class DoseActions:
+    """What the pharmacy may do with a unit as it stands: the page shows a form only where its act is allowed."""
+
+    issue: bool
+    check: bool
+    administer: bool
+    give_back: bool
+    discard: bool
+
+
+def actions_for(dose, user, checked: bool, fit: bool) -> DoseActions:
+    """Ask the unit's transition table, the user's roles and the gate (fit to give) once for the page."""
+    pharmacist = is_pharmacist(user)
+    return DoseActions(
+        issue=pharmacist and fit and DOSE.allows(dose, "issued"),
+        check=pharmacist and fit and DOSE.allows(dose, "administered"),
+        administer=pharmacist and checked and fit and DOSE.allows(dose, "administered"),
+        give_back=pharmacist and DOSE.allows(dose, "returned"),
+        discard=(pharmacist or has_role(user, Role.QA)) and DOSE.allows(dose, "discarded"),
+    )

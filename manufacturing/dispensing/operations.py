@@ -8,12 +8,13 @@ from sqlalchemy import select
 
 from manufacturing.calculations import PER_KG, dose_deviation
 from manufacturing.core import clock
-from manufacturing.core.audit import record_event, set_reason
+from manufacturing.core.audit import record_event
 from manufacturing.core.checks import require_reason, required_text
-from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence, ReasonRequired
+from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.permissions import Role
 from manufacturing.core.signatures import Meaning, sign
-from manufacturing.dispensing import guards, queries
+from manufacturing.core.transitions import lock
+from manufacturing.dispensing import fitness, guards, queries
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
 from manufacturing.lots import din as din_codes
@@ -22,6 +23,7 @@ from manufacturing.patients.models import InfusionOrder, OrderStatus
 from manufacturing.patients.operations import administered_dates
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit
+from manufacturing.processing.states import DOSE
 from manufacturing.release import registry
 from manufacturing.release.spec_model import StudySpec
 from manufacturing.units import Quantity, parse_quantity, to_lab_unit
@@ -54,14 +56,9 @@ def _require_pharmacist(user, what: str) -> None:
 
 
 def _locked(*records) -> None:
-    """Reload records under a row lock (PostgreSQL), so that two people cannot move the same unit or order at once."""
+    """Lock the lot, then the unit, then the order: every act on a unit takes its locks in this order."""
     for record in records:
-        db.session.refresh(record, with_for_update=True)
-
-
-def _dose_event(dose: DoseUnit, action: str, old: DoseState) -> None:
-    changes = {"state": {"old": old.name, "new": dose.state.name}}
-    record_event(db.session, f"dose.{action}", "dose_unit", dose.id, changes, scope=f"lot:{dose.lot_id}")
+        lock(record)
 
 
 def studies(dose: DoseUnit, order: InfusionOrder) -> list[StudySpec]:
@@ -101,16 +98,21 @@ def _check_escalation(dose: DoseUnit, order: InfusionOrder) -> list[Quantity]:
 
 def _check_issue(dose: DoseUnit, order: InfusionOrder, now: datetime) -> tuple[Quantity, Quantity]:
     """Check every rule of issue; return the dose per kg at the order's weight and its deviation."""
-    _refuse(guards.release_problem(dose.state))
-    if not dose.lot.is_open:
-        raise OutOfSequence(f"Lot {dose.lot.lot_number} is {dose.lot.state.title.lower()}: its units are not issued.")
-    _refuse(guards.expiry_problem(dose.expiry_at, now), ": it cannot be issued.")
+    _refuse(DOSE.refusal(dose, "issued"))
+    _refuse_unfit(dose, now, "it cannot be issued")
     _refuse(guards.order_problem(order, dose.lot.subject_id, dose.infusion_number, dose.infusion_order_id))
     _refuse(_served_by_another(dose, order))
     maxima = _check_escalation(dose, order)
     per_kg, deviation = delivered_dose(dose, order)
     _refuse(guards.delivered_problem(per_kg, deviation, lot_spec(dose.lot).dose_tolerance, maxima))
     return per_kg, deviation
+
+
+def _refuse_unfit(dose: DoseUnit, now: datetime, consequence: str) -> None:
+    """Refuse an act on a unit that is not fit to give at this moment, naming every reason."""
+    reasons = fitness.unfit_reasons(dose, now)
+    if reasons:
+        raise DomainError(f"Not fit to give, {consequence}: " + " ".join(reasons))
 
 
 def _use_by(dose: DoseUnit, now: datetime) -> tuple[datetime | None, datetime]:
@@ -125,7 +127,7 @@ def issue_dose(dose: DoseUnit, order: InfusionOrder, user, password: str, userna
                identity_confirmed: bool) -> Issue:
     """Issue a released, unexpired unit against its subject's open order, signed as issued."""
     _require_pharmacist(user, "issues dose units")
-    _locked(order, dose)
+    _locked(dose.lot, dose, order)
     now = clock.now()
     per_kg, deviation = _check_issue(dose, order, now)
     collector = required_text(collector_name, "The name of the person collecting the dose", 120)
@@ -135,9 +137,9 @@ def issue_dose(dose: DoseUnit, order: InfusionOrder, user, password: str, userna
     issue = Issue(dose=dose, order=order, issued_at=now, issued_by_id=user.id, collector_name=collector,
                   dose_per_kg=per_kg, dose_deviation=deviation, thawed_at=thawed_at, use_by=use_by)
     db.session.add(issue)
-    old, dose.state, dose.infusion_order_id = dose.state, DoseState.ISSUED, order.id
+    dose.infusion_order_id = order.id
     sign(issue, Meaning.ISSUED, user, password, username=username)
-    _dose_event(dose, "issued", old)
+    DOSE.move(dose, "issued")
     return issue
 
 
@@ -170,8 +172,8 @@ def _stop_on_mismatch(dose: DoseUnit, issue: Issue, readings: list[guards.BagRea
     """Refuse a check that does not match the order and the unit; the refusal stays in the audit trail."""
     expected = guards.Expected(issue.order.subject.subject_code, dose.lot.din_record, dose.division_code,
                                lot_spec(dose.lot).isbt128_product_code)
-    expired = guards.expiry_problem(issue.use_by, clock.now(), "use-by time")
-    message = guards.stop_message([expired] if expired else [],
+    unfit = [reason.rstrip(".") for reason in fitness.unfit_reasons(dose, clock.now())]
+    message = guards.stop_message(unfit,
                                   *(guards.identity_problems(reading, expected) for reading in readings),
                                   names=tuple(checker.user.full_name for checker in checkers))
     if message is None:
@@ -200,7 +202,7 @@ def bedside_check(dose: DoseUnit, first: Checker, second: Checker, appearance_ok
     """Two pharmacy users match wristband and bag with the order and the unit; both sign a match."""
     _require_pharmacist(first.user, "checks dose units at the bedside")
     _refuse(guards.checkers_problem(first.user, second.user))
-    _locked(dose)
+    _locked(dose.lot, dose)
     if dose.state != DoseState.ISSUED:
         raise OutOfSequence(f"This dose unit is {dose.state.title.lower()}: only an issued unit is checked "
                             "at the bedside.")
@@ -215,8 +217,9 @@ def bedside_check(dose: DoseUnit, first: Checker, second: Checker, appearance_ok
     db.session.add(check)
     # Both sign before the entries are compared: their passwords make a refused check attributable to both.
     # A mismatch rolls the record and both signatures back and keeps only the audit event.
-    for checker in (first, second):
-        sign(check, Meaning.BEDSIDE_CHECKED, checker.user, checker.password, username=checker.username)
+    for checker, meaning in zip((first, second), (Meaning.BEDSIDE_CHECKED, Meaning.BEDSIDE_SECOND_CHECKED),
+                                strict=True):
+        sign(check, meaning, checker.user, checker.password, username=checker.username)
     _stop_on_mismatch(dose, issue, readings, (first, second))
     return check
 
@@ -226,11 +229,13 @@ def record_administration(dose: DoseUnit, user, password: str, username: str, st
                           adverse_reactions: str, deviations: str | None = None) -> Administration:
     """Record what was given, when and by whom after a bedside check; the order is fulfilled."""
     _require_pharmacist(user, "records administrations")
-    _locked(dose)
+    _locked(dose.lot, dose)
+    _refuse(DOSE.refusal(dose, "administered"))
     check = queries.latest_check(dose)
-    if dose.state != DoseState.ISSUED or check is None:
+    if check is None:
         raise OutOfSequence("No bedside check is recorded for this dose unit: two people check it at the bedside "
                             "before the infusion is recorded.")
+    _refuse_unfit(dose, started_at, "the infusion may not start")
     issue = queries.issue_of(dose)
     _refuse(guards.administration_problem(started_at, ended_at, check.checked_at, issue.use_by,
                                           clock.now() + FUTURE_TOLERANCE))
@@ -244,36 +249,25 @@ def record_administration(dose: DoseUnit, user, password: str, username: str, st
         deviations=(deviations or "").strip() or None, recorded_at=clock.now(), recorded_by_id=user.id)
     db.session.add(administration)
     sign(administration, Meaning.ADMINISTERED, user, password, username=username)
-    old, dose.state, issue.order.status = dose.state, DoseState.ADMINISTERED, OrderStatus.FULFILLED
-    _dose_event(dose, "administered", old)
+    issue.order.status = OrderStatus.FULFILLED
+    DOSE.move(dose, "administered")
     return administration
 
 
 def return_dose(dose: DoseUnit, user, reason: str) -> None:
     """Take back an issued unit that was not given; it is never issued again."""
     _require_pharmacist(user, "returns dose units")
-    _locked(dose)
-    if dose.state != DoseState.ISSUED:
-        raise OutOfSequence(f"This dose unit is {dose.state.title.lower()}: only an issued unit that was not given "
-                            "is returned.")
-    if not (reason or "").strip():
-        raise ReasonRequired("Give the reason the dose unit was not given.")
-    set_reason(db.session, reason)
-    old, dose.state = dose.state, DoseState.RETURNED
-    _dose_event(dose, "returned", old)
-
-
-DISCARDABLE = frozenset({DoseState.QUARANTINE, DoseState.RELEASED_INTERIM, DoseState.RELEASED, DoseState.RETURNED,
-                         DoseState.REJECTED})
+    _locked(dose.lot, dose)
+    _refuse(DOSE.refusal(dose, "returned"))
+    require_reason(db.session, reason, "returning the dose unit (why it was not given)")
+    DOSE.move(dose, "returned")
 
 
 def discard_dose(dose: DoseUnit, user, reason: str) -> None:
     """Destroy a unit that will never be given (expired, returned, rejected); the reason is kept."""
     if not (guards.is_pharmacist(user) or user.has_role(Role.QA)):
         raise NotPermitted("Only pharmacy or QA discards dose units.")
-    _locked(dose)
-    if dose.state not in DISCARDABLE:
-        raise OutOfSequence(f"This dose unit is {dose.state.title.lower()}: it cannot be discarded.")
+    _locked(dose.lot, dose)
+    _refuse(DOSE.refusal(dose, "discarded"))
     require_reason(db.session, reason, "discarding the dose unit")
-    old, dose.state = dose.state, DoseState.DISCARDED
-    _dose_event(dose, "discarded", old)
+    DOSE.move(dose, "discarded")

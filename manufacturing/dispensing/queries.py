@@ -7,12 +7,13 @@ from datetime import datetime
 from sqlalchemy import select
 
 from manufacturing.core.audit import AuditEvent
-from manufacturing.dispensing.guards import ISSUABLE
+from manufacturing.dispensing.fitness import unfit_reasons
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.patients.models import InfusionOrder, OrderStatus
 from manufacturing.processing.models import DoseState, DoseUnit
+from manufacturing.processing.states import RELEASED
 
 MISMATCH = "bedside.mismatch"
 # A unit in one of these states will never be given: its order waits for another unit.
@@ -26,8 +27,12 @@ class Waiting:
     dose: DoseUnit
     order: InfusionOrder | None
     issue: Issue | None
-    expired: bool
+    unfit: list[str]
     checked: bool = False
+
+    @property
+    def fit(self) -> bool:
+        return not self.unfit
 
 
 @dataclass(frozen=True)
@@ -74,16 +79,18 @@ def _units(states) -> list[DoseUnit]:
 
 
 def awaiting_issue(now: datetime) -> list[Waiting]:
-    """Released units with their order (or none yet), soonest expiry first."""
-    return [Waiting(dose, order_for(dose), None, now >= dose.expiry_at) for dose in _units(ISSUABLE)]
+    """Released units (and held ones not yet issued) with their order, soonest expiry first, each with its gate."""
+    doses = [dose for dose in _units(RELEASED | {DoseState.ON_HOLD}) if issue_of(dose) is None]
+    return [Waiting(dose, order_for(dose), None, unfit_reasons(dose, now)) for dose in doses]
 
 
 def awaiting_administration(now: datetime) -> list[Waiting]:
-    """Issued units waiting for the bedside check and the administration record, soonest use-by first."""
+    """Issued units (and held ones at the ward) waiting for the bedside check, soonest use-by first."""
     rows = []
-    for dose in _units([DoseState.ISSUED]):
+    for dose in _units([DoseState.ISSUED, DoseState.ON_HOLD]):
         issue = issue_of(dose)
-        rows.append(Waiting(dose, issue.order, issue, now >= issue.use_by, latest_check(dose) is not None))
+        if issue is not None:
+            rows.append(Waiting(dose, issue.order, issue, unfit_reasons(dose, now), latest_check(dose) is not None))
     return sorted(rows, key=lambda row: row.issue.use_by)
 
 

@@ -8,11 +8,12 @@ from manufacturing.core.forms import ReasonForm
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.signatures import signature_lines
 from manufacturing.core.web import acting_user, attempt, form_errors
-from manufacturing.dispensing import guards, operations, queries
+from manufacturing.dispensing import fitness, guards, operations, queries
 from manufacturing.dispensing.forms import AdministrationForm, BedsideForm, IssueForm
 from manufacturing.extensions import db
 from manufacturing.patients.models import InfusionOrder
 from manufacturing.processing.models import DoseUnit
+from manufacturing.processing.states import DOSE
 
 bp = Blueprint("dispensing", __name__, url_prefix="/pharmacy")
 
@@ -32,9 +33,14 @@ def index():
 
 def _preview(dose: DoseUnit, order: InfusionOrder | None):
     """The bag's dose per kg at the order's weight and its deviation, while the unit is not yet issued."""
-    if order is None or dose.state not in guards.ISSUABLE:
+    if order is None or not DOSE.allows(dose, "issued"):
         return None
     return operations.delivered_dose(dose, order)
+
+
+def _actions(dose: DoseUnit, check) -> guards.DoseActions:
+    fit = fitness.is_fit(dose)
+    return guards.actions_for(dose, acting_user(), checked=check is not None, fit=fit)
 
 
 def _page(dose: DoseUnit, status: int = 200, **forms):
@@ -48,6 +54,7 @@ def _page(dose: DoseUnit, status: int = 200, **forms):
         "check": check, "administration": administration, "mismatches": mismatches,
         "stopped": bool(mismatches) and (check is None or mismatches[-1].occurred_at > check.checked_at),
         "preview": _preview(dose, order), "signatures": signature_lines, "now": clock.now(),
+        "unfit": fitness.unfit_reasons(dose), "can": _actions(dose, check),
         "issue_form": forms.get("issue_form") or IssueForm(formdata=None, order_id=order.id if order else ""),
         "bedside_form": forms.get("bedside_form") or BedsideForm(formdata=None),
         "administration_form": forms.get("administration_form") or AdministrationForm(formdata=None),

@@ -1,17 +1,30 @@
-"""Who may hold, lift a hold on, or cancel a lot."""
+"""Rules of a lot as small predicates: whether it is open, who may hold, lift a hold on, or cancel it."""
 
 from manufacturing.core.permissions import Role
-from manufacturing.lots.models import Lot, LotState
+from manufacturing.lots.models import Lot
+from manufacturing.lots.states import LOT
+
+
+def is_open(lot: Lot) -> bool:
+    """The lot accepts work: it is neither on hold nor cancelled."""
+    return LOT.allows(lot, "put_on_hold")
+
+
+def closed_problem(lot: Lot, what: str) -> str | None:
+    """Name why a held or cancelled lot refuses this act, or None."""
+    if is_open(lot):
+        return None
+    why = f" ({lot.hold_reason})" if lot.hold_reason else ""
+    return f"Lot {lot.lot_number} is {lot.state.title.lower()}{why}: {what}."
 
 
 def can_hold(lot: Lot, user) -> bool:
-    return lot.state not in (LotState.ON_HOLD, LotState.CANCELLED) and (
-        user.has_role(Role.TECHNICIAN) or user.has_role(Role.QA))
+    return LOT.allows(lot, "put_on_hold") and (user.has_role(Role.TECHNICIAN) or user.has_role(Role.QA))
 
 
 def can_lift_hold(lot: Lot, user) -> bool:
-    return lot.state == LotState.ON_HOLD and user.has_role(Role.QA)
+    return LOT.allows(lot, "hold_lifted") and user.has_role(Role.QA)
 
 
 def can_cancel(lot: Lot, user) -> bool:
-    return lot.state != LotState.CANCELLED and user.has_role(Role.QA)
+    return LOT.allows(lot, "cancelled") and user.has_role(Role.QA)

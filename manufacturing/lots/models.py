@@ -63,9 +63,5 @@ class Lot(Audited, db.Model):
     def din_record(self) -> Din:
         return Din(facility=self.din[:5], year=self.din[5:7], sequence=self.din[7:], flags=self.din_flags)
 
-    @property
-    def is_open(self) -> bool:
-        return self.state not in (LotState.ON_HOLD, LotState.CANCELLED)
-
     def __str__(self) -> str:
         return self.lot_number

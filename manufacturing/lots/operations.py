@@ -3,14 +3,15 @@
 from sqlalchemy import select
 
 from manufacturing.core import clock
-from manufacturing.core.audit import record_event
 from manufacturing.core.checks import require_reason
 from manufacturing.core.counters import next_number
 from manufacturing.core.errors import DomainError, NotPermitted
+from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
 from manufacturing.lots import guards
 from manufacturing.lots.din import Din
 from manufacturing.lots.models import Lot, LotState
+from manufacturing.lots.states import LOT
 from manufacturing.patients.models import Subject
 from manufacturing.release import registry
 
@@ -37,28 +38,31 @@ def open_lot(subject: Subject, din: Din, user) -> Lot:
 
 
 def hold(lot: Lot, user, reason: str) -> None:
-    """Put a lot on hold: it accepts no step until QA lifts the hold."""
+    """Put a lot on hold: it accepts no step, verification or issue until QA lifts the hold."""
+    lock(lot)
     if not guards.can_hold(lot, user):
         raise NotPermitted(f"Lot {lot.lot_number} cannot be put on hold: it is {lot.state.title.lower()}, "
                            "or your roles do not allow it.")
-    lot.hold_reason = require_reason(db.session, reason, "putting the lot on hold")
-    lot.state_before_hold, lot.state = lot.state, LotState.ON_HOLD
-    record_event(db.session, "lot.put_on_hold", "lot", lot.id, scope=f"lot:{lot.id}")
+    reason = require_reason(db.session, reason, "putting the lot on hold")
+    before = lot.state
+    LOT.move(lot, "put_on_hold")
+    lot.hold_reason, lot.state_before_hold = reason, before
 
 
 def lift_hold(lot: Lot, user, reason: str) -> None:
     """Return a held lot to where it was (QA only)."""
+    lock(lot)
     if not guards.can_lift_hold(lot, user):
         raise NotPermitted("Only QA lifts a hold, and only on a lot that is on hold.")
     require_reason(db.session, reason, "lifting the hold")
-    lot.state, lot.state_before_hold, lot.hold_reason = lot.state_before_hold, None, None
-    record_event(db.session, "lot.hold_lifted", "lot", lot.id, scope=f"lot:{lot.id}")
+    LOT.move(lot, "hold_lifted")
+    lot.state_before_hold, lot.hold_reason = None, None
 
 
 def cancel(lot: Lot, user, reason: str) -> None:
     """Cancel a lot for good (QA only); its records stay."""
+    lock(lot)
     if not guards.can_cancel(lot, user):
         raise NotPermitted("Only QA cancels a lot.")
     lot.cancel_reason = require_reason(db.session, reason, "cancelling the lot")
-    lot.state = LotState.CANCELLED
-    record_event(db.session, "lot.cancelled", "lot", lot.id, scope=f"lot:{lot.id}")
+    LOT.move(lot, "cancelled")

@@ -14,7 +14,7 @@ from manufacturing.processing.growth import growth_chart
 from manufacturing.processing.kinds import next_kinds
 from manufacturing.processing.operations import lot_steps
 from manufacturing.records import storage
-from manufacturing.records.models import LabelPrint
+from manufacturing.release.models import LabelPrint
 
 bp = Blueprint("lots", __name__, url_prefix="/lots")
 
@@ -46,11 +46,11 @@ def detail(lot_id: int):
     lot = lot_or_404(lot_id)
     lot_record = record.build(lot)
     return render_template(
-        "lots/detail.html", record=lot_record, lot=lot, next_kinds=next_kinds(lot.state),
+        "lots/detail.html", record=lot_record, lot=lot, next_kinds=next_kinds(lot),
         documents=storage.revisions(lot), prints=label_prints(lot_record.doses),
         chart=growth_chart(lot_record.growth), sign_form=SignForm(), reason_form=ReasonForm(),
         can_hold=guards.can_hold(lot, current_user), can_lift_hold=guards.can_lift_hold(lot, current_user),
-        can_cancel=guards.can_cancel(lot, current_user),
+        can_cancel=guards.can_cancel(lot, current_user), lot_open=guards.is_open(lot),
     )
 
 

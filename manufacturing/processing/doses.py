@@ -9,6 +9,7 @@ from manufacturing import calculations as calc
 from manufacturing.core import clock
 from manufacturing.core.errors import DomainError
 from manufacturing.core.signatures import Meaning, sign
+from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.patients.models import BodyWeight, InfusionOrder, OrderStatus
@@ -17,7 +18,7 @@ from manufacturing.processing.derived import derive
 from manufacturing.processing.entries import StepInput
 from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, ProcessStep, StepKind, StepStatus
-from manufacturing.processing.operations import check_can_record, check_time, lot_steps
+from manufacturing.processing.operations import advance_lot, check_can_record, check_time, lot_steps
 from manufacturing.processing.uses import set_uses
 from manufacturing.release import registry
 from manufacturing.units import Quantity, format_quantity, parse_quantity
@@ -86,6 +87,7 @@ def _check_totals(units: list[DoseUnit], harvest_volume: Quantity) -> None:
 def prepare_doses(lot: Lot, given: StepInput, requests: list[DoseRequest], weight: BodyWeight | None,
                   user, password: str, username: str) -> ProcessStep:
     """Record the dose preparation with its dose units (quarantined until QA releases them)."""
+    lock(lot)
     step_definition, history = definition(StepKind.DOSE_PREPARATION), lot_steps(lot)
     check_can_record(lot, step_definition, user, history)
     check_time(given.performed_at, StepKind.DOSE_PREPARATION, history)
@@ -108,7 +110,7 @@ def prepare_doses(lot: Lot, given: StepInput, requests: list[DoseRequest], weigh
     set_uses(step, step_definition, given)
     step.dose_units = units
     db.session.add(step)
-    lot.state = step_definition.to_state
+    advance_lot(lot, step_definition)
     db.session.flush()
     sign(step, Meaning.PERFORMED, user, password, username=username)
     return step

@@ -1,25 +1,25 @@
 """Rules of the bench as small predicates: who may record or verify, what the sequence allows."""
 
+from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.permissions import Role
 from manufacturing.core.signatures import Meaning, Signature, is_intact, signatures_of
-from manufacturing.lots.models import Lot, LotState
+from manufacturing.lots.guards import closed_problem
+from manufacturing.lots.models import Lot
+from manufacturing.lots.states import LOT
 from manufacturing.processing.kinds import StepDefinition
 from manufacturing.processing.models import ProcessStep, StepStatus
+from manufacturing.processing.states import STEP
 
 
 def is_technician(user) -> bool:
     return user.has_role(Role.TECHNICIAN)
 
 
-def accepts_steps(lot: Lot) -> bool:
-    return lot.state not in (LotState.ON_HOLD, LotState.CANCELLED)
-
-
 def in_sequence(lot: Lot, definition: StepDefinition, history: list[ProcessStep]) -> bool:
     """The lot is where this step starts from (the receipt starts a lot that has no step yet)."""
-    if definition.from_state is None:
+    if definition.lot_action is None:
         return not history
-    return lot.state == definition.from_state
+    return LOT.allows(lot, definition.lot_action)
 
 
 def unverified(steps: list[ProcessStep]) -> list[ProcessStep]:
@@ -42,6 +42,21 @@ def performed_intact(step: ProcessStep) -> bool:
     return signature is not None and is_intact(signature, step)
 
 
+def verify_refusal(step: ProcessStep, user) -> DomainError | None:
+    """Say why this user cannot verify the step now, or None: the second person, on an open lot, intact."""
+    if not is_technician(user):
+        return NotPermitted("Only cell-processing technicians verify process steps.")
+    if (problem := closed_problem(step.lot, "no step of it is verified until QA lifts the hold")):
+        return OutOfSequence(problem)
+    if (problem := STEP.refusal(step, "verified")):
+        return OutOfSequence(problem)
+    if is_performer(step, user):
+        return NotPermitted("You performed this step (or its last correction): a second technician must verify it.")
+    if not performed_intact(step):
+        return OutOfSequence("The performed signature is broken: the step must be signed again before verification.")
+    return None
+
+
 def can_verify(step: ProcessStep, user) -> bool:
-    """The verifier is a technician who did not perform (or last correct) the step."""
-    return is_technician(user) and step.status == StepStatus.PERFORMED and not is_performer(step, user)
+    """The verifier is a technician who did not perform (or last correct) the step, on a lot not on hold."""
+    return verify_refusal(step, user) is None

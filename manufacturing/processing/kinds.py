@@ -5,7 +5,8 @@ This is the master batch record of the process as data; the operations and forms
 
 from dataclasses import dataclass
 
-from manufacturing.lots.models import LotState
+from manufacturing.lots.models import Lot
+from manufacturing.lots.states import LOT
 from manufacturing.materials.models import EquipmentKind, MaterialKind
 from manufacturing.processing.models import StepKind
 
@@ -36,8 +37,7 @@ class Use:
 class StepDefinition:
     kind: StepKind
     spec_step: str
-    from_state: LotState | None
-    to_state: LotState
+    lot_action: str | None  # the lot's transition this step makes (lots/states.py); None opens the lot
     fields: tuple[Field, ...]
     materials: tuple[Use, ...] = ()
     equipment: tuple[Use, ...] = ()
@@ -74,7 +74,7 @@ CULTURE_ACTIONS = (("none", "Count only"), ("feed", "Feed"), ("split", "Split"),
 
 DEFINITIONS: dict[StepKind, StepDefinition] = {
     StepKind.APHERESIS_RECEIPT: StepDefinition(
-        StepKind.APHERESIS_RECEIPT, "apheresis", None, LotState.RECEIVED,
+        StepKind.APHERESIS_RECEIPT, "apheresis", None,
         fields=(
             Field("collected_at", "Collection date and time (bag label)", kind="datetime"),
             _volume("volume", "Volume received"),
@@ -88,7 +88,7 @@ DEFINITIONS: dict[StepKind, StepDefinition] = {
                     "subject before opening the lot.",
     ),
     StepKind.CD3_DEPLETION: StepDefinition(
-        StepKind.CD3_DEPLETION, "cd3_depletion", LotState.RECEIVED, LotState.CD3_DEPLETED,
+        StepKind.CD3_DEPLETION, "cd3_depletion", "cd3_depleted",
         fields=(_volume("volume_loaded", "Apheresis volume loaded"),
                 _volume("volume", "Volume of the depleted product"),
                 _cells("concentration", "Cell concentration"), *PHENOTYPE),
@@ -96,14 +96,14 @@ DEFINITIONS: dict[StepKind, StepDefinition] = {
         equipment=(Use("Cell separator", EquipmentKind.CELL_SEPARATOR),),
     ),
     StepKind.CD56_SELECTION: StepDefinition(
-        StepKind.CD56_SELECTION, "cd56_selection", LotState.CD3_DEPLETED, LotState.CD56_SELECTED,
+        StepKind.CD56_SELECTION, "cd56_selection", "cd56_selected",
         fields=(_volume("volume", "Volume of the selected product"), _cells("concentration", "Cell concentration"),
                 *PHENOTYPE),
         materials=(Use("CD56 reagent", MaterialKind.CD56_REAGENT), *SEPARATION[1:]),
         equipment=(Use("Cell separator", EquipmentKind.CELL_SEPARATOR),),
     ),
     StepKind.CULTURE_DAY0: StepDefinition(
-        StepKind.CULTURE_DAY0, "culture_day0", LotState.CD56_SELECTED, LotState.IN_CULTURE,
+        StepKind.CULTURE_DAY0, "culture_day0", "seeded",
         fields=(_volume("culture_volume", "Culture volume"),
                 _cells("seeding_density", "Seeding density (viable cells)", "e.g. 1 x 10^6 cells/mL"),
                 Field("il2_concentration", "IL-2 concentration", "IU/mL", hint="e.g. 500 IU/mL")),
@@ -113,7 +113,7 @@ DEFINITIONS: dict[StepKind, StepDefinition] = {
                    Use("Incubator", EquipmentKind.INCUBATOR)),
     ),
     StepKind.CULTURE_DAY: StepDefinition(
-        StepKind.CULTURE_DAY, "culture_day", LotState.IN_CULTURE, LotState.IN_CULTURE, repeatable=True,
+        StepKind.CULTURE_DAY, "culture_day", "culture_counted", repeatable=True,
         fields=(_cells("concentration", "Cell concentration"), _percent("viability", "Viability"),
                 _volume("volume", "Culture volume at count"),
                 _percent("nk_fraction", "CD56+CD3- (NK), if measured", required=False),
@@ -125,14 +125,14 @@ DEFINITIONS: dict[StepKind, StepDefinition] = {
         equipment=(Use("Cell counter", EquipmentKind.CELL_COUNTER), Use("Incubator", EquipmentKind.INCUBATOR)),
     ),
     StepKind.HARVEST: StepDefinition(
-        StepKind.HARVEST, "harvest", LotState.IN_CULTURE, LotState.HARVESTED,
+        StepKind.HARVEST, "harvest", "harvested",
         fields=(_volume("volume", "Volume of the harvested product"), _cells("concentration", "Cell concentration"),
                 *PHENOTYPE, _percent("cd19_fraction", "CD19+ (B cells / blasts)")),
         equipment=(Use("Centrifuge", EquipmentKind.CENTRIFUGE), Use("Cell counter", EquipmentKind.CELL_COUNTER),
                    Use("Flow cytometer", EquipmentKind.FLOW_CYTOMETER)),
     ),
     StepKind.DOSE_PREPARATION: StepDefinition(
-        StepKind.DOSE_PREPARATION, "dose_preparation", LotState.HARVESTED, LotState.DOSES_PREPARED,
+        StepKind.DOSE_PREPARATION, "dose_preparation", "doses_prepared",
         fields=(),
         materials=(Use("Saline", MaterialKind.SALINE), Use("Human serum albumin", MaterialKind.ALBUMIN),
                    Use("Bag", MaterialKind.BAG),
@@ -164,6 +164,6 @@ def limit_source(spec_step: str, limit_key: str) -> str:
     return LIMIT_SOURCES.get((spec_step, limit_key), limit_key)
 
 
-def next_kinds(state: LotState) -> list[StepKind]:
-    """The steps that may be recorded on a lot in this state."""
-    return [kind for kind, step in DEFINITIONS.items() if step.from_state == state]
+def next_kinds(lot: Lot) -> list[StepKind]:
+    """The steps that may be recorded on a lot as it stands (the receipt opens a lot, so never comes next)."""
+    return [kind for kind, step in DEFINITIONS.items() if step.lot_action and LOT.allows(lot, step.lot_action)]

@@ -49,7 +49,7 @@ class ProcessStep(Signable, db.Model):
 
     __tablename__ = "process_steps"
     __audit_entity__ = "step"
-    __signature_exclude__ = frozenset({"status", "verified_by_id", "verified_at"})
+    __signature_exclude__ = frozenset({"status", "verified_by_id", "verified_at", "revision"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
@@ -60,6 +60,8 @@ class ProcessStep(Signable, db.Model):
     performed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     observations: Mapped[str | None] = mapped_column(Text)
     status: Mapped[StepStatus] = mapped_column(Enum(StepStatus, native_enum=False, length=12))
+    # Counts the versions of the record: a correction makes a new version, signed anew (performed, verified).
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -80,6 +82,9 @@ class ProcessStep(Signable, db.Model):
 
     def signable_title(self) -> str:
         return f"{self.kind.title.lower()} record"
+
+    def signature_version(self) -> int:
+        return self.revision
 
     def signed_content(self) -> dict:
         """Cover the step's own fields and every value, material and equipment entered with it."""
@@ -164,13 +169,17 @@ class DoseKind(enum.Enum):
 
 
 class DoseState(enum.Enum):
-    """Where a dose unit stands: quarantine until QA releases it, then issue and administration."""
+    """Where a dose unit stands: quarantine until QA releases it, then issue and administration.
+
+    A failing result after release puts a unit not yet administered on hold until QA decides.
+    """
 
     QUARANTINE = "Quarantine"
     RELEASED_INTERIM = "Released (interim)"
     RELEASED = "Released"
     ISSUED = "Issued"
     ADMINISTERED = "Administered"
+    ON_HOLD = "On hold"
     REJECTED = "Rejected"
     DISCARDED = "Discarded"
     RETURNED = "Returned"

@@ -5,13 +5,16 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from manufacturing.core import clock
-from manufacturing.core.audit import set_reason
-from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence, ReasonRequired
+from manufacturing.core.checks import require_reason
+from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.signatures import Meaning, sign
+from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
 from manufacturing.lots import din as din_codes
+from manufacturing.lots.guards import closed_problem
 from manufacturing.lots.models import Lot
 from manufacturing.lots.operations import open_lot
+from manufacturing.lots.states import LOT
 from manufacturing.patients.models import Subject
 from manufacturing.processing import guards
 from manufacturing.processing.checks import action_breached, lot_spec, step_checks
@@ -20,6 +23,7 @@ from manufacturing.processing.entries import Entry, StepInput, read_entries
 from manufacturing.processing.kinds import StepDefinition, definition
 from manufacturing.processing.models import ProcessStep, StepKind, StepStatus, StepValue
 from manufacturing.processing.rules import check_consistency, culture_day_number
+from manufacturing.processing.states import STEP
 from manufacturing.processing.uses import set_uses
 from manufacturing.quality.models import Deviation
 
@@ -50,9 +54,8 @@ def check_time(performed_at, kind: StepKind, before: list[ProcessStep], after: l
 def check_can_record(lot: Lot, step: StepDefinition, user, history: list[ProcessStep]) -> None:
     if not guards.is_technician(user):
         raise NotPermitted("Only cell-processing technicians record process steps.")
-    if not guards.accepts_steps(lot):
-        why = f" ({lot.hold_reason})" if lot.hold_reason else ""
-        raise OutOfSequence(f"Lot {lot.lot_number} is {lot.state.title.lower()}{why}: it accepts no step.")
+    if (problem := closed_problem(lot, "it accepts no step")):
+        raise OutOfSequence(problem)
     if not step.repeatable and any(done.kind == step.kind for done in history):
         raise OutOfSequence(f"The {step.kind.title.lower()} of lot {lot.lot_number} is already recorded; "
                             "correct it instead.")
@@ -63,6 +66,12 @@ def check_can_record(lot: Lot, step: StepDefinition, user, history: list[Process
     if waiting:
         raise OutOfSequence(f"The {waiting[0].kind.title.lower()} is not verified yet: a second technician "
                             "must verify it before the next step is recorded.")
+
+
+def advance_lot(lot: Lot, step_definition: StepDefinition) -> None:
+    """Move the lot on by the transition this step makes (the receipt opens it)."""
+    if step_definition.lot_action is not None:
+        LOT.move(lot, step_definition.lot_action)
 
 
 def _set_values(step: ProcessStep, entries: dict[str, Entry]) -> bool:
@@ -85,6 +94,7 @@ def _set_values(step: ProcessStep, entries: dict[str, Entry]) -> bool:
 
 
 def _record(lot: Lot, kind: StepKind, given: StepInput, user, password: str, username: str) -> ProcessStep:
+    lock(lot)
     step_definition = definition(kind)
     history = lot_steps(lot)
     check_can_record(lot, step_definition, user, history)
@@ -97,7 +107,7 @@ def _record(lot: Lot, kind: StepKind, given: StepInput, user, password: str, use
     _set_values(step, entries)
     set_uses(step, step_definition, given)
     db.session.add(step)
-    lot.state = step_definition.to_state
+    advance_lot(lot, step_definition)
     sign(step, Meaning.PERFORMED, user, password, username=username)
     return step
 
@@ -135,29 +145,28 @@ def needs_deviation(step: ProcessStep) -> bool:
 
 def verify_step(step: ProcessStep, user, password: str, username: str) -> None:
     """Verify a step as the second person (never its performer); action breaches need a deviation."""
-    if not guards.is_technician(user):
-        raise NotPermitted("Only cell-processing technicians verify process steps.")
-    if step.status == StepStatus.VERIFIED:
-        raise OutOfSequence("This step is already verified.")
-    if guards.is_performer(step, user):
-        raise NotPermitted("You performed this step (or its last correction): a second technician must verify it.")
-    if not guards.performed_intact(step):
-        raise OutOfSequence("The performed signature is broken: the step must be signed again before verification.")
+    lock(step.lot)
+    lock(step)
+    if (refusal := guards.verify_refusal(step, user)):
+        raise refusal
     if needs_deviation(step):
         raise OutOfSequence("This step crossed an action limit: open a deviation for it before it can be verified.")
     sign(step, Meaning.VERIFIED, user, password, username=username)
-    step.status, step.verified_by_id, step.verified_at = StepStatus.VERIFIED, user.id, clock.now()
+    STEP.move(step, "verified")
+    step.verified_by_id, step.verified_at = user.id, clock.now()
 
 
 def correct_step(step: ProcessStep, given: StepInput, reason: str, user, password: str, username: str) -> None:
     """Correct a signed step: the reason and old values go to the trail; it must be verified again."""
+    lock(step.lot)
+    lock(step)
     if not guards.is_technician(user):
         raise NotPermitted("Only cell-processing technicians correct process steps.")
+    if (problem := closed_problem(step.lot, "no step of it is corrected until QA lifts the hold")):
+        raise OutOfSequence(problem)
     if step.kind == StepKind.DOSE_PREPARATION:
         raise DomainError("Dose units are not corrected: record a deviation and have QA reject the unit.")
-    if not (reason or "").strip():
-        raise ReasonRequired("Give the reason for the correction: it is kept with the old values.")
-    set_reason(db.session, reason)
+    require_reason(db.session, reason, "the correction: it is kept with the old values")
     step_definition = definition(step.kind)
     history = lot_steps(step.lot)
     earlier = [other for other in history if other.id < step.id]
@@ -168,7 +177,8 @@ def correct_step(step: ProcessStep, given: StepInput, reason: str, user, passwor
     changed |= _update_fields(step, given, earlier)
     if not changed:
         raise DomainError("Nothing was changed: the record stays as signed.")
-    step.status, step.verified_by_id, step.verified_at = StepStatus.PERFORMED, None, None
+    STEP.move(step, "corrected")
+    step.verified_by_id, step.verified_at, step.revision = None, None, step.revision + 1
     sign(step, Meaning.PERFORMED, user, password, username=username, comment=f"Correction: {reason.strip()}")
 
 

@@ -54,7 +54,7 @@ class StepView:
 
     @property
     def signatures_intact(self) -> bool:
-        return all(line.intact for line in self.signatures)
+        return all(line.intact for line in self.signatures if not line.superseded)
 
 
 @dataclass
@@ -148,7 +148,7 @@ def next_action(lot: Lot, steps: list[ProcessStep]) -> str:
     waiting = guards.unverified(steps)
     if waiting:
         return f"Verify {step_title(waiting[0]).lower()}"
-    kinds = next_kinds(lot.state)
+    kinds = next_kinds(lot)
     if StepKind.HARVEST in kinds:
         return "Culture day count or harvest"
     if kinds:

@@ -7,10 +7,12 @@ from manufacturing.core.counters import next_number
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.permissions import Role
 from manufacturing.core.signatures import Meaning, sign
+from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import ProcessStep
 from manufacturing.quality.models import Deviation, DeviationClass, DeviationStatus
+from manufacturing.quality.states import DEVIATION
 
 
 def open_deviation(lot: Lot, user, classification: DeviationClass, title: str, description: str,
@@ -38,10 +40,11 @@ def open_deviation(lot: Lot, user, classification: DeviationClass, title: str, d
 def assess(deviation: Deviation, user, impact_assessment: str, affects_product: bool,
            reason: str | None = None) -> None:
     """Record QA's impact assessment: whether the deviation affects the product, and why."""
+    lock(deviation)
     if not user.has_role(Role.QA):
         raise NotPermitted("Only QA assesses the impact of a deviation.")
-    if deviation.status == DeviationStatus.CLOSED:
-        raise OutOfSequence(f"{deviation.number} is closed.")
+    if (problem := DEVIATION.refusal(deviation, "closed")):
+        raise OutOfSequence(problem)
     if deviation.impact_assessment and not (reason or "").strip():
         raise DomainError("Give a reason for changing the impact assessment.")
     set_reason(db.session, reason)
@@ -51,11 +54,13 @@ def assess(deviation: Deviation, user, impact_assessment: str, affects_product: 
 
 def close(deviation: Deviation, user, password: str, username: str) -> None:
     """Close a deviation with QA's signature; it needs an impact assessment first."""
+    lock(deviation)
     if not user.has_role(Role.QA):
         raise NotPermitted("Only QA closes deviations.")
-    if deviation.status == DeviationStatus.CLOSED:
-        raise OutOfSequence(f"{deviation.number} is already closed.")
+    if (problem := DEVIATION.refusal(deviation, "closed")):
+        raise OutOfSequence(problem)
     if not deviation.impact_assessment or deviation.affects_product is None:
         raise OutOfSequence("Record the impact assessment before closing the deviation.")
     sign(deviation, Meaning.CLOSED, user, password, username=username)
-    deviation.status, deviation.closed_at, deviation.closed_by_id = DeviationStatus.CLOSED, clock.now(), user.id
+    DEVIATION.move(deviation, "closed")
+    deviation.closed_at, deviation.closed_by_id = clock.now(), user.id

@@ -15,6 +15,7 @@ from manufacturing.core.audit import record_event, set_reason
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence, ReasonRequired
 from manufacturing.core.permissions import Role
 from manufacturing.core.signatures import Meaning, Signature, is_intact, sign, signatures_of
+from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.checks import lot_spec
@@ -22,6 +23,7 @@ from manufacturing.processing.models import DoseUnit, StepKind
 from manufacturing.processing.operations import FUTURE_TOLERANCE, lot_steps
 from manufacturing.quality.models import Deviation, DeviationClass, QcKind, QcResult, QcStatus
 from manufacturing.quality.operations import open_deviation
+from manufacturing.quality.states import QC_RESULT
 from manufacturing.release.alerts import raise_if_released
 from manufacturing.release.evaluation import Evaluation, Outcome, evaluate
 from manufacturing.release.results import evaluate_result, is_computed, is_lot_test, release_lines
@@ -172,6 +174,7 @@ def record_result(lot: Lot, dose: DoseUnit | None, test_key: str, entered: str, 
                   password: str, username: str, *, kind: QcKind = QcKind.ORIGINAL,
                   retest_of: QcResult | None = None, comment: str = "") -> QcResult:
     """Record one QC result signed as performed and judge it at once; an OOS result opens an investigation."""
+    lock(lot)  # a result and a release of the same lot never cross: the later one sees the other
     if not may_enter(user):
         raise NotPermitted("Only technicians and QA record QC results.")
     criterion = _criterion(lot, test_key)
@@ -218,25 +221,34 @@ def performed_signature(result: QcResult) -> Signature | None:
     return next((s for s in signatures_of(result) if s.meaning == Meaning.PERFORMED), None)
 
 
+def verify_refusal(result: QcResult, user) -> DomainError | None:
+    """Say why this user cannot verify the result now, or None: a second person, the record intact."""
+    if not may_enter(user):
+        return NotPermitted("Only technicians and QA verify QC results.")
+    if (problem := QC_RESULT.refusal(result, "verified")):
+        return OutOfSequence(problem)
+    if result.recorded_by_id == user.id:
+        return NotPermitted("You recorded this result: a second person must verify it.")
+    signature = performed_signature(result)
+    if signature is None or not is_intact(signature, result):
+        return OutOfSequence("The signature of the person who recorded this result is broken: it cannot be "
+                             "verified; record a recalculation or a retest instead.")
+    return None
+
+
 def can_verify(result: QcResult, user) -> bool:
     """The verifier is a technician or QA who did not record the result."""
-    return may_enter(user) and result.status == QcStatus.RECORDED and result.recorded_by_id != user.id
+    return verify_refusal(result, user) is None
 
 
 def verify_result(result: QcResult, user, password: str, username: str) -> None:
     """Verify a QC result as the second person (never the one who recorded it), signed as verified."""
-    if not may_enter(user):
-        raise NotPermitted("Only technicians and QA verify QC results.")
-    if result.status == QcStatus.VERIFIED:
-        raise OutOfSequence("This result is already verified.")
-    if result.recorded_by_id == user.id:
-        raise NotPermitted("You recorded this result: a second person must verify it.")
-    signature = performed_signature(result)
-    if signature is None or not is_intact(signature, result):
-        raise OutOfSequence("The signature of the person who recorded this result is broken: it cannot be "
-                            "verified; record a recalculation or a retest instead.")
+    lock(result)
+    if (refusal := verify_refusal(result, user)):
+        raise refusal
     sign(result, Meaning.VERIFIED, user, password, username=username)
-    result.status, result.verified_by_id, result.verified_at = QcStatus.VERIFIED, user.id, clock.now()
+    QC_RESULT.move(result, "verified")
+    result.verified_by_id, result.verified_at = user.id, clock.now()
 
 
 def investigation_of(result: QcResult) -> Deviation | None:

@@ -11,8 +11,7 @@ from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import StepKind
 from manufacturing.processing.record import LotRecord
-from manufacturing.records.models import LabelPrint
-from manufacturing.release.models import Disposition
+from manufacturing.release.models import Disposition, LabelPrint
 from manufacturing.release.results import release_lines
 from manufacturing.release.specs import ProductSpec
 from manufacturing.units import format_quantity

@@ -14,14 +14,17 @@ from manufacturing.core.audit import record_event, set_reason
 from manufacturing.core.counters import next_number
 from manufacturing.core.errors import NotPermitted, OutOfSequence, ReasonRequired
 from manufacturing.core.permissions import Role, has_role
+from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
 from manufacturing.lots.din import ProductCode
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit
 from manufacturing.records import storage
 from manufacturing.records.barcodes import code128_svg
-from manufacturing.records.models import DocumentKind, LabelPrint
+from manufacturing.records.models import DocumentKind
 from manufacturing.records.render import render_pdf
+from manufacturing.release.models import LabelPrint
+from manufacturing.release.operations import standing_disposition
 from manufacturing.units import format_quantity
 
 TEMPLATE = "records/label.html"
@@ -123,8 +126,10 @@ def _check_print(dose: DoseUnit, user) -> None:
 
 def _log_print(dose: DoseUnit, user, number: int, reason: str | None) -> LabelPrint:
     """Add the print to the log and to the audit trail."""
+    standing = standing_disposition(dose)
     label_print = LabelPrint(dose_unit_id=dose.id, number=number, reason=reason, printed_at=clock.now(),
-                             printed_by_id=user.id if user is not None else None)
+                             printed_by_id=user.id if user is not None else None,
+                             disposition_id=standing.id if standing is not None and standing.is_release else None)
     db.session.add(label_print)
     db.session.flush()
     action = "dose.label_reprinted" if number > 1 else "dose.label_printed"
@@ -135,6 +140,7 @@ def _log_print(dose: DoseUnit, user, number: int, reason: str | None) -> LabelPr
 
 def print_label(dose: DoseUnit, user, reason: str | None = None) -> tuple[bytes, LabelPrint]:
     """Print the bag label of a dose unit: log the print, keep the PDF, return its bytes and the log row."""
+    lock(dose)
     _check_print(dose, user)
     reason = (reason or "").strip() or None
     number = next_number(db.session, f"label-print-{dose.id}")

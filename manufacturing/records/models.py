@@ -1,4 +1,4 @@
-"""Stored documents (each revision with its SHA-256) and the label print log."""
+"""Stored documents: each revision with its SHA-256."""
 
 import enum
 from datetime import datetime
@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column
 from manufacturing.core.audit import Audited
 from manufacturing.core.types import UTCDateTime
 from manufacturing.extensions import db
-from manufacturing.processing.models import OfDoseUnit
 
 
 class DocumentKind(enum.Enum):
@@ -46,21 +45,3 @@ class StoredDocument(Audited, db.Model):
 
     def audit_scope(self) -> str | None:
         return f"lot:{self.lot_id}"
-
-
-class LabelPrint(OfDoseUnit, Audited, db.Model):
-    """One print of a dose unit's bag label; every print after the first is a counted reprint."""
-
-    __tablename__ = "label_prints"
-    __audit_entity__ = "label_print"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    dose_unit_id: Mapped[int] = mapped_column(ForeignKey("dose_units.id"), index=True)
-    number: Mapped[int]
-    reason: Mapped[str | None] = mapped_column(String(200))
-    printed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    printed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-
-    @property
-    def is_reprint(self) -> bool:
-        return self.number > 1

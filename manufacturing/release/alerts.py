@@ -1,58 +1,84 @@
-"""Post-release alerts: a failing result on a dose already released reaches QA and pharmacy."""
+"""After release: a failing result stops every unit of the lot not yet given and reaches QA, pharmacy and the physician.
+
+A unit not yet administered goes on hold and its certificate is withdrawn (the certificate served says so);
+a unit already given keeps its state and its alert stays open until someone records that the treating
+physician was informed.
+"""
 
 from sqlalchemy import select
 
 from manufacturing.core import clock
-from manufacturing.core.audit import record_event
-from manufacturing.core.errors import DomainError, NotPermitted
+from manufacturing.core.checks import required_text
+from manufacturing.core.errors import NotPermitted
 from manufacturing.core.permissions import Role
+from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
 from manufacturing.processing.models import DoseState, DoseUnit
+from manufacturing.processing.states import DOSE, GONE_OUT
 from manufacturing.quality.models import QcResult
-from manufacturing.release.models import ReleaseAlert
+from manufacturing.release.models import AlertState, ReleaseAlert
+from manufacturing.release.operations import withdraw_release
 from manufacturing.release.specs import Evaluation, Outcome
-
-RELEASED_STATES = frozenset({DoseState.RELEASED_INTERIM, DoseState.RELEASED, DoseState.ISSUED,
-                             DoseState.ADMINISTERED})
+from manufacturing.release.states import ALERT
 
 
-def _affected_doses(result: QcResult) -> list[DoseUnit]:
-    query = select(DoseUnit).where(DoseUnit.lot_id == result.lot_id)
-    if result.dose_unit_id is not None:
-        query = query.where(DoseUnit.id == result.dose_unit_id)
-    return [dose for dose in db.session.scalars(query) if dose.state in RELEASED_STATES]
+def _gone_out(result: QcResult) -> list[DoseUnit]:
+    """Every unit of the lot released at some point and still out: a failing result concerns the whole lot."""
+    query = select(DoseUnit).where(DoseUnit.lot_id == result.lot_id).order_by(DoseUnit.division_code)
+    doses = list(db.session.scalars(query))
+    for dose in doses:
+        lock(dose)
+    return [dose for dose in doses if dose.state in GONE_OUT]
+
+
+def _stop(dose: DoseUnit, reason: str) -> None:
+    """Put a unit not yet given on hold and withdraw its certificate."""
+    withdraw_release(dose, reason)
+    DOSE.move(dose, "put_on_hold", details={"reason": {"new": reason}})
+
+
+def _message(dose: DoseUnit, before: DoseState, reason: str) -> str:
+    where = f"lot {dose.lot.lot_number} dose unit {dose.division_code}"
+    if before == DoseState.ADMINISTERED:
+        return f"{reason} after release of {where}, already administered: inform the treating physician."
+    return (f"{reason} after release of {where} ({before.title.lower()}): the unit is on hold and its certificate "
+            "withdrawn. Do not give it; QA decides, and the treating physician must be informed.")
 
 
 def raise_if_released(result: QcResult, evaluation: Evaluation) -> list[ReleaseAlert]:
-    """Open an alert for every released dose a failing result concerns."""
+    """Stop and alert on every released unit of the lot when a result fails."""
     if evaluation.outcome != Outcome.FAIL:
         return []
     alerts = []
-    for dose in _affected_doses(result):
+    for dose in _gone_out(result):
+        before = dose.state
+        if before != DoseState.ADMINISTERED:
+            _stop(dose, evaluation.reason)
         alert = ReleaseAlert(dose_unit_id=dose.id, qc_result_id=result.id, raised_at=clock.now(),
-                             message=f"{evaluation.reason} after release of lot {dose.lot.lot_number} dose unit "
-                                     f"{dose.division_code} ({dose.state.title.lower()}): inform the treating "
-                                     "physician.")
+                             dose_state_at_alert=before.name, message=_message(dose, before, evaluation.reason))
         db.session.add(alert)
         alerts.append(alert)
     db.session.flush()
     return alerts
 
 
+def close_problem(alert: ReleaseAlert, user) -> str | None:
+    if not (user.has_role(Role.QA) or user.has_role(Role.PHARMACY)):
+        return "QA or pharmacy record that the physician was informed."
+    return ALERT.refusal(alert, "closed")
+
+
 def record_physician_informed(alert: ReleaseAlert, user, physician_name: str, note: str) -> None:
     """Close an alert by recording who informed which physician, and what was said."""
-    if not (user.has_role(Role.QA) or user.has_role(Role.PHARMACY)):
-        raise NotPermitted("QA or pharmacy record that the physician was informed.")
-    if not alert.is_open:
-        raise DomainError("This alert is already closed.")
-    if not (physician_name or "").strip() or not (note or "").strip():
-        raise DomainError("Give the physician's name and what was communicated.")
-    alert.physician_name, alert.note = physician_name.strip(), note.strip()
-    alert.informed_at, alert.informed_by_id = clock.now(), user.id
-    record_event(db.session, "release_alert.physician_informed", "release_alert", alert.id,
-                 scope=f"lot:{alert.dose.lot_id}")
+    lock(alert)
+    if (problem := close_problem(alert, user)):
+        raise NotPermitted(problem)
+    physician = required_text(physician_name, "The physician's name", 120)
+    alert.note = required_text(note, "What was communicated")
+    ALERT.move(alert, "closed", event_name="release_alert.physician_informed")
+    alert.physician_name, alert.informed_at, alert.informed_by_id = physician, clock.now(), user.id
 
 
 def open_alerts() -> list[ReleaseAlert]:
-    return list(db.session.scalars(select(ReleaseAlert).where(ReleaseAlert.informed_at.is_(None))
+    return list(db.session.scalars(select(ReleaseAlert).where(ReleaseAlert.state == AlertState.OPEN)
                                    .order_by(ReleaseAlert.raised_at)))

@@ -1,11 +1,59 @@
 """What must hold before QA releases a dose unit; each rule says what is missing, in QA's words."""
 
+from sqlalchemy import select
+
 from manufacturing.core.permissions import Role
-from manufacturing.processing.models import DoseState
+from manufacturing.extensions import db
+from manufacturing.processing.models import DoseState, DoseUnit
+from manufacturing.processing.states import DOSE
+from manufacturing.release.models import Decision, Disposition, DispositionState, ReleaseAlert
 from manufacturing.release.review import Review
 
-RELEASABLE = frozenset({DoseState.QUARANTINE, DoseState.RELEASED_INTERIM})
+# An interim certificate is completed by a final one while the unit is released, issued or given.
 FINAL_RELEASABLE = frozenset({DoseState.RELEASED_INTERIM, DoseState.ISSUED, DoseState.ADMINISTERED})
+
+
+def was_issued_before_hold(dose: DoseUnit) -> bool:
+    query = select(ReleaseAlert.id).where(ReleaseAlert.dose_unit_id == dose.id,
+                                          ReleaseAlert.dose_state_at_alert == DoseState.ISSUED.name)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def release_state_problem(dose: DoseUnit) -> str | None:
+    """Say why the unit cannot be released from where it stands, or None (quarantine, or on hold at pharmacy)."""
+    if (problem := DOSE.refusal(dose, "released")):
+        return problem
+    if dose.state == DoseState.ON_HOLD and was_issued_before_hold(dose):
+        return (f"Dose unit {dose.division_code} was at the ward when it was put on hold: it is never released "
+                "again. Reject and discard it.")
+    return None
+
+
+def can_release(dose: DoseUnit, user) -> bool:
+    return is_qa(user) and release_state_problem(dose) is None
+
+
+def _interim_standing(dose: DoseUnit) -> bool:
+    query = select(Disposition.id).where(Disposition.dose_unit_id == dose.id,
+                                         Disposition.state == DispositionState.STANDING,
+                                         Disposition.decision == Decision.RELEASED_INTERIM)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def final_problem(dose: DoseUnit) -> str | None:
+    """Say why no final certificate can follow, or None: an interim release must stand."""
+    if dose.state not in FINAL_RELEASABLE or not _interim_standing(dose):
+        return (f"Dose unit {dose.division_code} is {dose.state.title.lower()}: there is no standing interim "
+                "release to complete.")
+    return None
+
+
+def can_release_final(dose: DoseUnit, user) -> bool:
+    return is_qa(user) and final_problem(dose) is None
+
+
+def can_reject(dose: DoseUnit, user) -> bool:
+    return is_qa(user) and DOSE.allows(dose, "rejected")
 
 
 def is_qa(user) -> bool:
@@ -27,8 +75,8 @@ def record_problems(found: Review) -> list[str]:
                  for d in found.blocking_deviations]
     problems += [f"QC result {r.test_key} ({r.entered}) is not verified by a second person."
                  for r in found.unverified_results]
-    problems += [f"{line.criterion.name}: no result yet, and it may not be pending at release."
-                 for line in found.pending_not_allowed]
+    problems += [f"{line.criterion.name}: no result yet, and it may not be pending at the release of a "
+                 f"{found.dose.kind.title.lower()} unit." for line in found.pending_not_allowed]
     return problems
 
 

@@ -6,16 +6,20 @@ from datetime import date
 from sqlalchemy import select
 
 from manufacturing.core import clock
-from manufacturing.core.audit import record_event, set_reason
-from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence, ReasonRequired
+from manufacturing.core.audit import set_reason
+from manufacturing.core.checks import require_reason
+from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.signatures import Meaning, sign
+from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
-from manufacturing.lots.models import LotState
-from manufacturing.processing.models import DoseState, DoseUnit
+from manufacturing.lots.guards import closed_problem
+from manufacturing.processing.models import DoseUnit
+from manufacturing.processing.states import DOSE
 from manufacturing.release import guards
 from manufacturing.release.certificate import certificate_data
-from manufacturing.release.models import Decision, Disposition
+from manufacturing.release.models import Decision, Disposition, DispositionState
 from manufacturing.release.review import Review, review
+from manufacturing.release.states import DISPOSITION
 
 
 def _refuse(problems: list[str], opening: str) -> None:
@@ -29,8 +33,8 @@ def _check_releaser(found: Review, user) -> None:
     problem = guards.segregation_problem(found, user)
     if problem:
         raise NotPermitted(problem)
-    if found.lot.state in (LotState.ON_HOLD, LotState.CANCELLED):
-        raise OutOfSequence(f"Lot {found.lot.lot_number} is {found.lot.state.title.lower()}.")
+    if (problem := closed_problem(found.lot, "its units are not released")):
+        raise OutOfSequence(problem)
 
 
 def _exception(found: Review, justification: str | None, physician: str | None, acknowledged: date | None):
@@ -43,25 +47,52 @@ def _exception(found: Review, justification: str | None, physician: str | None, 
     return True
 
 
+def _locked_dose(dose: DoseUnit) -> None:
+    """Lock the lot, then the unit: every act on a unit takes its locks in this order."""
+    lock(dose.lot)
+    lock(dose)
+
+
+def standing_disposition(dose: DoseUnit) -> Disposition | None:
+    """The decision in force on the unit: its latest that is neither superseded nor withdrawn."""
+    query = (select(Disposition).where(Disposition.dose_unit_id == dose.id,
+                                       Disposition.state == DispositionState.STANDING)
+             .order_by(Disposition.id.desc()))
+    return db.session.scalars(query).first()
+
+
+def _end_standing(dose: DoseUnit, action: str, reason: str) -> None:
+    standing = standing_disposition(dose)
+    if standing is not None:
+        lock(standing)
+        DISPOSITION.move(standing, action, details={"reason": {"new": reason}})
+        standing.ended_at, standing.ended_reason = clock.now(), reason
+
+
+def withdraw_release(dose: DoseUnit, reason: str) -> None:
+    """Withdraw the release in force on a unit: its certificate no longer stands."""
+    _end_standing(dose, "withdrawn", reason)
+
+
 def _decide(dose: DoseUnit, found: Review, decision: Decision, user, password: str, username: str,
             **details) -> Disposition:
     certificate = certificate_data(found, decision)
     disposition = Disposition(dose_unit_id=dose.id, decision=decision, decided_at=clock.now(), decided_by_id=user.id,
-                              certificate=json.dumps(certificate.as_dict(), sort_keys=True), **details)
+                              certificate=json.dumps(certificate.as_dict(), sort_keys=True),
+                              state=DispositionState.STANDING, **details)
     db.session.add(disposition)
     db.session.flush()
     meaning = Meaning.REJECTED if decision == Decision.REJECTED else Meaning.RELEASED
     sign(disposition, meaning, user, password, username=username)
-    record_event(db.session, f"dose.{decision.name.lower()}", "dose_unit", dose.id, scope=f"lot:{dose.lot_id}",
-                 changes={"state": {"old": dose.state.name}})
     return disposition
 
 
 def release_dose(dose: DoseUnit, user, password: str, username: str, *, justification: str | None = None,
                  physician_name: str | None = None, physician_acknowledged_on: date | None = None) -> Disposition:
-    """Release a quarantined unit: final when every result is in, interim while allowed tests are pending."""
-    if dose.state != DoseState.QUARANTINE:
-        raise OutOfSequence(f"Dose unit {dose.division_code} is {dose.state.title.lower()}, not in quarantine.")
+    """Release a quarantined (or held) unit: final when every result is in, interim while allowed tests are pending."""
+    _locked_dose(dose)
+    if (problem := guards.release_state_problem(dose)):
+        raise OutOfSequence(problem)
     found = review(dose)
     _check_releaser(found, user)
     _refuse(guards.record_problems(found), "Not releasable:")
@@ -69,43 +100,44 @@ def release_dose(dose: DoseUnit, user, password: str, username: str, *, justific
     decision = Decision.RELEASED_INTERIM if found.pending else Decision.RELEASED_FINAL
     if exceptional:
         set_reason(db.session, justification)
+    _end_standing(dose, "superseded", "A new release decision replaces it.")
     disposition = _decide(dose, found, decision, user, password, username, exceptional=exceptional,
                           justification=(justification or "").strip() or None,
                           physician_name=(physician_name or "").strip() or None,
                           physician_acknowledged_on=physician_acknowledged_on if exceptional else None)
-    dose.state = DoseState.RELEASED_INTERIM if decision == Decision.RELEASED_INTERIM else DoseState.RELEASED
+    DOSE.move(dose, "released_interim" if decision == Decision.RELEASED_INTERIM else "released")
     return disposition
 
 
 def release_final(dose: DoseUnit, user, password: str, username: str) -> Disposition:
     """Issue the final certificate once the tests pending at the interim release are in and pass."""
-    if dose.state not in guards.FINAL_RELEASABLE:
-        raise OutOfSequence(f"Dose unit {dose.division_code} is {dose.state.title.lower()}: there is no interim "
-                            "release to complete.")
+    _locked_dose(dose)
+    if (problem := guards.final_problem(dose)):
+        raise OutOfSequence(problem)
     found = review(dose)
     _check_releaser(found, user)
     if found.pending:
         raise OutOfSequence("Results are still pending: " + ", ".join(line.criterion.name for line in found.pending))
     _refuse(guards.record_problems(found), "The final certificate cannot be issued:")
     _refuse(guards.failing_problems(found), "The final certificate cannot be issued:")
+    _end_standing(dose, "superseded", "The final certificate replaces the interim one.")
     disposition = _decide(dose, found, Decision.RELEASED_FINAL, user, password, username)
-    if dose.state == DoseState.RELEASED_INTERIM:
-        dose.state = DoseState.RELEASED
+    if DOSE.allows(dose, "final_certificate"):
+        DOSE.move(dose, "final_certificate")
     return disposition
 
 
 def reject_dose(dose: DoseUnit, user, password: str, username: str, reason: str) -> Disposition:
     """Reject a unit that is not yet issued; the reason is kept with the signed decision."""
-    if dose.state not in guards.RELEASABLE:
-        raise OutOfSequence(f"Dose unit {dose.division_code} is {dose.state.title.lower()}: it cannot be rejected.")
-    if not (reason or "").strip():
-        raise ReasonRequired("Give the reason for rejecting the dose unit.")
+    _locked_dose(dose)
+    if (problem := DOSE.refusal(dose, "rejected")):
+        raise OutOfSequence(problem)
     if not guards.is_qa(user):
         raise NotPermitted("Only QA releases or rejects dose units.")
-    set_reason(db.session, reason)
-    disposition = _decide(dose, review(dose), Decision.REJECTED, user, password, username,
-                          justification=reason.strip())
-    dose.state = DoseState.REJECTED
+    reason = require_reason(db.session, reason, "rejecting the dose unit")
+    _end_standing(dose, "withdrawn", f"Rejected: {reason}")
+    disposition = _decide(dose, review(dose), Decision.REJECTED, user, password, username, justification=reason)
+    DOSE.move(dose, "rejected")
     return disposition
 
 
@@ -115,7 +147,8 @@ def latest_disposition(dose: DoseUnit) -> Disposition | None:
 
 
 def require_certificate(dose: DoseUnit) -> Disposition:
+    """The certificate of the unit's latest release (a withdrawn one is served saying so); none after rejection."""
     disposition = latest_disposition(dose)
-    if disposition is None or disposition.decision == Decision.REJECTED:
+    if disposition is None or not disposition.is_release:
         raise DomainError(f"Dose unit {dose.division_code} has no certificate: it is not released.")
     return disposition

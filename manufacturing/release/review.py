@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 
 from manufacturing.core.audit import AuditEvent
-from manufacturing.core.signatures import Signature, is_intact, signatures_of
+from manufacturing.core.signatures import Signature, current_signatures, is_intact
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.processing.models import DoseUnit, StepStatus
@@ -43,7 +43,8 @@ class Review:
 
     @property
     def pending_not_allowed(self) -> list[CheckLine]:
-        return [line for line in self.pending if not line.criterion.pending_allowed_at_release]
+        """Pending tests this kind of unit may not be released without (spec data: fresh units only, say)."""
+        return [line for line in self.pending if not line.criterion.may_be_pending(self.dose.kind.name)]
 
     @property
     def blocking_deviations(self) -> list[Deviation]:
@@ -81,8 +82,9 @@ def _signed_records(record: LotRecord, results: list[QcResult]) -> list[tuple[st
 
 
 def _signatures(review: Review, results: list[QcResult]) -> None:
+    """Only the signatures of each record's current version decide: a corrected step's earlier ones are superseded."""
     for label, signed in _signed_records(review.record, results):
-        for signature in signatures_of(signed):
+        for signature in current_signatures(signed):
             if not is_intact(signature, signed):
                 review.broken_signatures.append((label, signature))
 

@@ -33,7 +33,17 @@ class Criterion:
     name: str
     method: str
     sample: str
-    pending_allowed_at_release: bool = False
+    # The kinds of dose unit ("fresh", "cryopreserved") that may be released on an interim certificate
+    # while this test is pending: a fresh product cannot wait for a culture, a frozen one can.
+    pending_at_interim_for: tuple[str, ...] = ()
+
+    @property
+    def pending_allowed_at_release(self) -> bool:
+        """Whether any kind of unit may be released with this test pending."""
+        return bool(self.pending_at_interim_for)
+
+    def may_be_pending(self, dose_kind: str) -> bool:
+        return dose_kind.lower() in self.pending_at_interim_for
 
     def text(self, plain: bool = False) -> str:
         """Write the acceptance criterion for the certificate of analysis."""

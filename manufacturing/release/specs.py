@@ -142,8 +142,25 @@ _PERCENT, _PER_KG = lab_unit("%"), lab_unit("cells/kg")
 def _common(key: str, table: _Table) -> dict[str, Any]:
     """Read what every release criterion has: name, method, sample, pending allowed."""
     common = {field: table.text(field) for field in ("name", "method", "sample")}
-    pending = bool(table.take("pending_allowed_at_release", bool, required=False))
-    return {"key": key, **common, "pending_allowed_at_release": pending}
+    return {"key": key, **common, "pending_at_interim_for": _pending_kinds(table)}
+
+
+DOSE_KINDS = ("fresh", "cryopreserved")
+
+
+def _pending_kinds(table: _Table) -> tuple[str, ...]:
+    """Read which kinds of unit may be released with the test pending.
+
+    `pending_allowed_at_release = true`, the older form, always meant the fresh product's interim certificate.
+    """
+    kinds = table.texts("pending_at_interim_release") if "pending_at_interim_release" in table.data else ()
+    if table.take("pending_allowed_at_release", bool, required=False):
+        kinds = (*kinds, "fresh")
+    unknown = [kind for kind in kinds if kind not in DOSE_KINDS]
+    if unknown:
+        raise table.error("pending_at_interim_release", f"{unknown[0]!r} is not a kind of dose unit "
+                          f"({' or '.join(DOSE_KINDS)})")
+    return tuple(dict.fromkeys(kinds))
 
 
 def _read_qualitative(table: _Table, common: dict) -> Criterion:

@@ -1,7 +1,8 @@
 """A ward ready for dispensing: a lot with a fresh unit for infusion 1 and a frozen one for infusion 2, an order.
 
 The bench's dose preparation is set two hours before now, so the fresh unit (24 h shelf life) is still good.
-QA's release is someone else's feature: the units are released by setting their state, as the brief allows.
+Both units are released as in life: every QC result recorded and verified, QA's signed release, the release
+label printed, so that they pass the gate (fit to give).
 """
 
 from dataclasses import dataclass
@@ -15,11 +16,14 @@ from manufacturing.dispensing import operations
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.patients.models import InfusionOrder
-from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, StepKind
+from manufacturing.processing.models import DoseKind, DoseUnit, StepKind
 from manufacturing.processing.operations import lot_steps
+from manufacturing.records.label import print_label
+from manufacturing.release import operations as release_operations
 from tests.factories import PASSWORD, make_user
 from tests.patients.factories import make_order
 from tests.processing.factories import SCHEDULE, Bench, set_up_bench
+from tests.release.factories import LOT_WIDE, record_results
 
 SCAN = "=G12342600012300"  # the bench's DIN as scanned
 KEYBOARD = "G1234 26 000123 L"  # and as typed with its check character
@@ -43,19 +47,34 @@ class Ward:
 
 
 def set_up_ward(technician, verifier, qa, pharmacist, hours_since_preparation: float = 2) -> Ward:
-    """Take a lot to dose preparation (two units), release both units and record the order of infusion 1."""
+    """Take a lot to dose preparation (two units), release both units and record the order of infusion 1.
+
+    The fresh unit is released on an interim certificate (sterility pending), the frozen one on a final one.
+    """
     start = clock.now().replace(second=0, microsecond=0) - timedelta(hours=PREPARED + hours_since_preparation)
     bench = set_up_bench(technician, verifier, qa, pharmacist, start)
     lot = bench.lot_through(StepKind.HARVEST)
     bench.weigh(bench.at(PREPARED - 20))
     bench.verify(bench.prepare(lot, bench.at(PREPARED), units=UNITS))
     fresh, frozen = sorted(_units(lot), key=lambda unit: unit.infusion_number)
-    for unit in (fresh, frozen):
-        unit.state = DoseState.RELEASED
-    db.session.commit()
+    release_with_label(bench, lot, fresh, bench.at(PREPARED + 0.25), lot_wide=True)
+    release_with_label(bench, lot, frozen, bench.at(PREPARED + 0.75), lot_wide=False)
     order = make_order(pharmacist, bench.subject)
     second = make_user("pharm.two", roles=["PHARMACY"], full_name="Paola Farmacia")
     return Ward(bench, lot, fresh, frozen, order, second)
+
+
+def release_with_label(bench: Bench, lot: Lot, unit: DoseUnit, at: datetime, lot_wide: bool = True,
+                       **changes) -> None:
+    """Record and verify every release result of a unit, have QA release it, and print its release label."""
+    dose = "1e6 cells/kg" if unit.infusion_number == 1 else "3.16e6 cells/kg"
+    sterility = None if unit.kind == DoseKind.FRESH else "no growth"  # fresh: interim, sterility pending
+    values = {"dose": dose, "sterility": sterility, **changes}
+    if not lot_wide:
+        values |= dict.fromkeys(LOT_WIDE)
+    record_results(bench, lot, unit, at, **values)
+    done(bench.qa, release_operations.release_dose, unit, bench.qa, PASSWORD, bench.qa.username)
+    done(bench.qa, print_label, unit, bench.qa)
 
 
 def _units(lot: Lot) -> list[DoseUnit]:

@@ -9,7 +9,6 @@ from manufacturing.core.permissions import Role
 from manufacturing.dispensing import guards
 from manufacturing.lots.din import parse
 from manufacturing.patients.models import OrderStatus
-from manufacturing.processing.models import DoseState
 from manufacturing.units import Q_
 
 PER_KG = "cell / kilogram"
@@ -27,23 +26,6 @@ def order(**changes):
     values = {"id": 7, "status": OrderStatus.OPEN, "subject_id": 1, "infusion_number": 1,
               "order_reference": "ORD-1", "subject": SimpleNamespace(subject_code="LAL2013-RM-002")}
     return SimpleNamespace(**(values | changes))
-
-
-@pytest.mark.parametrize("state", [DoseState.RELEASED, DoseState.RELEASED_INTERIM])
-def test_a_released_unit_may_be_issued(state):
-    assert guards.release_problem(state) is None
-
-
-@pytest.mark.parametrize(("state", "words"), [(DoseState.QUARANTINE, "QA has not released it"),
-                                              (DoseState.REJECTED, "rejected"), (DoseState.ISSUED, "issued"),
-                                              (DoseState.RETURNED, "returned"), (DoseState.DISCARDED, "discarded")])
-def test_anything_else_is_not_issued(state, words):
-    assert words in guards.release_problem(state)
-
-
-def test_expiry_is_reached_at_the_minute_it_names():
-    assert guards.expiry_problem(NOW, NOW - timedelta(seconds=1)) is None
-    assert "past its expiry time (2026-11-25 10:00 CET" in guards.expiry_problem(NOW, NOW)
 
 
 @pytest.mark.parametrize(("changes", "words"), [

@@ -17,6 +17,7 @@ from manufacturing.extensions import db
 from manufacturing.patients.models import InfusionOrder, OrderStatus
 from manufacturing.patients.operations import administered_dates
 from manufacturing.processing.models import DoseState, DoseUnit
+from manufacturing.release.operations import reject_dose
 from manufacturing.units import Q_
 from tests.dispensing.factories import (
     KEYBOARD,
@@ -50,7 +51,7 @@ def assert_not_issued(ward, dose=None):
     dose = dose or ward.fresh
     db.session.refresh(dose)
     assert queries.issue_of(dose) is None
-    assert dose.state == DoseState.RELEASED and dose.infusion_order_id is None
+    assert dose.state in (DoseState.RELEASED_INTERIM, DoseState.RELEASED) and dose.infusion_order_id is None
 
 
 # ---- issue ---------------------------------------------------------------------------------------
@@ -76,19 +77,24 @@ def test_a_frozen_unit_is_thawed_at_issue_and_keeps_four_hours(ward):
     assert issued.dose_per_kg.m_as("cell/kg") == pytest.approx(3.16e6)
 
 
-@pytest.mark.parametrize("state", [DoseState.QUARANTINE, DoseState.REJECTED, DoseState.RETURNED,
-                                   DoseState.DISCARDED])
-def test_an_unreleased_unit_is_not_issued(ward, state):
-    ward.fresh.state = state
-    db.session.commit()
+def _reject(ward):
+    done(ward.bench.qa, reject_dose, ward.fresh, ward.bench.qa, PASSWORD, ward.bench.qa.username, "Bag damaged")
+
+
+def _discard(ward):
+    done(ward.pharmacist, operations.discard_dose, ward.fresh, ward.pharmacist, "Dropped in pharmacy")
+
+
+@pytest.mark.parametrize(("stop", "state"), [(_reject, DoseState.REJECTED), (_discard, DoseState.DISCARDED)])
+def test_an_unreleased_unit_is_not_issued(ward, stop, state):
+    stop(ward)
     error = refused(ward.pharmacist, issue, ward)
-    assert "QA has not released" in error.message or state.title.lower() in error.message
+    assert state.title.lower() in error.message
     assert count(Issue) == 0 and ward.fresh.state == state
 
 
 def test_an_interim_release_may_be_issued(ward):
-    ward.fresh.state = DoseState.RELEASED_INTERIM
-    db.session.commit()
+    assert ward.fresh.state == DoseState.RELEASED_INTERIM
     assert done(ward.pharmacist, issue, ward)
 
 
@@ -208,7 +214,7 @@ def test_a_unit_that_will_not_be_given_is_discarded_with_a_reason(ward):
     assert "reason" in refused(ward.pharmacist, operations.discard_dose, ward.fresh, ward.pharmacist, "").message
     done(ward.pharmacist, operations.discard_dose, ward.fresh, ward.pharmacist, "Fresh unit past its use-by time")
     assert ward.fresh.state == DoseState.DISCARDED
-    assert "cannot be discarded" in refused(qa, discard, ward.fresh, qa, "Again").message
+    assert "already discarded" in refused(qa, discard, ward.fresh, qa, "Again").message
 
 
 def test_an_administered_unit_is_not_discarded(ward):
@@ -239,7 +245,7 @@ def test_a_matching_check_is_signed_by_both(issued):
                    second={"wristband": " lal2013-rm-001 "})
     assert bedside.bag_din_first == KEYBOARD and bedside.bag_division_first == "=<S12341A0"
     signers = [(s.signer_id, s.meaning) for s in signatures_of(bedside)]
-    assert signers == [(ward.pharmacist.id, Meaning.BEDSIDE_CHECKED), (ward.second.id, Meaning.BEDSIDE_CHECKED)]
+    assert signers == [(ward.pharmacist.id, Meaning.BEDSIDE_CHECKED), (ward.second.id, Meaning.BEDSIDE_SECOND_CHECKED)]
     assert all(is_intact(s, bedside) for s in signatures_of(bedside)) and not mismatch_events()
 
 

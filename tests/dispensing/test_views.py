@@ -117,7 +117,7 @@ def test_issue_then_bedside_check_then_administration(client, login, ward):
     assert "Compare and sign (both)" in page and 'autocomplete="off"' in page and "Issued ·" in page
     assert client.post(url(ward, "bedside-check"), data=bedside_form(ward)).status_code == 302
     page = text(client.get(url(ward)))
-    assert page.count("· Bedside check ·") == 2 and "Record the administration and sign" in page
+    assert page.count("· Bedside check") == 2 and "Record the administration and sign" in page
     assert client.post(url(ward, "administration"), data=administration_form(ward)).status_code == 302
     db.session.refresh(ward.order)
     assert ward.fresh.state == DoseState.ADMINISTERED and ward.order.status == OrderStatus.FULFILLED
@@ -132,7 +132,7 @@ def test_a_forged_order_is_refused(client, login, ward):
     response = client.post(url(ward, "issue"), data=issue_form(ward, order_id=str(forged.id)))
     assert response.status_code == 422 and "another subject (LAL2013-RM-002)" in text(response)
     assert client.post(url(ward, "issue"), data=issue_form(ward, order_id="999")).status_code == 404
-    assert count(Issue) == 0 and ward.fresh.state == DoseState.RELEASED
+    assert count(Issue) == 0 and ward.fresh.state == DoseState.RELEASED_INTERIM
 
 
 def test_a_refused_issue_keeps_what_was_typed(client, login, ward):

@@ -9,15 +9,18 @@ from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence, ReasonRequired, SignatureError
 from manufacturing.core.signatures import Meaning, is_intact, signatures_of
+from manufacturing.dispensing import fitness
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.doses import doses_of
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, StepKind
 from manufacturing.quality import qc
 from manufacturing.quality.models import Deviation, DeviationClass, DeviationStatus, QcKind, QcResult, QcStatus
 from manufacturing.release.evaluation import Outcome
-from manufacturing.release.models import ReleaseAlert
+from manufacturing.release.models import Disposition, DispositionState, ReleaseAlert
+from manufacturing.release.operations import standing_disposition
 from manufacturing.release.results import evaluate_result, release_lines
 from manufacturing.units import Q_
+from tests.dispensing.factories import release_with_label
 from tests.factories import PASSWORD
 from tests.processing.factories import SCHEDULE
 
@@ -230,13 +233,18 @@ def test_a_lot_wide_mycoplasma_result_counts_for_every_dose_unit(database, bench
     assert database.session.scalars(select(Deviation)).one().description.count("of the lot") == 1
 
 
-def test_positive_sterility_after_release_raises_the_post_release_alert(database, bench, lot, dose):
-    dose.state = DoseState.RELEASED_INTERIM  # as the (separate) release operation leaves it
-    database.session.commit()
-    result = enter(database, bench, lot, dose, "sterility", "growth")
+def test_positive_sterility_after_release_holds_the_unit_withdraws_its_certificate_and_alerts(
+        database, bench, lot, dose):
+    release_with_label(bench, lot, dose, bench.at(PREPARED + 0.5))
+    assert dose.state == DoseState.RELEASED_INTERIM and fitness.is_fit(dose, bench.at(PREPARED + 2))
+    result = enter(database, bench, lot, dose, "sterility", "growth", hours=3)
     alert = database.session.scalars(select(ReleaseAlert)).one()
     assert (alert.dose_unit_id, alert.qc_result_id, alert.is_open) == (dose.id, result.id, True)
-    assert "inform the treating physician" in alert.message
+    assert "on hold" in alert.message and "treating physician" in alert.message
+    assert dose.state == DoseState.ON_HOLD and standing_disposition(dose) is None
+    disposition = database.session.scalars(select(Disposition)).one()
+    assert disposition.state == DispositionState.WITHDRAWN and "Sterility" in disposition.ended_reason
+    assert any("on hold" in reason for reason in fitness.unfit_reasons(dose))
     assert "Post-release alert raised for dose unit(s) A0" in qc.investigation_of(result).immediate_action
 
 

@@ -17,8 +17,9 @@ from manufacturing.processing.doses import doses_of
 from manufacturing.processing.models import DoseKind, StepKind
 from manufacturing.records import storage
 from manufacturing.records.label import print_label, storage_lines
-from manufacturing.records.models import DocumentKind, LabelPrint
+from manufacturing.records.models import DocumentKind
 from manufacturing.release import operations as release
+from manufacturing.release.models import LabelPrint
 from tests.factories import PASSWORD
 from tests.processing.factories import SCHEDULE, set_up_bench
 from tests.records import is_pdfa3b, page_size_mm, pdf_text, reader, render_png

@@ -32,9 +32,9 @@ def record(bench, lot, dose, test_key, entered, at, verify=True):
     return result
 
 
-def record_results(bench, lot, dose, at, **changes):
+def record_results(bench, lot, unit, at, **changes):
     """Record every release result (sterility pending unless given); `changes` replace or drop (None) values."""
     values = {**PASSING, **changes}
     for number, (key, entered) in enumerate(values.items()):
         if entered is not None:
-            record(bench, lot, dose, key, entered, at + timedelta(minutes=number))
+            record(bench, lot, unit, key, entered, at + timedelta(minutes=number))

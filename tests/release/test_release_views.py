@@ -78,7 +78,7 @@ def test_alert_is_on_the_home_page_of_qa_and_pharmacy_until_informed(client, log
         login(user)
         assert "Sterility &#34;growth&#34; fails" in client.get("/").get_data(as_text=True)
     alerts_page = client.get("/release/alerts/").get_data(as_text=True)
-    assert "inform the treating physician" in alerts_page
+    assert "the treating physician must be informed" in alerts_page and "on hold" in alerts_page
     alert_id = alerts_page.split('/release/alerts/')[1].split('/informed')[0]
     client.post(f"/release/alerts/{alert_id}/informed", data={"physician_name": "Dr. Conti", "note": "Phoned"})
     assert "Sterility &#34;growth&#34; fails" not in client.get("/").get_data(as_text=True)
