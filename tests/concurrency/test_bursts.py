@@ -1,0 +1,148 @@
+"""Simultaneous requests in this process, each in its own thread, app context and database connection."""
+
+# Several eligible people act at once: only the state of the record may stop all but one of them.
+# The figures of every burst are printed (run with -s to see them) and given on failure.
+
+import threading
+from collections import Counter
+
+import pytest
+
+from manufacturing.accounts import operations as accounts
+from manufacturing.core.signatures import Meaning
+from tests.concurrency import bursts
+from tests.concurrency.bursts import Tally, all_at_once, login_figures, make_people, release_figures, signature_count
+from tests.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.postgres_only
+
+STEP_VERIFICATIONS = 50
+RESULT_VERIFICATIONS = 30
+RELEASES = 50
+WRONG_PASSWORDS = 40
+PEOPLE = 5  # accounts per role; each is logged in on several clients at once
+
+
+@pytest.fixture
+def on_postgresql(database):
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises every write transaction: races show on PostgreSQL")
+    return database
+
+
+@pytest.fixture
+def lot(on_postgresql):
+    return bursts.lot_at_release()
+
+
+def _logged_in(app, usernames: list[str], count: int) -> list[tuple[object, str]]:
+    """Log in `count` clients one after the other, taking the accounts in turn; return (client, user ID)."""
+    clients = []
+    for number in range(count):
+        username = usernames[number % len(usernames)]
+        client = app.test_client()
+        response = client.post("/login", data={"username": username, "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        clients.append((client, username))
+    return clients
+
+
+def _sign_all_at_once(database, clients, path: str) -> list[object]:
+    """Every client posts its own signature to `path` at the same moment; return (status, page) or the error."""
+
+    def signing(client, username):
+        def send():
+            data = {"sign_username": username, "sign_password": PASSWORD}
+            response = client.post(path, data=data, follow_redirects=True)
+            return response.status_code, response.get_data(as_text=True)
+
+        return send
+
+    database.session.close()  # the test's own connection holds nothing during the burst
+    return all_at_once([signing(client, username) for client, username in clients])
+
+
+def _report(burst: str, tally: Tally, answers: list[object], **figures) -> str:
+    errors = Counter(type(answer).__name__ for answer in answers if isinstance(answer, BaseException))
+    line = f"[in-process] {burst}: {tally}, exceptions {dict(errors)}, " + ", ".join(
+        f"{name} {value}" for name, value in figures.items())
+    print(line)
+    return line
+
+
+def test_fifty_technicians_verifying_one_step_sign_it_once(app, on_postgresql, lot):
+    clients = _logged_in(app, make_people("tech.verifier", "TECHNICIAN", PEOPLE), STEP_VERIFICATIONS)
+    answers = _sign_all_at_once(on_postgresql, clients, f"/lots/{lot.lot_id}/steps/{lot.step_id}/verify")
+    tally = Tally.of(answers, "Step verified and signed.")
+    verified = signature_count("step", lot.step_id, Meaning.VERIFIED)
+    figures = _report(f"{STEP_VERIFICATIONS} step verifications", tally, answers, verified_signatures=verified)
+    assert verified == 1, figures
+    assert tally.only_one_accepted(STEP_VERIFICATIONS), figures
+
+
+def test_thirty_people_verifying_one_qc_result_sign_it_once(app, on_postgresql, lot):
+    clients = _logged_in(app, make_people("tech.verifier", "TECHNICIAN", PEOPLE), RESULT_VERIFICATIONS)
+    path = f"/qc/lots/{lot.lot_id}/results/{lot.result_id}/verify"
+    answers = _sign_all_at_once(on_postgresql, clients, path)
+    tally = Tally.of(answers, "Result verified and signed.")
+    verified = signature_count("qc_result", lot.result_id, Meaning.VERIFIED)
+    figures = _report(f"{RESULT_VERIFICATIONS} QC result verifications", tally, answers,
+                      verified_signatures=verified)
+    assert verified == 1, figures
+    assert tally.only_one_accepted(RESULT_VERIFICATIONS), figures
+
+
+def test_fifty_qa_releases_of_one_dose_release_it_once(app, on_postgresql, lot):
+    bursts.verify_step_beforehand(lot)
+    bursts.verify_result_beforehand(lot)
+    clients = _logged_in(app, make_people("qa.releaser", "QA", PEOPLE), RELEASES)
+    answers = _sign_all_at_once(on_postgresql, clients, f"/release/doses/{lot.dose_id}/release")
+    tally = Tally.of(answers, "Dose unit released.")
+    released = release_figures(lot)
+    figures = _report(f"{RELEASES} releases", tally, answers, **released)
+    assert (released["dispositions"], released["released_signatures"]) == (1, 1), figures
+    assert (released["certificates_stored"], released["batch_records_stored"]) == (1, 1), figures
+    assert tally.only_one_accepted(RELEASES), figures
+
+
+def test_forty_wrong_passwords_are_each_counted_and_none_checked_past_the_lockout(app, on_postgresql, monkeypatch):
+    threshold = app.config["LOCKOUT_THRESHOLD"]
+    assert threshold < WRONG_PASSWORDS
+    username = make_user("tech.target", roles=["TECHNICIAN"]).username
+    checks = _count_hash_checks(monkeypatch)
+    clients = [app.test_client() for _ in range(WRONG_PASSWORDS)]
+
+    def guessing(client):
+        def send():
+            response = client.post("/login", data={"username": username, "password": "Wrong-horse-41"})
+            return response.status_code, response.get_data(as_text=True)
+
+        return send
+
+    on_postgresql.session.close()
+    answers = all_at_once([guessing(client) for client in clients])
+    tally = Tally.of(answers, None)
+    during_burst = checks["count"]
+    account = login_figures(username)
+    guessing(app.test_client())()  # once the account is locked, a further guess checks no hash
+    figures = _report(f"{WRONG_PASSWORDS} wrong passwords", tally, answers, hash_checks=during_burst,
+                      hash_checks_after_lockout=checks["count"] - during_burst, **account)
+    assert tally.refused == WRONG_PASSWORDS, figures  # no server error, each told why
+    assert account["failed_logins"] == during_burst, figures  # every checked password is counted
+    assert account["locked"], figures
+    assert during_burst == threshold, figures  # no password is checked past the lockout
+    assert checks["count"] == during_burst, figures
+
+
+def _count_hash_checks(monkeypatch) -> dict[str, int]:
+    """Count, across threads, the password hashes the login checks."""
+    checks, lock = {"count": 0}, threading.Lock()
+    original = accounts.verify_password
+
+    def counted(password_hash: str, password: str) -> bool:
+        with lock:
+            checks["count"] += 1
+        return original(password_hash, password)
+
+    monkeypatch.setattr(accounts, "verify_password", counted)
+    return checks
