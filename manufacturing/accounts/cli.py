@@ -12,7 +12,7 @@ from manufacturing.accounts.models import User
 from manufacturing.core.audit import set_actor
 from manufacturing.core.errors import DomainError
 from manufacturing.core.permissions import Role
-from manufacturing.core.web import run_follow_ups
+from manufacturing.core.web import settle_refusal
 from manufacturing.extensions import db
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -41,8 +41,7 @@ def create(username: str, full_name: str, roles: tuple[str, ...]) -> None:
         user = operations.create_user(username, full_name, [Role[name.upper()] for name in roles], password)
         db.session.commit()
     except DomainError as error:
-        db.session.rollback()
-        run_follow_ups(error)
+        settle_refusal(error)
         raise click.ClickException(error.message) from None
     click.echo(f"Created {user.username} ({user.full_name}); the password must be changed at first login.")
 

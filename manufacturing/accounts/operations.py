@@ -14,6 +14,7 @@ from manufacturing.core.audit import Actor, record_event, set_actor
 from manufacturing.core.checks import require_reason
 from manufacturing.core.errors import DomainError, NotPermitted
 from manufacturing.core.permissions import Role
+from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")
@@ -80,6 +81,7 @@ def log_in(username: str, password: str, remote_addr: str | None = None) -> tupl
     user = find_user(username or "")
     if user is None:
         raise DomainError(LOGIN_REFUSED, after_rollback=(lambda: _record_unknown(username),))
+    lock(user)  # one attempt at a time per account: the count of wrong passwords is the count of checks
     if user.locked:
         raise DomainError("This account is locked after too many failed attempts. "
                           "Ask an administrator to unlock it.",
@@ -87,8 +89,8 @@ def log_in(username: str, password: str, remote_addr: str | None = None) -> tupl
     if not user.active:
         raise DomainError(LOGIN_REFUSED, after_rollback=(lambda: _record_refused(user.id, "deactivated"),))
     if not verify_password(user.password_hash, password or ""):
-        user_id = user.id
-        raise DomainError(LOGIN_REFUSED, after_rollback=(lambda: register_failed_password(user_id, "login"),))
+        register_failed_password(user, "login")
+        raise DomainError(LOGIN_REFUSED, keep_changes=True)
     user.failed_logins = 0
     set_actor(db.session, user.id, user.username)
     token = start_session(user, remote_addr)
@@ -111,6 +113,7 @@ def _record_refused(user_id: int, cause: str) -> None:
 def register_failed_password(user: User | int, context: str) -> None:
     """Count a wrong password toward lockout; lock the account at the threshold (11.300)."""
     user = db.session.get(User, user) if isinstance(user, int) else user
+    lock(user)
     user.failed_logins += 1
     record_event(db.session, f"auth.{context}_failed", "user", user.id,
                  {"failed_attempts": {"new": user.failed_logins}}, scope=f"user:{user.id}",

@@ -4,12 +4,15 @@
 class DomainError(Exception):
     """A rule of the process was broken; the message is shown to the user as it is."""
 
-    def __init__(self, message: str, *, after_rollback: tuple = ()):
+    def __init__(self, message: str, *, after_rollback: tuple = (), keep_changes: bool = False):
         super().__init__(message)
         self.message = message
         # Work that must be kept although the change is refused (e.g. counting a wrong
         # password toward lockout); run by the caller after the rollback, then committed.
         self.after_rollback = tuple(after_rollback)
+        # The refusal itself is the record (a failed login counted under the account's row lock):
+        # the caller commits instead of rolling back. Only an operation that changed nothing else says so.
+        self.keep_changes = keep_changes
 
     def __str__(self) -> str:
         return self.message

@@ -31,13 +31,21 @@ def attempt(operation: Callable, *args, success: str | None = None, **kwargs):
         result = operation(*args, **kwargs)
         db.session.commit()
     except DomainError as error:
-        db.session.rollback()
-        run_follow_ups(error)
+        settle_refusal(error)
         flash(error.message, "error")
         return REFUSED
     if success:
         flash(success, "success")
     return True if result is None else result
+
+
+def settle_refusal(error: DomainError) -> None:
+    """End the transaction of a refused operation: roll back (or keep the refusal's own record), then follow-ups."""
+    if error.keep_changes:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    run_follow_ups(error)
 
 
 def run_follow_ups(error: DomainError) -> None:

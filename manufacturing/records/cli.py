@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from manufacturing.accounts.cli import cli_actor
 from manufacturing.core.errors import DomainError
-from manufacturing.core.web import run_follow_ups
+from manufacturing.core.web import settle_refusal
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import DoseUnit
@@ -39,8 +39,7 @@ def _write(operation, *args, output: str) -> None:
         result = operation(*args)
         db.session.commit()
     except DomainError as error:
-        db.session.rollback()
-        run_follow_ups(error)
+        settle_refusal(error)
         raise click.ClickException(error.message) from None
     content = result[0] if isinstance(result, tuple) else result.content
     with open(output, "wb") as target:

@@ -8,7 +8,7 @@ from manufacturing.accounts.models import AuthSession
 from manufacturing.core.audit import AuditEvent
 from manufacturing.core.errors import DomainError, NotPermitted, ReasonRequired
 from manufacturing.core.permissions import Role
-from manufacturing.core.web import run_follow_ups
+from manufacturing.core.web import settle_refusal
 from tests.factories import PASSWORD, make_user
 
 
@@ -19,8 +19,7 @@ def actions(database) -> list[str]:
 def failed_login(database, username: str, password: str = "wrong-password-1") -> DomainError:
     with pytest.raises(DomainError) as refused:
         operations.log_in(username, password)
-    database.session.rollback()
-    run_follow_ups(refused.value)
+    settle_refusal(refused.value)
     return refused.value
 
 

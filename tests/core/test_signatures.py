@@ -7,7 +7,7 @@ from sqlalchemy.exc import DBAPIError
 from manufacturing.core.audit import AuditEvent, set_reason
 from manufacturing.core.errors import ReasonRequired, SignatureError
 from manufacturing.core.signatures import Meaning, is_intact, manifestation, sign, signatures_of
-from manufacturing.core.web import run_follow_ups
+from manufacturing.core.web import settle_refusal
 from tests.core.specimen import Specimen, specimen_table  # noqa: F401
 from tests.factories import PASSWORD
 
@@ -38,15 +38,13 @@ def test_signature_records_who_what_when_and_content_hash(database, specimen, te
 def test_wrong_password_is_refused_and_counts_toward_lockout(app, database, specimen, technician):
     with pytest.raises(SignatureError, match="Password not accepted") as refused:
         sign(specimen, Meaning.PERFORMED, technician, "wrong-password")
-    database.session.rollback()
-    run_follow_ups(refused.value)
+    settle_refusal(refused.value)
     assert technician.failed_logins == 1
     assert signatures_of(specimen) == []
     for _ in range(app.config["LOCKOUT_THRESHOLD"] - 1):
         with pytest.raises(SignatureError) as refused:
             sign(specimen, Meaning.PERFORMED, technician, "wrong-password")
-        database.session.rollback()
-        run_follow_ups(refused.value)
+        settle_refusal(refused.value)
     assert technician.locked
     with pytest.raises(SignatureError, match="locked"):
         sign(specimen, Meaning.PERFORMED, technician, PASSWORD)

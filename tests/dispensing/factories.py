@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from manufacturing.core import clock
 from manufacturing.core.audit import set_actor
 from manufacturing.core.errors import DomainError
-from manufacturing.core.web import run_follow_ups
+from manufacturing.core.web import settle_refusal
 from manufacturing.dispensing import operations
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
@@ -96,8 +96,7 @@ def refused(user, operation, *args, **kwargs) -> DomainError:
     try:
         operation(*args, **kwargs)
     except DomainError as error:
-        db.session.rollback()
-        run_follow_ups(error)
+        settle_refusal(error)
         return error
     raise AssertionError(f"{operation.__name__} was not refused")
 

@@ -9,7 +9,7 @@ from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent, set_reason
 from manufacturing.core.errors import DomainError, NotPermitted, ReasonRequired, SignatureError
 from manufacturing.core.signatures import Meaning, is_intact, signatures_of
-from manufacturing.core.web import run_follow_ups
+from manufacturing.core.web import settle_refusal
 from manufacturing.materials import operations
 from manufacturing.materials.demo import load_demo
 from manufacturing.materials.models import EquipmentKind, MaterialKind, MaterialLot, MaterialStatus
@@ -35,8 +35,7 @@ def refused(database, operation, *args, **kwargs) -> DomainError:
     """Run an operation expected to be refused; roll back and keep its follow-ups, as a page does."""
     with pytest.raises(DomainError) as refusal:
         operation(*args, **kwargs)
-    database.session.rollback()
-    run_follow_ups(refusal.value)
+    settle_refusal(refusal.value)
     return refusal.value
 
 
