@@ -98,8 +98,8 @@ def _check_escalation(dose: DoseUnit, order: InfusionOrder) -> list[Quantity]:
 
 def _check_issue(dose: DoseUnit, order: InfusionOrder, now: datetime) -> tuple[Quantity, Quantity]:
     """Check every rule of issue; return the dose per kg at the order's weight and its deviation."""
-    _refuse(DOSE.refusal(dose, "issued"))
     _refuse_unfit(dose, now, "it cannot be issued")
+    _refuse(DOSE.refusal(dose, "issued"))
     _refuse(guards.order_problem(order, dose.lot.subject_id, dose.infusion_number, dose.infusion_order_id))
     _refuse(_served_by_another(dose, order))
     maxima = _check_escalation(dose, order)

@@ -8,9 +8,11 @@ that needs a reason and says so on the label. The printed PDF is kept as a store
 from dataclasses import asdict, dataclass
 
 from flask import current_app
+from sqlalchemy import select
 
 from manufacturing.core import clock
 from manufacturing.core.audit import record_event, set_reason
+from manufacturing.core.checks import require_reason
 from manufacturing.core.counters import next_number
 from manufacturing.core.errors import NotPermitted, OutOfSequence, ReasonRequired
 from manufacturing.core.permissions import Role, has_role
@@ -23,7 +25,7 @@ from manufacturing.records import storage
 from manufacturing.records.barcodes import code128_svg
 from manufacturing.records.models import DocumentKind
 from manufacturing.records.render import render_pdf
-from manufacturing.release.models import LabelPrint
+from manufacturing.release.models import LabelPrint, LabelVoid
 from manufacturing.release.operations import standing_disposition
 from manufacturing.units import format_quantity
 
@@ -156,3 +158,20 @@ def print_label(dose: DoseUnit, user, reason: str | None = None) -> tuple[bytes,
                              filename=f"{data.lot_number}-{data.division}-label-{number}.pdf",
                              reason="first print" if number == 1 else f"reprint {number}: {reason}")
     return document.content, label_print
+
+
+def void_label(label_print: LabelPrint, user, reason: str) -> LabelVoid:
+    """Take a printed label out of use (damaged, wrong, not applied); the print stays counted in the log."""
+    dose = db.session.get(DoseUnit, label_print.dose_unit_id)
+    lock(dose)
+    if not can_print(user) or user is None:
+        raise NotPermitted("Only cell-processing technicians, QA and pharmacy void bag labels.")
+    if db.session.scalar(select(LabelVoid.id).where(LabelVoid.label_print_id == label_print.id)) is not None:
+        raise OutOfSequence(f"Label print {label_print.number} of dose unit {dose.division_code} is already void.")
+    reason = require_reason(db.session, reason, "voiding the label")
+    void = LabelVoid(label_print_id=label_print.id, reason=reason[:200], voided_at=clock.now(), voided_by_id=user.id)
+    db.session.add(void)
+    db.session.flush()
+    record_event(db.session, "dose.label_voided", "dose_unit", dose.id,
+                 changes={"label_print": {"old": label_print.number}}, scope=f"lot:{dose.lot_id}")
+    return void

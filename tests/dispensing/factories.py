@@ -51,12 +51,7 @@ def set_up_ward(technician, verifier, qa, pharmacist, hours_since_preparation: f
 
     The fresh unit is released on an interim certificate (sterility pending), the frozen one on a final one.
     """
-    start = clock.now().replace(second=0, microsecond=0) - timedelta(hours=PREPARED + hours_since_preparation)
-    bench = set_up_bench(technician, verifier, qa, pharmacist, start)
-    lot = bench.lot_through(StepKind.HARVEST)
-    bench.weigh(bench.at(PREPARED - 20))
-    bench.verify(bench.prepare(lot, bench.at(PREPARED), units=UNITS))
-    fresh, frozen = sorted(_units(lot), key=lambda unit: unit.infusion_number)
+    bench, lot, fresh, frozen = prepare_units(technician, verifier, qa, pharmacist, hours_since_preparation)
     release_with_label(bench, lot, fresh, bench.at(PREPARED + 0.25), lot_wide=True)
     release_with_label(bench, lot, frozen, bench.at(PREPARED + 0.75), lot_wide=False)
     order = make_order(pharmacist, bench.subject)
@@ -64,8 +59,19 @@ def set_up_ward(technician, verifier, qa, pharmacist, hours_since_preparation: f
     return Ward(bench, lot, fresh, frozen, order, second)
 
 
+def prepare_units(technician, verifier, qa, pharmacist, hours_since_preparation: float = 2):
+    """Take a lot to dose preparation: a fresh unit for infusion 1 and a frozen one for infusion 2, in quarantine."""
+    start = clock.now().replace(second=0, microsecond=0) - timedelta(hours=PREPARED + hours_since_preparation)
+    bench = set_up_bench(technician, verifier, qa, pharmacist, start)
+    lot = bench.lot_through(StepKind.HARVEST)
+    bench.weigh(bench.at(PREPARED - 20))
+    bench.verify(bench.prepare(lot, bench.at(PREPARED), units=UNITS))
+    fresh, frozen = sorted(_units(lot), key=lambda unit: unit.infusion_number)
+    return bench, lot, fresh, frozen
+
+
 def release_with_label(bench: Bench, lot: Lot, unit: DoseUnit, at: datetime, lot_wide: bool = True,
-                       **changes) -> None:
+                       label: bool = True, **changes) -> None:
     """Record and verify every release result of a unit, have QA release it, and print its release label."""
     dose = "1e6 cells/kg" if unit.infusion_number == 1 else "3.16e6 cells/kg"
     sterility = None if unit.kind == DoseKind.FRESH else "no growth"  # fresh: interim, sterility pending
@@ -74,7 +80,8 @@ def release_with_label(bench: Bench, lot: Lot, unit: DoseUnit, at: datetime, lot
         values |= dict.fromkeys(LOT_WIDE)
     record_results(bench, lot, unit, at, **values)
     done(bench.qa, release_operations.release_dose, unit, bench.qa, PASSWORD, bench.qa.username)
-    done(bench.qa, print_label, unit, bench.qa)
+    if label:
+        done(bench.qa, print_label, unit, bench.qa)
 
 
 def _units(lot: Lot) -> list[DoseUnit]:
