@@ -1,7 +1,5 @@
 """Sections of the executed batch record, each as plain rows of text."""
 
-import json
-
 from sqlalchemy import select
 
 from manufacturing.core import clock
@@ -74,25 +72,37 @@ def doses(record: LotRecord) -> list[list[str]]:
             for unit in record.doses]
 
 
-def _result_text(result, verdict) -> str:
+def _investigations(record: LotRecord) -> dict[int, str]:
+    """The OOS investigation of each failing result: deviation number and status, by result id."""
+    return {d.qc_result_id: f"{d.number} ({d.status.title})" for d in record.deviations if d.qc_result_id}
+
+
+def _result_text(result, verdict, investigations: dict[int, str]) -> str:
     shown = format_quantity(result.quantity) if result.quantity is not None else (result.text or "")
     marks = [result.kind.title.lower()] if result.kind.name != "ORIGINAL" else []
     if verdict.outcome.name == "FAIL":
         marks.append("OOS")
+        if result.id in investigations:
+            marks.append(f"investigation {investigations[result.id]}")
     return shown + (f" [{', '.join(marks)}]" if marks else "")
+
+
+def _qc_line(line, investigations: dict[int, str]) -> dict:
+    """One release test: criterion, every result (OOS marked with its investigation), outcome, status."""
+    failed = [result.id for result in line.out_of_specification]
+    return {"test": line.criterion.name, "criterion": line.criterion.text(),
+            "result": " → ".join(_result_text(r, v, investigations) for r, v in line.history) or "pending",
+            "outcome": line.evaluation.outcome.title,
+            "status": line.latest.status.title if line.latest is not None else "",
+            "oos": bool(failed), "investigations": [investigations[i] for i in failed if i in investigations]}
 
 
 def qc(record: LotRecord) -> list[dict]:
     """Each dose unit's release tests: criterion, every result (OOS marked), outcome."""
-    units = []
-    for unit in record.doses:
-        lines = [[line.criterion.name, line.criterion.text(),
-                  " → ".join(_result_text(r, v) for r, v in line.history) or "pending",
-                  line.evaluation.outcome.title,
-                  line.latest.status.title if line.latest is not None else ""]
-                 for line in release_lines(unit, record.spec)]
-        units.append({"unit": unit.division_code, "lines": lines})
-    return units
+    investigations = _investigations(record)
+    return [{"unit": unit.division_code,
+             "lines": [_qc_line(line, investigations) for line in release_lines(unit, record.spec)]}
+            for unit in record.doses]
 
 
 def deviations(record: LotRecord, signed) -> list[dict]:
@@ -148,9 +158,9 @@ def labels(record: LotRecord) -> list[str]:
             for p in _for_doses(record, LabelPrint)]
 
 
-def _summary(changes: str) -> str:
+def _summary(event: AuditEvent) -> str:
     """One line for the changes of an event: created/deleted field lists are summarised."""
-    data = json.loads(changes)
+    data = event.change_map
     if all(set(v) == {"new"} for v in data.values()) and len(data) > 3:
         return f"{len(data)} fields set"
     parts = [f"{k}: {v.get('old', '')}→{v.get('new', '')}" if "old" in v else f"{k}={v.get('new')}"
@@ -172,7 +182,7 @@ def _created_together(group: list[AuditEvent]) -> list[str]:
 
 def _single(event: AuditEvent) -> list[str]:
     return [str(event.id), clock.format_local(event.occurred_at), event.username, event.action,
-            event.entity_id or "", _summary(event.changes), event.reason or ""]
+            event.entity_id or "", _summary(event), event.reason or ""]
 
 
 def audit(lot: Lot) -> list[list[str]]:
