@@ -11,7 +11,7 @@ from manufacturing.processing.models import StepKind
 from manufacturing.processing.record import LotRecord
 from manufacturing.records.models import LabelPrint
 from manufacturing.release.models import Disposition
-from manufacturing.release.results import release_lines
+from manufacturing.release.results import release_lines, result_line
 from manufacturing.release.specs import ProductSpec
 from manufacturing.units import format_quantity
 
@@ -88,13 +88,13 @@ def _result_text(result, verdict, investigations: dict[int, str]) -> str:
 
 
 def _qc_line(line, investigations: dict[int, str]) -> dict:
-    """One release test: criterion, every result (OOS marked with its investigation), outcome, status."""
-    failed = [result.id for result in line.out_of_specification]
-    return {"test": line.criterion.name, "criterion": line.criterion.text(),
-            "result": " → ".join(_result_text(r, v, investigations) for r, v in line.history) or "pending",
-            "outcome": line.evaluation.outcome.title,
-            "status": line.latest.status.title if line.latest is not None else "",
-            "oos": bool(failed), "investigations": [investigations[i] for i in failed if i in investigations]}
+    """One release test as the certificate prints it; every result when one failed or was repeated."""
+    printed, failed = result_line(line), [result.id for result in line.out_of_specification]
+    history = " → ".join(_result_text(r, v, investigations) for r, v in line.history)
+    return {"test": printed.test, "criterion": printed.criterion, "result": printed.result,
+            "outcome": printed.outcome, "status": line.latest.status.title if line.latest is not None else "",
+            "history": history if failed or len(line.history) > 1 else "", "oos": bool(failed),
+            "investigations": [investigations[i] for i in failed if i in investigations]}
 
 
 def qc(record: LotRecord) -> list[dict]:

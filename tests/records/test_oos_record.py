@@ -43,7 +43,7 @@ def test_the_qc_section_shows_the_oos_result_with_its_investigation(app, databas
         [unit] = build_batch_record(dose.lot).qc
     [line] = [line for line in unit["lines"] if line["test"] == name]
     assert line["oos"] and line["outcome"] == "fail"
-    assert f"[OOS, investigation {deviation.number} (Open)]" in line["result"]
+    assert f"[OOS, investigation {deviation.number} (Open)]" in line["history"]
     assert line["investigations"] == [f"{deviation.number} (Open)"]
 
 
