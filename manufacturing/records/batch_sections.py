@@ -158,14 +158,21 @@ def labels(record: LotRecord) -> list[str]:
             for p in _for_doses(record, LabelPrint)]
 
 
+def _change(name: str, change: dict) -> str:
+    """One field: 'old → new' for a change (a value not recorded says so), 'name=value' for a value set."""
+    if "old" not in change:
+        return f"{name}={change.get('new')}"
+    return f"{name}: {change['old']} → {change.get('new', '(new value not recorded)')}"
+
+
 def _summary(event: AuditEvent) -> str:
-    """One line for the changes of an event: created/deleted field lists are summarised."""
+    """One line for the changes of an event: a message in its own words, created/deleted field lists counted."""
     data = event.change_map
+    if "message" in data:
+        return str(data["message"].get("new"))
     if all(set(v) == {"new"} for v in data.values()) and len(data) > 3:
         return f"{len(data)} fields set"
-    parts = [f"{k}: {v.get('old', '')}→{v.get('new', '')}" if "old" in v else f"{k}={v.get('new')}"
-             for k, v in sorted(data.items())]
-    text = "; ".join(parts)
+    text = "; ".join(_change(name, change) for name, change in sorted(data.items()))
     return text if len(text) <= MAX_CHANGE_TEXT else text[:MAX_CHANGE_TEXT - 1] + "…"
 
 

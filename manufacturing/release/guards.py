@@ -1,11 +1,21 @@
 """What must hold before QA releases a dose unit; each rule says what is missing, in QA's words."""
 
 from manufacturing.core.permissions import Role
-from manufacturing.processing.models import DoseState
+from manufacturing.processing.models import DoseState, DoseUnit
+from manufacturing.release.models import Decision
 from manufacturing.release.review import Review
 
 RELEASABLE = frozenset({DoseState.QUARANTINE, DoseState.RELEASED_INTERIM})
 FINAL_RELEASABLE = frozenset({DoseState.RELEASED_INTERIM, DoseState.ISSUED, DoseState.ADMINISTERED})
+
+
+def state_after(dose: DoseUnit, decision: Decision) -> DoseState:
+    """The state a decision leaves a unit in; a final certificate leaves an issued or given unit as it is."""
+    if decision == Decision.RELEASED_INTERIM:
+        return DoseState.RELEASED_INTERIM
+    if decision == Decision.REJECTED:
+        return DoseState.REJECTED
+    return DoseState.RELEASED if dose.state in RELEASABLE else dose.state
 
 
 def is_qa(user) -> bool:

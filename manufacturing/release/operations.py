@@ -53,7 +53,7 @@ def _decide(dose: DoseUnit, found: Review, decision: Decision, user, password: s
     meaning = Meaning.REJECTED if decision == Decision.REJECTED else Meaning.RELEASED
     sign(disposition, meaning, user, password, username=username)
     record_event(db.session, f"dose.{decision.name.lower()}", "dose_unit", dose.id, scope=f"lot:{dose.lot_id}",
-                 changes={"state": {"old": dose.state.name}})
+                 changes={"state": {"old": dose.state.name, "new": guards.state_after(dose, decision).name}})
     return disposition
 
 
