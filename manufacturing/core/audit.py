@@ -43,10 +43,15 @@ class AuditEvent(db.Model):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
     @property
+    def change_map(self) -> dict[str, dict]:
+        """Return the changes as {field: {"old": ..., "new": ...}}; a bare value (older rows) reads as new."""
+        data = json.loads(self.changes)
+        return {field: value if isinstance(value, dict) else {"new": value} for field, value in data.items()}
+
+    @property
     def change_items(self) -> list[tuple[str, object, object]]:
         """Return (field, old, new) triples for display."""
-        data = json.loads(self.changes)
-        return [(field, value.get("old"), value.get("new")) for field, value in sorted(data.items())]
+        return [(field, value.get("old"), value.get("new")) for field, value in sorted(self.change_map.items())]
 
 
 class AuditChainHead(db.Model):

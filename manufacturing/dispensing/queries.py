@@ -1,6 +1,5 @@
 """Read the pharmacy's queues and the dispensing records of one dose unit."""
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -108,5 +107,5 @@ def mismatches(dose: DoseUnit) -> list[Mismatch]:
     """Return the refused bedside checks of a unit, oldest first."""
     query = select(AuditEvent).where(AuditEvent.action == MISMATCH, AuditEvent.entity_type == "dose_unit",
                                      AuditEvent.entity_id == str(dose.id)).order_by(AuditEvent.id)
-    return [Mismatch(event.occurred_at, event.username, json.loads(event.changes)["message"]["new"])
+    return [Mismatch(event.occurred_at, event.username, event.change_map["message"]["new"])
             for event in db.session.scalars(query)]

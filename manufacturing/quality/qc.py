@@ -212,7 +212,8 @@ def _investigate(result: QcResult, criterion: Criterion, evaluation: Evaluation,
     deviation = open_deviation(result.lot, user, DeviationClass.MAJOR, f"OOS: {criterion.name}", description, action,
                                qc_result_id=result.id)
     record_event(db.session, "qc_result.out_of_specification", "qc_result", result.id,
-                 {"deviation": deviation.number, "reason": evaluation.reason}, scope=f"lot:{result.lot_id}")
+                 {"deviation": {"new": deviation.number}, "reason": {"new": evaluation.reason}},
+                 scope=f"lot:{result.lot_id}")
     db.session.flush()
     return deviation
 

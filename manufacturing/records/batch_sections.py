@@ -1,7 +1,5 @@
 """Sections of the executed batch record, each as plain rows of text."""
 
-import json
-
 from sqlalchemy import select
 
 from manufacturing.core import clock
@@ -12,7 +10,7 @@ from manufacturing.lots.models import Lot
 from manufacturing.processing.models import StepKind
 from manufacturing.processing.record import LotRecord
 from manufacturing.release.models import Disposition, LabelPrint
-from manufacturing.release.results import release_lines
+from manufacturing.release.results import release_lines, result_line
 from manufacturing.release.specs import ProductSpec
 from manufacturing.units import format_quantity
 
@@ -73,25 +71,37 @@ def doses(record: LotRecord) -> list[list[str]]:
             for unit in record.doses]
 
 
-def _result_text(result, verdict) -> str:
+def _investigations(record: LotRecord) -> dict[int, str]:
+    """The OOS investigation of each failing result: deviation number and status, by result id."""
+    return {d.qc_result_id: f"{d.number} ({d.status.title})" for d in record.deviations if d.qc_result_id}
+
+
+def _result_text(result, verdict, investigations: dict[int, str]) -> str:
     shown = format_quantity(result.quantity) if result.quantity is not None else (result.text or "")
     marks = [result.kind.title.lower()] if result.kind.name != "ORIGINAL" else []
     if verdict.outcome.name == "FAIL":
         marks.append("OOS")
+        if result.id in investigations:
+            marks.append(f"investigation {investigations[result.id]}")
     return shown + (f" [{', '.join(marks)}]" if marks else "")
+
+
+def _qc_line(line, investigations: dict[int, str]) -> dict:
+    """One release test as the certificate prints it; every result when one failed or was repeated."""
+    printed, failed = result_line(line), [result.id for result in line.out_of_specification]
+    history = " → ".join(_result_text(r, v, investigations) for r, v in line.history)
+    return {"test": printed.test, "criterion": printed.criterion, "result": printed.result,
+            "outcome": printed.outcome, "status": line.latest.status.title if line.latest is not None else "",
+            "history": history if failed or len(line.history) > 1 else "", "oos": bool(failed),
+            "investigations": [investigations[i] for i in failed if i in investigations]}
 
 
 def qc(record: LotRecord) -> list[dict]:
     """Each dose unit's release tests: criterion, every result (OOS marked), outcome."""
-    units = []
-    for unit in record.doses:
-        lines = [[line.criterion.name, line.criterion.text(),
-                  " → ".join(_result_text(r, v) for r, v in line.history) or "pending",
-                  line.evaluation.outcome.title,
-                  line.latest.status.title if line.latest is not None else ""]
-                 for line in release_lines(unit, record.spec)]
-        units.append({"unit": unit.division_code, "lines": lines})
-    return units
+    investigations = _investigations(record)
+    return [{"unit": unit.division_code,
+             "lines": [_qc_line(line, investigations) for line in release_lines(unit, record.spec)]}
+            for unit in record.doses]
 
 
 def deviations(record: LotRecord, signed) -> list[dict]:
@@ -147,14 +157,21 @@ def labels(record: LotRecord) -> list[str]:
             for p in _for_doses(record, LabelPrint)]
 
 
-def _summary(changes: str) -> str:
-    """One line for the changes of an event: created/deleted field lists are summarised."""
-    data = json.loads(changes)
+def _change(name: str, change: dict) -> str:
+    """One field: 'old → new' for a change (a value not recorded says so), 'name=value' for a value set."""
+    if "old" not in change:
+        return f"{name}={change.get('new')}"
+    return f"{name}: {change['old']} → {change.get('new', '(new value not recorded)')}"
+
+
+def _summary(event: AuditEvent) -> str:
+    """One line for the changes of an event: a message in its own words, created/deleted field lists counted."""
+    data = event.change_map
+    if "message" in data:
+        return str(data["message"].get("new"))
     if all(set(v) == {"new"} for v in data.values()) and len(data) > 3:
         return f"{len(data)} fields set"
-    parts = [f"{k}: {v.get('old', '')}→{v.get('new', '')}" if "old" in v else f"{k}={v.get('new')}"
-             for k, v in sorted(data.items())]
-    text = "; ".join(parts)
+    text = "; ".join(_change(name, change) for name, change in sorted(data.items()))
     return text if len(text) <= MAX_CHANGE_TEXT else text[:MAX_CHANGE_TEXT - 1] + "…"
 
 
@@ -171,7 +188,7 @@ def _created_together(group: list[AuditEvent]) -> list[str]:
 
 def _single(event: AuditEvent) -> list[str]:
     return [str(event.id), clock.format_local(event.occurred_at), event.username, event.action,
-            event.entity_id or "", _summary(event.changes), event.reason or ""]
+            event.entity_id or "", _summary(event), event.reason or ""]
 
 
 def audit(lot: Lot) -> list[list[str]]:

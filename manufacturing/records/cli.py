@@ -33,7 +33,14 @@ def _dose(reference: str) -> DoseUnit:
     return dose
 
 
+def _save(content: bytes, output: str) -> None:
+    with open(output, "wb") as target:
+        target.write(content)
+    click.echo(f"Wrote {output} ({len(content)} bytes).")
+
+
 def _write(operation, *args, output: str) -> None:
+    """Run a write (a print, a stored revision) as the audit actor, commit, and save the document."""
     cli_actor()
     try:
         result = operation(*args)
@@ -41,26 +48,38 @@ def _write(operation, *args, output: str) -> None:
     except DomainError as error:
         settle_refusal(error)
         raise click.ClickException(error.message) from None
-    content = result[0] if isinstance(result, tuple) else result.content
-    with open(output, "wb") as target:
-        target.write(content)
-    click.echo(f"Wrote {output} ({len(content)} bytes).")
+    _save(result[0] if isinstance(result, tuple) else result.content, output)
+
+
+def _read(operation, *args, output: str) -> None:
+    """Save a document as it stands, storing nothing."""
+    try:
+        copy = operation(*args)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    finally:
+        db.session.rollback()
+    _save(copy.content, output)
 
 
 @records_cli.command("batch-record")
 @click.argument("lot_number")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
-def batch_record(lot_number: str, output: str) -> None:
-    """Write the executed batch record of a lot (the stored revision, or a new one if it changed)."""
-    _write(documents.batch_record, _lot(lot_number), None, output=output)
+@click.option("--store", is_flag=True, help="Store the record as a new revision if it changed since the last one.")
+def batch_record(lot_number: str, output: str, store: bool) -> None:
+    """Write the executed batch record of a lot: the stored revision if unchanged, else a copy not stored."""
+    if store:
+        _write(documents.batch_record, _lot(lot_number), None, output=output)
+    else:
+        _read(documents.batch_record_copy, _lot(lot_number), output=output)
 
 
 @records_cli.command("coa")
 @click.argument("dose")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
 def certificate(dose: str, output: str) -> None:
-    """Write the certificate of analysis of a released dose unit (LOT/DIVISION)."""
-    _write(coa.coa_pdf, _dose(dose), None, output=output)
+    """Write the certificate of analysis of a released dose unit (LOT/DIVISION); nothing is stored."""
+    _read(coa.coa_copy, _dose(dose), output=output)
 
 
 @records_cli.command("label")

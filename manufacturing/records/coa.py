@@ -1,8 +1,9 @@
 """Certificate of analysis of a dose unit, as a PDF issued from QA's latest signed disposition.
 
 The certificate states what QA signed: the certificate data stored with the disposition, never
-values read again from the records. It is issued once per disposition (and per state of its
-signatures) and afterwards served from storage, so the same certificate always has the same bytes.
+values read again from the records. It is stored at the release (once per disposition and per state of
+its signatures) and afterwards served from storage, so the same certificate always has the same bytes;
+reading it never stores a revision.
 A rejected unit has no certificate: certificates issued before the rejection stay in storage.
 """
 
@@ -87,12 +88,27 @@ def coa_data(disposition: Disposition, site_name: str) -> CoaData:
     )
 
 
-def coa_pdf(dose: DoseUnit, user=None) -> StoredDocument:
-    """Return the stored certificate of the dose's latest disposition, issuing it first if it is new."""
+def _current(dose: DoseUnit) -> tuple[Disposition, CoaData, str]:
+    """The certificate data of the dose's latest disposition as they stand, with their hash."""
     disposition = require_certificate(dose)
     data = coa_data(disposition, current_app.config["SITE_NAME"])
+    return disposition, data, storage.source_hash(asdict(data))
+
+
+def _render(data: CoaData, revision) -> bytes:
+    return render_pdf(TEMPLATE, coa=data, revision=revision, issued=clock.format_local(clock.now()))
+
+
+def coa_pdf(dose: DoseUnit, user=None) -> StoredDocument:
+    """Return the stored certificate of the dose's latest disposition, issuing it first if it is new."""
+    disposition, data, data_hash = _current(dose)
     reason = f"{data.certificate.kind} certificate of disposition {disposition.id}"
-    return storage.issue(DocumentKind.CERTIFICATE, dose.lot, dose, storage.source_hash(asdict(data)),
-                         lambda revision: render_pdf(TEMPLATE, coa=data, revision=revision,
-                                                     issued=clock.format_local(clock.now())),
+    return storage.issue(DocumentKind.CERTIFICATE, dose.lot, dose, data_hash, lambda revision: _render(data, revision),
                          data.filename, user, reason)
+
+
+def coa_copy(dose: DoseUnit) -> storage.Download:
+    """Read the certificate, storing nothing: the stored revision if unchanged, else a copy marked not stored."""
+    _, data, data_hash = _current(dose)
+    return storage.read(DocumentKind.CERTIFICATE, dose.lot, dose, data_hash, lambda revision: _render(data, revision),
+                        data.filename)

@@ -3,25 +3,36 @@
 from manufacturing.core import clock
 from manufacturing.lots.models import Lot
 from manufacturing.records import storage
-from manufacturing.records.batch_record import build_batch_record
+from manufacturing.records.batch_record import BatchRecord, build_batch_record
 from manufacturing.records.models import DocumentKind, StoredDocument
 from manufacturing.records.render import render_pdf
 
 
-def render_batch_record(lot: Lot, revision: int = 0, user=None) -> bytes:
-    data = build_batch_record(lot)
-    return render_pdf("records/batch_record.html", br=data, revision=revision or "draft",
+def _render(data: BatchRecord, revision, user) -> bytes:
+    return render_pdf("records/batch_record.html", br=data, revision=revision,
                       issued=clock.format_local(clock.now()), printed_by=user.full_name if user else "")
 
 
+def _filename(lot: Lot) -> str:
+    return f"batch-record-{lot.lot_number}.pdf"
+
+
+def render_batch_record(lot: Lot, revision: int = 0, user=None) -> bytes:
+    return _render(build_batch_record(lot), revision or "draft", user)
+
+
 def batch_record(lot: Lot, user=None) -> StoredDocument:
-    """The batch record of the lot as it stands: the stored revision, or a new one if the record changed."""
+    """Store the batch record as it stands: the stored revision, or a new one if the record changed."""
     data = build_batch_record(lot)
     return storage.issue(DocumentKind.BATCH_RECORD, lot, None, storage.source_hash(data.as_dict()),
-                         lambda revision: render_pdf("records/batch_record.html", br=data, revision=revision,
-                                                     issued=clock.format_local(clock.now()),
-                                                     printed_by=user.full_name if user else ""),
-                         f"batch-record-{lot.lot_number}.pdf", user)
+                         lambda revision: _render(data, revision, user), _filename(lot), user)
+
+
+def batch_record_copy(lot: Lot, user=None) -> storage.Download:
+    """Read the batch record as it stands, storing nothing: the stored revision if unchanged, else a copy."""
+    data = build_batch_record(lot)
+    return storage.read(DocumentKind.BATCH_RECORD, lot, None, storage.source_hash(data.as_dict()),
+                        lambda revision: _render(data, revision, user), _filename(lot))
 
 
 def issue_release_documents(dose, user=None) -> list[StoredDocument]:

@@ -1,12 +1,14 @@
 """Documents are issued once per version of their data: stored with their SHA-256, then served as stored.
 
-A document's source hash is the hash of the plain data it was made from. When the data change (a
-correction, a new result, a signature), the next request makes a new revision; earlier revisions stay.
+A document's source hash is the hash of the plain data it was made from. Only a write stores a revision
+(a release, QA storing the batch record, a label print); earlier revisions stay. Reading never stores:
+it serves the stored revision made from the same data, or a copy rendered then and marked not stored.
 """
 
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
@@ -29,6 +31,12 @@ def latest(kind: DocumentKind, lot: Lot, dose: DoseUnit | None = None) -> Stored
     return db.session.scalars(query.order_by(StoredDocument.revision.desc())).first()
 
 
+def current(kind: DocumentKind, lot: Lot, dose: DoseUnit | None, data_hash: str) -> StoredDocument | None:
+    """The latest stored revision if it was made from these very data, else None."""
+    document = latest(kind, lot, dose)
+    return document if document is not None and document.source_hash == data_hash else None
+
+
 def revisions(lot: Lot) -> list[StoredDocument]:
     query = select(StoredDocument).where(StoredDocument.lot_id == lot.id)
     return list(db.session.scalars(query.order_by(StoredDocument.kind, StoredDocument.dose_unit_id,
@@ -45,12 +53,12 @@ def _next_revision(kind: DocumentKind, lot: Lot, dose: DoseUnit | None) -> int:
 def issue(kind: DocumentKind, lot: Lot, dose: DoseUnit | None, data_hash: str, render: Callable[[int], bytes],
           filename: str, user=None, reason: str = "") -> StoredDocument:
     """Return the stored document for this data; render and store a new revision when the data changed."""
-    current = latest(kind, lot, dose)
-    if current is not None and current.source_hash == data_hash:
-        return current
-    revision = _next_revision(kind, lot, dose)
+    stored = current(kind, lot, dose, data_hash)
+    if stored is not None:
+        return stored
+    revision, earlier = _next_revision(kind, lot, dose), latest(kind, lot, dose)
     content = render(revision)
-    why = reason or ("first issue" if current is None else f"the record changed since revision {current.revision}")
+    why = reason or ("first issue" if earlier is None else f"the record changed since revision {earlier.revision}")
     document = StoredDocument(kind=kind, lot_id=lot.id, dose_unit_id=dose.id if dose else None, revision=revision,
                               reason=why[:200], source_hash=data_hash, sha256=hashlib.sha256(content).hexdigest(),
                               size=len(content), filename=filename, content=content, created_at=clock.now(),
@@ -63,3 +71,29 @@ def issue(kind: DocumentKind, lot: Lot, dose: DoseUnit | None, data_hash: str, r
 def verify(document: StoredDocument) -> bool:
     """Tell whether the stored bytes still have the SHA-256 recorded when they were issued."""
     return hashlib.sha256(document.content).hexdigest() == document.sha256
+
+
+@dataclass(frozen=True)
+class Download:
+    """A document handed out: stored bytes with their SHA-256, or a copy rendered now (no SHA-256: not stored)."""
+
+    content: bytes
+    filename: str
+    sha256: str | None = None
+
+
+def unstored_label(kind: DocumentKind, lot: Lot, dose: DoseUnit | None) -> str:
+    """What a copy that is not stored says in place of its revision number."""
+    earlier = latest(kind, lot, dose)
+    if earlier is None:
+        return "not stored (no revision stored yet)"
+    return f"not stored (changed since the stored revision {earlier.revision})"
+
+
+def read(kind: DocumentKind, lot: Lot, dose: DoseUnit | None, data_hash: str, render: Callable[[str], bytes],
+         filename: str) -> Download:
+    """Serve the stored revision made from these data, or render a copy without storing anything."""
+    stored = current(kind, lot, dose, data_hash)
+    if stored is not None:
+        return Download(stored.content, stored.filename, stored.sha256)
+    return Download(render(unstored_label(kind, lot, dose)), filename)

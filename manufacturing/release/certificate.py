@@ -4,18 +4,8 @@ from dataclasses import asdict, dataclass, field
 
 from manufacturing.core import clock
 from manufacturing.lots.din import ProductCode
-from manufacturing.release.results import is_computed
+from manufacturing.release.results import ResultLine, result_line
 from manufacturing.units import format_quantity
-
-
-@dataclass(frozen=True)
-class CertificateLine:
-    test: str
-    method: str
-    sample: str
-    criterion: str
-    result: str
-    outcome: str
 
 
 @dataclass
@@ -37,7 +27,7 @@ class Certificate:
     concentration: str
     expiry: str
     specification: str
-    lines: list[CertificateLine] = field(default_factory=list)
+    lines: list[ResultLine] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     exceptional: bool = False
 
@@ -46,18 +36,8 @@ class Certificate:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Certificate":
-        lines = [CertificateLine(**line) for line in data.pop("lines", [])]
+        lines = [ResultLine(**line) for line in data.pop("lines", [])]
         return cls(**data, lines=lines)
-
-
-def _result_text(line) -> str:
-    if is_computed(line.criterion):
-        value = line.evaluation.value
-        return format_quantity(value, plain=False) if value is not None else "not calculable yet"
-    latest = line.latest
-    if latest is None:
-        return "pending"
-    return format_quantity(latest.quantity) if latest.quantity is not None else (latest.text or "")
 
 
 def certificate_data(found, decision) -> Certificate:
@@ -72,9 +52,7 @@ def certificate_data(found, decision) -> Certificate:
         dose_per_kg=format_quantity(dose.target_dose_per_kg), total_cells=format_quantity(dose.cells),
         volume=format_quantity(dose.final_volume), concentration=format_quantity(dose.concentration),
         expiry=clock.format_local(dose.expiry_at), specification=f"{spec.id} version {spec.version}",
-        lines=[CertificateLine(line.criterion.name, line.criterion.method, line.criterion.sample,
-                               line.criterion.text(), _result_text(line), line.evaluation.outcome.title)
-               for line in found.lines],
+        lines=[result_line(line) for line in found.lines],
         pending=[line.criterion.name for line in found.pending],
         exceptional=bool(found.failing),
     )

@@ -22,6 +22,7 @@ from manufacturing.release.specs import (
     evaluate,
     evaluate_release,
 )
+from manufacturing.units import format_quantity
 
 LOT_SAMPLES = frozenset({"harvest supernatant"})
 
@@ -68,6 +69,40 @@ class CheckLine:
     def out_of_specification(self) -> list[QcResult]:
         """Every result that failed, including those a retest followed: OOS stays flagged."""
         return [result for result, verdict in self.history if verdict.outcome == Outcome.FAIL]
+
+    @property
+    def printed(self) -> "ResultLine":
+        return result_line(self)
+
+
+@dataclass(frozen=True)
+class ResultLine:
+    """One release test as every document prints it: certificate, batch record and review."""
+
+    test: str
+    method: str
+    sample: str
+    criterion: str
+    result: str
+    outcome: str
+
+
+def shown_result(line: CheckLine) -> str:
+    """The result of a test as printed: the latest value, or the value calculated from the other results."""
+    if is_computed(line.criterion):
+        value = line.evaluation.value
+        return format_quantity(value, plain=False) if value is not None else "not calculable yet"
+    latest = line.latest
+    if latest is None:
+        return "pending"
+    return format_quantity(latest.quantity) if latest.quantity is not None else (latest.text or "")
+
+
+def result_line(line: CheckLine) -> ResultLine:
+    """Write out one release test of a dose: what it is, its result and its verdict."""
+    criterion = line.criterion
+    return ResultLine(criterion.name, criterion.method, criterion.sample, criterion.text(), shown_result(line),
+                      line.evaluation.outcome.title)
 
 
 def results_of(dose: DoseUnit) -> list[QcResult]:

@@ -1,4 +1,7 @@
-"""Documents are downloaded from the lot page: batch record, certificate, bag label (prints counted)."""
+"""Documents are downloaded from the lot page: batch record, certificate, bag label (prints counted).
+
+Downloads store nothing; a label print (a POST) is stored and counted; QA stores a batch record revision.
+"""
 
 from datetime import timedelta
 
@@ -25,7 +28,7 @@ def released(database, technician, verifier, qa_user, pharmacist):
     at = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
     record_results(bench, lot, dose, at)
     bench._as(bench.qa, at + timedelta(hours=1), operations.release_dose, dose, bench.qa, PASSWORD, bench.qa.username)
-    return lot.id, bench.technician.username
+    return lot.id, bench.technician.username, bench.qa.username
 
 
 def download(page, locator) -> bytes:
@@ -34,8 +37,12 @@ def download(page, locator) -> bytes:
     return open(info.value.path(), "rb").read()
 
 
+def documents_listed(page, kind: str) -> int:
+    return page.locator("table.documents").get_by_text(kind).count()
+
+
 def test_documents_download_from_the_lot_page(new_page, released):
-    lot_id, username = released
+    lot_id, username, _ = released
     page = new_page()
     log_in(page, username, PASSWORD)
     page.goto(f"/lots/{lot_id}")
@@ -51,4 +58,16 @@ def test_documents_download_from_the_lot_page(new_page, released):
     assert reprint.startswith(b"%PDF") and reprint != label
     page.reload()
     page.get_by_text("Reprint label (2 printed)").wait_for()
-    assert page.get_by_text("Executed batch record").count() >= 1  # listed among the document revisions
+    assert documents_listed(page, "Bag label") == 2  # each print is stored
+    assert documents_listed(page, "Executed batch record") == 0  # a download stores nothing
+    assert page.get_by_role("button", name="Store a batch record revision").count() == 0  # QA's act
+
+
+def test_qa_stores_a_batch_record_revision(new_page, released):
+    lot_id, _, qa_username = released
+    page = new_page()
+    log_in(page, qa_username, PASSWORD)
+    page.goto(f"/lots/{lot_id}")
+    page.get_by_role("button", name="Store a batch record revision").click()
+    page.get_by_text("The batch record is stored as revision 1.").wait_for()
+    assert documents_listed(page, "Executed batch record") == 1

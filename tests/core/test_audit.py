@@ -139,3 +139,9 @@ def test_postgresql_refuses_update_and_delete_of_history(database, trail):
         with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as connection:
             connection.execute(text(statement))
     assert verify_chain(database.session).ok
+
+
+def test_a_bare_value_in_older_rows_reads_as_the_new_value():
+    event = AuditEvent(changes=json.dumps({"deviation": "DEV-2026-0001", "state": {"old": "A", "new": "B"}}))
+    assert event.change_map == {"deviation": {"new": "DEV-2026-0001"}, "state": {"old": "A", "new": "B"}}
+    assert event.change_items == [("deviation", None, "DEV-2026-0001"), ("state", "A", "B")]

@@ -84,6 +84,7 @@ def test_a_page_is_rendered_to_png_for_a_person_to_look_at(app, database, bench,
 
 def test_downloads_and_command_line(app, client, login, database, bench, corrected_lot, tmp_path):
     login(bench.qa)
+    assert client.post(f"/records/lots/{corrected_lot.id}/batch-record").status_code == 302  # QA stores it
     response = client.get(f"/records/lots/{corrected_lot.id}/batch-record.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert "attachment" in response.headers["Content-Disposition"]

@@ -1,0 +1,52 @@
+"""The audit appendix of the batch record: every state change with its old and new value, refusals in words."""
+
+from datetime import timedelta
+
+import pytest
+
+from manufacturing.processing.doses import doses_of
+from manufacturing.processing.models import StepKind
+from manufacturing.records.batch_sections import audit
+from manufacturing.release import operations
+from tests.dispensing.factories import OTHER_DIN, check, done, issue, refused, set_up_ward
+from tests.factories import PASSWORD
+from tests.processing.factories import SCHEDULE
+from tests.release.factories import record, record_results
+
+
+def changes_of(lot, action: str) -> list[str]:
+    return [row[5] for row in audit(lot) if row[3] == action]
+
+
+@pytest.fixture
+def interim(bench):
+    lot = bench.lot_through(StepKind.DOSE_PREPARATION)
+    dose = doses_of(lot)[0]
+    at = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
+    record_results(bench, lot, dose, at)
+    bench._as(bench.qa, at + timedelta(hours=1), operations.release_dose, dose, bench.qa, PASSWORD, bench.qa.username)
+    return dose, at
+
+
+def test_a_release_shows_the_state_it_left_and_the_state_it_reached(interim, bench):
+    dose, at = interim
+    assert changes_of(dose.lot, "dose.released_interim") == ["state: QUARANTINE → RELEASED_INTERIM"]
+    record(bench, dose.lot, dose, "sterility", "no growth", at + timedelta(days=7))
+    bench._as(bench.qa, at + timedelta(days=7, hours=1), operations.release_final, dose, bench.qa, PASSWORD,
+              bench.qa.username)
+    assert changes_of(dose.lot, "dose.released_final") == [f"state: RELEASED_INTERIM → {dose.state.name}"]
+
+
+def test_a_rejection_shows_the_new_state(interim, bench):
+    dose, at = interim
+    bench._as(bench.qa, at + timedelta(hours=2), operations.reject_dose, dose, bench.qa, PASSWORD,
+              bench.qa.username, "Bag leaked during transport")
+    assert changes_of(dose.lot, "dose.rejected") == [f"state: RELEASED_INTERIM → {dose.state.name}"]
+
+
+def test_a_refused_bedside_check_is_written_out(database, technician, verifier, qa_user, pharmacist):
+    ward = set_up_ward(technician, verifier, qa_user, pharmacist)
+    done(ward.pharmacist, issue, ward)
+    error = refused(ward.pharmacist, check, ward, second={"bag_din": OTHER_DIN})
+    assert "as read by Paola Farmacia" in error.message
+    assert changes_of(ward.lot, "bedside.mismatch") == [error.message]

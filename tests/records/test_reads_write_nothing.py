@@ -1,0 +1,92 @@
+"""Reading a document writes nothing: GET serves the stored revision or a copy that is not stored."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from manufacturing.extensions import db
+from manufacturing.processing.doses import doses_of
+from manufacturing.processing.models import StepKind
+from manufacturing.records import documents, storage
+from manufacturing.records.models import DocumentKind
+from manufacturing.release import operations
+from tests.factories import PASSWORD
+from tests.processing.factories import SCHEDULE
+from tests.records import pdf_text
+from tests.release.factories import record_results
+
+
+def row_counts() -> dict[str, int]:
+    """The number of rows of every table, audit trail included."""
+    return {table.name: db.session.scalar(select(func.count()).select_from(table))
+            for table in db.metadata.sorted_tables}
+
+
+@pytest.fixture
+def released(bench):
+    lot = bench.lot_through(StepKind.DOSE_PREPARATION)
+    dose = doses_of(lot)[0]
+    at = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
+    record_results(bench, lot, dose, at)
+    bench._as(bench.qa, at + timedelta(hours=1), operations.release_dose, dose, bench.qa, PASSWORD, bench.qa.username)
+    return dose
+
+
+def document_urls(dose) -> list[str]:
+    return [f"/records/lots/{dose.lot_id}/batch-record.pdf", f"/records/doses/{dose.id}/certificate.pdf",
+            f"/records/doses/{dose.id}/label", f"/release/doses/{dose.id}/certificate", f"/lots/{dose.lot_id}"]
+
+
+def test_downloads_store_no_revision_and_no_row(client, login, database, bench, released):
+    login(bench.qa)
+    before = row_counts()
+    responses = [client.get(url) for url in document_urls(released)]
+    db.session.rollback()
+    assert row_counts() == before
+    assert [r.status_code for r in responses] == [200, 200, 405, 200, 200]
+    assert "not stored" in pdf_text(responses[0].data) and "X-Content-SHA256" not in responses[0].headers
+
+
+def test_a_changed_record_is_served_without_a_new_revision(app, client, login, database, bench, released):
+    with app.test_request_context():
+        stored = documents.batch_record(released.lot, bench.qa)
+        database.session.commit()
+    login(bench.qa)
+    served = client.get(f"/records/lots/{released.lot_id}/batch-record.pdf")
+    assert served.headers["X-Content-SHA256"] == stored.sha256 and served.data == stored.content
+    bench._as(bench.qa, bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 4), operations.reject_dose, released,
+              bench.qa, PASSWORD, bench.qa.username, "Bag leaked during transport")
+    before = row_counts()
+    changed = client.get(f"/records/lots/{released.lot_id}/batch-record.pdf")
+    db.session.rollback()
+    assert row_counts() == before and changed.status_code == 200
+    assert "X-Content-SHA256" not in changed.headers and "revision 1" in pdf_text(changed.data)
+
+
+def test_qa_stores_a_revision_on_purpose(client, login, database, bench, released):
+    url = f"/records/lots/{released.lot_id}/batch-record"
+    login(bench.technician)
+    assert client.post(url).status_code == 403
+    login(bench.qa)
+    assert client.post(url).status_code == 302
+    [stored] = storage.revisions(released.lot)
+    assert (stored.kind, stored.revision, stored.created_by_id) == (DocumentKind.BATCH_RECORD, 1, bench.qa.id)
+    served = client.get(f"{url}.pdf")
+    assert served.headers["X-Content-SHA256"] == stored.sha256
+    assert client.post(url).status_code == 302 and len(storage.revisions(released.lot)) == 1  # unchanged record
+
+
+def test_the_command_line_reads_unless_told_to_store(app, database, released, tmp_path):
+    runner, output = app.test_cli_runner(), tmp_path / "br.pdf"
+    before = row_counts()
+    lot_number = released.lot.lot_number
+    for args in (["records", "batch-record", lot_number], ["records", "coa", f"{lot_number}/A0"]):
+        result = runner.invoke(args=[*args, "-o", str(output)])
+        assert result.exit_code == 0, result.output
+    db.session.rollback()
+    assert row_counts() == before
+    stored = runner.invoke(args=["records", "batch-record", lot_number, "-o", str(output), "--store"])
+    assert stored.exit_code == 0, stored.output
+    [document] = storage.revisions(released.lot)
+    assert output.read_bytes() == document.content
