@@ -13,6 +13,7 @@ from manufacturing.dispensing.models import Issue
 from manufacturing.extensions import db
 from manufacturing.lots.guards import closed_problem
 from manufacturing.processing.models import DoseState, DoseUnit
+from manufacturing.processing.states import GONE_OUT
 from manufacturing.quality.models import QcResult
 from manufacturing.release.models import AlertState, Disposition, DispositionState, LabelPrint, LabelVoid, ReleaseAlert
 from manufacturing.release.operations import standing_disposition
@@ -22,14 +23,17 @@ from manufacturing.release.specs import Outcome
 
 def release_problem(dose: DoseUnit, standing: Disposition | None) -> str | None:
     """The unit was released and its release still stands."""
+    name = f"Dose unit {dose.division_code}"
     if dose.state == DoseState.ON_HOLD:
-        return (f"Dose unit {dose.division_code} is on hold after a failing result: its certificate is withdrawn. "
-                "Do not give it; QA decides.")
+        return f"{name} is on hold after a failing result: its certificate is withdrawn. Do not give it; QA decides."
+    if dose.state == DoseState.QUARANTINE:
+        return f"{name} is in quarantine: QA has not released it."
+    if dose.state not in GONE_OUT:
+        return f"{name} is {dose.state.title.lower()}: it is never given."
     if standing is None or not standing.is_release:
         withdrawn = _withdrawn(dose)
-        if withdrawn is not None:
-            return f"The release of dose unit {dose.division_code} was withdrawn: {withdrawn.ended_reason}"
-        return f"Dose unit {dose.division_code} is {dose.state.title.lower()}: QA has not released it."
+        why = f": {withdrawn.ended_reason}" if withdrawn is not None else ""
+        return f"The release of {name.lower()} does not stand{why}."
     return None
 
 

@@ -34,7 +34,7 @@ def test_a_release_shows_the_state_it_left_and_the_state_it_reached(interim, ben
     record(bench, dose.lot, dose, "sterility", "no growth", at + timedelta(days=7))
     bench._as(bench.qa, at + timedelta(days=7, hours=1), operations.release_final, dose, bench.qa, PASSWORD,
               bench.qa.username)
-    assert changes_of(dose.lot, "dose.released_final") == [f"state: RELEASED_INTERIM → {dose.state.name}"]
+    assert changes_of(dose.lot, "dose.final_certificate") == [f"state: RELEASED_INTERIM → {dose.state.name}"]
 
 
 def test_a_rejection_shows_the_new_state(interim, bench):
