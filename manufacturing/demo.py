@@ -16,9 +16,9 @@ import click
 from flask.cli import AppGroup
 
 from manufacturing.accounts import operations as accounts
-from manufacturing.accounts.cli import cli_actor
 from manufacturing.core import clock
 from manufacturing.core.audit import set_actor, set_reason
+from manufacturing.core.cli import cli_actor
 from manufacturing.core.permissions import Role
 from manufacturing.extensions import db
 from manufacturing.lots.din import new_din

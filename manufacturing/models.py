@@ -11,7 +11,8 @@ from manufacturing.patients.models import BodyWeight, InfusionOrder, Subject
 from manufacturing.processing.models import DoseUnit, ProcessStep, StepEquipment, StepMaterial, StepValue
 from manufacturing.quality.models import Deviation, QcResult
 from manufacturing.records.models import LabelPrint, StoredDocument
-from manufacturing.release.models import Disposition, ReleaseAlert, SpecVersion
+from manufacturing.release.models import Disposition, ReleaseAlert
+from manufacturing.specifications.models import SpecVersion
 
 __all__ = [
     "Administration",

@@ -57,7 +57,7 @@ FEATURE_VIEWS = (
     "manufacturing.accounts.views",
     "manufacturing.accounts.admin_views",
     "manufacturing.audit.views",
-    "manufacturing.release.spec_views",
+    "manufacturing.specifications.views",
     "manufacturing.patients.views",
     "manufacturing.materials.views",
     "manufacturing.lots.views",

@@ -22,8 +22,8 @@ from manufacturing.patients.models import InfusionOrder, OrderStatus
 from manufacturing.patients.operations import administered_dates
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit
-from manufacturing.release import registry
-from manufacturing.release.spec_model import StudySpec
+from manufacturing.specifications import registry
+from manufacturing.specifications.model import StudySpec
 from manufacturing.units import Quantity, parse_quantity, to_lab_unit
 
 FUTURE_TOLERANCE = timedelta(minutes=5)

@@ -12,7 +12,7 @@ from manufacturing.lots import guards
 from manufacturing.lots.din import Din
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.patients.models import Subject
-from manufacturing.release import registry
+from manufacturing.specifications import registry
 
 
 def _new_lot_number() -> str:

@@ -16,8 +16,8 @@ from manufacturing.patients import guards, plan
 from manufacturing.patients.guards import SubjectDetails
 from manufacturing.patients.models import BodyWeight, InfusionOrder, OrderStatus, Subject
 from manufacturing.processing.models import DoseUnit
-from manufacturing.release import registry
-from manufacturing.release.spec_model import DoseLevel, StudySpec
+from manufacturing.specifications import registry
+from manufacturing.specifications.model import DoseLevel, StudySpec
 from manufacturing.units import parse_quantity, to_lab_unit
 
 

@@ -14,8 +14,8 @@ from manufacturing.patients import guards, operations, plan
 from manufacturing.patients.forms import BodyWeightForm, CorrectSubjectForm, OrderForm, SubjectForm
 from manufacturing.patients.models import InfusionOrder, OrderStatus, Subject
 from manufacturing.processing.models import DoseUnit
-from manufacturing.release import registry
-from manufacturing.release.specs import SpecError
+from manufacturing.specifications import registry
+from manufacturing.specifications.loader import SpecError
 
 bp = Blueprint("patients", __name__, url_prefix="/subjects")
 

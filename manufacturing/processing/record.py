@@ -21,7 +21,7 @@ from manufacturing.processing.kinds import definition, next_kinds
 from manufacturing.processing.models import DoseUnit, ProcessStep, StepKind, StepStatus
 from manufacturing.processing.operations import lot_steps
 from manufacturing.quality.models import Deviation, DeviationStatus
-from manufacturing.release.specs import ProductSpec
+from manufacturing.specifications.loader import ProductSpec
 from manufacturing.units import format_quantity
 
 

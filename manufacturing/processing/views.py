@@ -12,7 +12,7 @@ from manufacturing.processing import doses, forms, operations
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import ProcessStep, StepKind
-from manufacturing.release import registry
+from manufacturing.specifications import registry
 
 bp = Blueprint("steps", __name__, url_prefix="/lots")
 

@@ -14,7 +14,7 @@ from manufacturing.processing.record import LotRecord
 from manufacturing.records.models import LabelPrint
 from manufacturing.release.models import Disposition
 from manufacturing.release.results import release_lines
-from manufacturing.release.specs import ProductSpec
+from manufacturing.specifications.loader import ProductSpec
 from manufacturing.units import format_quantity
 
 GROWTH_KINDS = (StepKind.CULTURE_DAY0, StepKind.CULTURE_DAY, StepKind.HARVEST)

@@ -10,7 +10,7 @@ from manufacturing.extensions import db
 from manufacturing.processing.models import DoseState, DoseUnit
 from manufacturing.quality.models import QcResult
 from manufacturing.release.models import ReleaseAlert
-from manufacturing.release.specs import Evaluation, Outcome
+from manufacturing.specifications.loader import Evaluation, Outcome
 
 RELEASED_STATES = frozenset({DoseState.RELEASED_INTERIM, DoseState.RELEASED, DoseState.ISSUED,
                              DoseState.ADMINISTERED})

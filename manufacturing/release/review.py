@@ -12,7 +12,7 @@ from manufacturing.processing.models import DoseUnit, StepStatus
 from manufacturing.processing.record import LotRecord, build
 from manufacturing.quality.models import Deviation, DeviationStatus, QcResult, QcStatus
 from manufacturing.release.results import CheckLine, is_computed, release_lines
-from manufacturing.release.specs import Outcome
+from manufacturing.specifications.loader import Outcome
 
 
 @dataclass

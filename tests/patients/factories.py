@@ -10,7 +10,7 @@ from manufacturing.patients import operations, plan
 from manufacturing.patients.guards import SubjectDetails
 from manufacturing.patients.models import BodyWeight, InfusionOrder, Sex, Subject
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, ProcessStep, StepKind, StepStatus
-from manufacturing.release import registry
+from manufacturing.specifications import registry
 from manufacturing.units import parse_quantity
 
 SUBJECT_CODE = "LAL2013-RM-001"

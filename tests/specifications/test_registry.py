@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from manufacturing.core.audit import AuditEvent
-from manufacturing.release import registry
-from manufacturing.release.models import SpecVersion
-from manufacturing.release.specs import SpecError
+from manufacturing.specifications import registry
+from manufacturing.specifications.loader import SpecError
+from manufacturing.specifications.models import SpecVersion
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 PRODUCT_FILE = "nk-cells-autologous.toml"

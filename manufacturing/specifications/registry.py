@@ -11,8 +11,7 @@ from sqlalchemy import select
 
 from manufacturing.core import clock
 from manufacturing.extensions import db
-from manufacturing.release.models import SpecVersion
-from manufacturing.release.specs import (
+from manufacturing.specifications.loader import (
     ProductSpec,
     Spec,
     SpecError,
@@ -22,6 +21,7 @@ from manufacturing.release.specs import (
     load_specs,
     parse_spec,
 )
+from manufacturing.specifications.models import SpecVersion
 
 PRODUCT_SPEC_ID = "nk-cells-autologous"
 STUDY_SPEC_ID = "study-nct02185781"
