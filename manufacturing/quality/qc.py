@@ -22,8 +22,8 @@ from manufacturing.processing.models import DoseUnit, StepKind
 from manufacturing.processing.operations import FUTURE_TOLERANCE, lot_steps
 from manufacturing.quality.models import Deviation, DeviationClass, QcKind, QcResult, QcStatus
 from manufacturing.quality.operations import open_deviation
+from manufacturing.quality.results import evaluate_result, is_computed, is_lot_test, release_lines
 from manufacturing.release.alerts import raise_if_released
-from manufacturing.release.results import evaluate_result, is_computed, is_lot_test, release_lines
 from manufacturing.specifications.evaluation import Evaluation, Outcome, evaluate
 from manufacturing.specifications.model import Criterion, DoseCriterion, ProductSpec, QualitativeCriterion
 from manufacturing.units import Quantity, QuantityError, dimension_name, parse_quantity, same_dimension, unit_label

@@ -11,9 +11,9 @@ from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import StepKind
 from manufacturing.processing.record import LotRecord
+from manufacturing.quality.results import release_lines
 from manufacturing.records.models import LabelPrint
 from manufacturing.release.models import Disposition
-from manufacturing.release.results import release_lines
 from manufacturing.specifications.loader import ProductSpec
 from manufacturing.units import format_quantity
 

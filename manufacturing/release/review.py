@@ -11,7 +11,7 @@ from manufacturing.lots.models import Lot, LotState
 from manufacturing.processing.models import DoseUnit, StepStatus
 from manufacturing.processing.record import LotRecord, build
 from manufacturing.quality.models import Deviation, DeviationStatus, QcResult, QcStatus
-from manufacturing.release.results import CheckLine, is_computed, release_lines
+from manufacturing.quality.results import CheckLine, is_computed, release_lines
 from manufacturing.specifications.loader import Outcome
 
 

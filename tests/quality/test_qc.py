@@ -14,8 +14,8 @@ from manufacturing.processing.doses import doses_of
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, StepKind
 from manufacturing.quality import qc
 from manufacturing.quality.models import Deviation, DeviationClass, DeviationStatus, QcKind, QcResult, QcStatus
+from manufacturing.quality.results import evaluate_result, release_lines
 from manufacturing.release.models import ReleaseAlert
-from manufacturing.release.results import evaluate_result, release_lines
 from manufacturing.specifications.evaluation import Outcome
 from manufacturing.units import Q_
 from tests.factories import PASSWORD
