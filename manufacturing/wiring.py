@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_require_login)
     csrf.init_app(app)
     _register_blueprints(app)
+    _connect_receivers()
     _register_errors(app)
     _register_template_helpers(app)
     from manufacturing.cli import register_cli
@@ -68,6 +69,17 @@ FEATURE_VIEWS = (
     "manufacturing.release.views",
     "manufacturing.records.views",
 )
+
+FEATURE_RECEIVERS = (
+    "manufacturing.release.receivers",
+    "manufacturing.records.receivers",
+)
+
+
+def _connect_receivers() -> None:
+    """Connect the receivers of every feature to the signals of the layers below it."""
+    for module_name in FEATURE_RECEIVERS:
+        importlib.import_module(module_name).connect()
 
 
 def _register_blueprints(app: Flask) -> None:

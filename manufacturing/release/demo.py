@@ -7,8 +7,8 @@ from manufacturing.core.audit import set_actor
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.doses import doses_of
-from manufacturing.records.documents import issue_release_documents
 from manufacturing.release.operations import release_dose
+from manufacturing.release.signals import announce_release
 
 
 def release_story(crew, lots: list[Lot], at: datetime, division: str = "B0") -> Iterator[datetime]:
@@ -17,4 +17,4 @@ def release_story(crew, lots: list[Lot], at: datetime, division: str = "B0") -> 
     set_actor(db.session, crew.qa.id, crew.qa.username)
     release_dose(dose, crew.qa, crew.password(crew.qa), crew.qa.username)
     yield at + timedelta(minutes=1)
-    issue_release_documents(dose, crew.qa)
+    announce_release(dose, crew.qa)
