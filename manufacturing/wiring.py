@@ -59,7 +59,7 @@ FEATURE_VIEWS = (
     "manufacturing.accounts.admin_views",
     "manufacturing.audit.views",
     "manufacturing.specifications.views",
-    "manufacturing.patients.views",
+    "manufacturing.dispensing.subject_views",
     "manufacturing.materials.views",
     "manufacturing.lots.views",
     "manufacturing.processing.views",
@@ -71,6 +71,9 @@ FEATURE_VIEWS = (
 )
 
 FEATURE_RECEIVERS = (
+    "manufacturing.lots.receivers",
+    "manufacturing.processing.receivers",
+    "manufacturing.dispensing.receivers",
     "manufacturing.release.receivers",
     "manufacturing.records.receivers",
 )

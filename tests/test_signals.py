@@ -2,6 +2,10 @@
 
 from manufacturing import create_app
 from manufacturing.config import TestConfig
+from manufacturing.dispensing.receivers import infusion_dates
+from manufacturing.lots.receivers import labelled_lots_problem
+from manufacturing.patients.signals import infusions_given, order_cancelling, subject_code_correcting
+from manufacturing.processing.receivers import dose_units_of_order
 from manufacturing.quality.signals import result_failed
 from manufacturing.records.receivers import store_release_documents
 from manufacturing.release.receivers import alert_released_doses
@@ -16,6 +20,13 @@ def test_create_app_connects_the_release_and_records_receivers():
     create_app(TestConfig)
     assert alert_released_doses in _receivers(result_failed)
     assert store_release_documents in _receivers(dose_released)
+
+
+def test_create_app_connects_the_answers_to_the_questions_of_patients():
+    create_app(TestConfig)
+    assert labelled_lots_problem in _receivers(subject_code_correcting)
+    assert dose_units_of_order in _receivers(order_cancelling)
+    assert infusion_dates in _receivers(infusions_given)
 
 
 def test_a_second_application_connects_each_receiver_once():
