@@ -61,7 +61,7 @@ FEATURE_VIEWS = (
     "manufacturing.specifications.views",
     "manufacturing.dispensing.subject_views",
     "manufacturing.materials.views",
-    "manufacturing.lots.views",
+    "manufacturing.records.lot_views",
     "manufacturing.processing.views",
     "manufacturing.quality.views",
     "manufacturing.dispensing.views",

@@ -6,7 +6,7 @@ from manufacturing.core.forms import SignForm
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
-from manufacturing.lots.views import lot_or_404
+from manufacturing.lots.lookup import lot_or_404
 from manufacturing.patients.models import BodyWeight
 from manufacturing.processing import doses, forms, operations
 from manufacturing.processing.checks import lot_spec

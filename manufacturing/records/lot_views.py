@@ -1,6 +1,6 @@
-"""Lot list and lot page; hold, lift hold, cancel."""
+"""Lot list and lot page (the batch record on screen: steps, documents, label prints); hold, lift hold, cancel."""
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -8,6 +8,7 @@ from manufacturing.core.forms import ReasonForm, SignForm
 from manufacturing.core.web import acting_user, attempt
 from manufacturing.extensions import db
 from manufacturing.lots import guards, operations
+from manufacturing.lots.lookup import lot_or_404
 from manufacturing.lots.models import Lot
 from manufacturing.processing import record
 from manufacturing.processing.growth import growth_chart
@@ -23,10 +24,6 @@ ACTIONS = {
     "lift-hold": (operations.lift_hold, "The hold is lifted."),
     "cancel": (operations.cancel, "The lot is cancelled."),
 }
-
-
-def lot_or_404(lot_id: int) -> Lot:
-    return db.session.get(Lot, lot_id) or abort(404)
 
 
 @bp.get("/")
