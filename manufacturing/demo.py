@@ -109,7 +109,7 @@ def load_story(now: datetime) -> dict[str, str]:
         release_demo.release_story(crew, lots, prepared + timedelta(hours=1, minutes=30)),
         _pharmacy(people["pharm.luca"], subjects["LAL2013-RM-001"], complete_day0 + timedelta(days=13)),
         bench.lot_in_culture(crew, subjects["LAL2013-RM-002"], dins[1], now - timedelta(days=6, hours=2), 5, lots),
-        bench.lot_on_hold(crew, subjects["LAL2013-RM-003"], dins[2], now - timedelta(hours=20), lots),
+        quality_demo.lot_on_hold(crew, subjects["LAL2013-RM-003"], dins[2], now - timedelta(hours=20), lots),
     )
     return passwords
 

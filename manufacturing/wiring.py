@@ -73,6 +73,7 @@ FEATURE_VIEWS = (
 FEATURE_RECEIVERS = (
     "manufacturing.lots.receivers",
     "manufacturing.processing.receivers",
+    "manufacturing.quality.receivers",
     "manufacturing.dispensing.receivers",
     "manufacturing.release.receivers",
     "manufacturing.records.receivers",

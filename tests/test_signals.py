@@ -6,6 +6,8 @@ from manufacturing.dispensing.receivers import infusion_dates
 from manufacturing.lots.receivers import labelled_lots_problem
 from manufacturing.patients.signals import infusions_given, order_cancelling, subject_code_correcting
 from manufacturing.processing.receivers import dose_units_of_order
+from manufacturing.processing.signals import step_verifying
+from manufacturing.quality.receivers import deviation_required
 from manufacturing.quality.signals import result_failed
 from manufacturing.records.receivers import store_release_documents
 from manufacturing.release.receivers import alert_released_doses
@@ -27,6 +29,7 @@ def test_create_app_connects_the_answers_to_the_questions_of_patients():
     assert labelled_lots_problem in _receivers(subject_code_correcting)
     assert dose_units_of_order in _receivers(order_cancelling)
     assert infusion_dates in _receivers(infusions_given)
+    assert deviation_required in _receivers(step_verifying)
 
 
 def test_a_second_application_connects_each_receiver_once():

@@ -10,7 +10,7 @@ from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import StepKind
-from manufacturing.processing.record import LotRecord
+from manufacturing.quality.lot_record import LotRecord
 from manufacturing.quality.results import release_lines
 from manufacturing.records.models import LabelPrint
 from manufacturing.release.models import Disposition

@@ -9,7 +9,7 @@ from manufacturing.core.signatures import Signature, is_intact, signatures_of
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.processing.models import DoseUnit, StepStatus
-from manufacturing.processing.record import LotRecord, build
+from manufacturing.quality.lot_record import LotRecord, build
 from manufacturing.quality.models import Deviation, DeviationStatus, QcResult, QcStatus
 from manufacturing.quality.results import CheckLine, is_computed, release_lines
 from manufacturing.specifications.loader import Outcome
