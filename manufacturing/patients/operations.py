@@ -141,7 +141,7 @@ def record_order(user, subject: Subject, entry: OrderEntry) -> InfusionOrder:
     prescriber, reference = entry.prescriber.strip(), entry.order_reference.strip()
     if not prescriber or not reference:
         raise DomainError("Give the prescribing physician and the order reference.")
-    spec = registry.study_spec()
+    spec = registry.pin(registry.STUDY_SPEC_ID)
     weight, level = _check_order(subject, entry, spec)
     order = InfusionOrder(
         subject=subject, infusion_number=entry.infusion_number, dose_per_kg=level.dose_per_kg,

@@ -80,9 +80,17 @@ def record_new_versions() -> list[Spec]:
 
 
 def spec_in_force(spec_id: str, on: date | None = None) -> Spec:
-    """Record what is new, then return the version of a specification in force on a date."""
-    record_new_versions()
+    """Return the version of a specification in force on a date; nothing is written."""
     return in_force([item.spec for item in read_files()], spec_id, on or today())
+
+
+def pin(spec_id: str) -> Spec:
+    """Record the versions not seen before, then return the one in force today, for a record to pin.
+
+    Only operations that write call this: the pinned version must be stored so it can be re-read.
+    """
+    record_new_versions()
+    return spec_in_force(spec_id)
 
 
 def today() -> date:
