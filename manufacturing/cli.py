@@ -8,7 +8,7 @@ def register_cli(app: Flask) -> None:
     from manufacturing.audit.cli import audit_cli
     from manufacturing.demo import demo_cli
     from manufacturing.records.cli import lots_cli, records_cli
-    from manufacturing.release.cli import specs_cli
+    from manufacturing.specifications.cli import specs_cli
 
     for group in (users_cli, audit_cli, demo_cli, specs_cli, records_cli, lots_cli):
         app.cli.add_command(group)

@@ -17,9 +17,9 @@ import click
 from flask.cli import AppGroup
 
 from manufacturing.accounts import operations as accounts
-from manufacturing.accounts.cli import cli_actor
 from manufacturing.core import clock
 from manufacturing.core.audit import set_actor, set_reason
+from manufacturing.core.cli import cli_actor
 from manufacturing.core.permissions import Role
 from manufacturing.extensions import db
 from manufacturing.lots.din import new_din
@@ -108,7 +108,7 @@ def load_story(now: datetime) -> dict[str, str]:
         quality_demo.results_story(crew, lots, prepared + timedelta(minutes=35)),
         _pharmacy(people["pharm.luca"], subjects["LAL2013-RM-001"], complete_day0 + timedelta(days=13)),
         bench.lot_in_culture(crew, subjects["LAL2013-RM-002"], dins[1], now - timedelta(days=6, hours=2), 5, lots),
-        bench.lot_on_hold(crew, subjects["LAL2013-RM-003"], dins[2], now - timedelta(hours=20), lots),
+        quality_demo.lot_on_hold(crew, subjects["LAL2013-RM-003"], dins[2], now - timedelta(hours=20), lots),
     )
     return passwords
 

@@ -17,7 +17,8 @@ from manufacturing.quality import states as quality_states  # noqa: F401
 from manufacturing.quality.models import Deviation, QcResult
 from manufacturing.records.models import StoredDocument
 from manufacturing.release import states as release_states  # noqa: F401
-from manufacturing.release.models import Disposition, LabelPrint, LabelVoid, ReleaseAlert, SpecVersion
+from manufacturing.release.models import Disposition, LabelPrint, LabelVoid, ReleaseAlert
+from manufacturing.specifications.models import SpecVersion
 
 __all__ = [
     "Administration",

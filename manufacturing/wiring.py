@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_require_login)
     csrf.init_app(app)
     _register_blueprints(app)
+    _connect_receivers()
     _register_errors(app)
     _register_template_helpers(app)
     from manufacturing.cli import register_cli
@@ -58,10 +59,10 @@ FEATURE_VIEWS = (
     "manufacturing.accounts.views",
     "manufacturing.accounts.admin_views",
     "manufacturing.audit.views",
-    "manufacturing.release.spec_views",
-    "manufacturing.patients.views",
+    "manufacturing.specifications.views",
+    "manufacturing.dispensing.subject_views",
     "manufacturing.materials.views",
-    "manufacturing.lots.views",
+    "manufacturing.records.lot_views",
     "manufacturing.processing.views",
     "manufacturing.quality.views",
     "manufacturing.dispensing.views",
@@ -69,6 +70,21 @@ FEATURE_VIEWS = (
     "manufacturing.release.views",
     "manufacturing.records.views",
 )
+
+FEATURE_RECEIVERS = (
+    "manufacturing.lots.receivers",
+    "manufacturing.processing.receivers",
+    "manufacturing.quality.receivers",
+    "manufacturing.dispensing.receivers",
+    "manufacturing.release.receivers",
+    "manufacturing.records.receivers",
+)
+
+
+def _connect_receivers() -> None:
+    """Connect the receivers of every feature to the signals of the layers below it."""
+    for module_name in FEATURE_RECEIVERS:
+        importlib.import_module(module_name).connect()
 
 
 def _register_blueprints(app: Flask) -> None:

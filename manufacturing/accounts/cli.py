@@ -1,6 +1,5 @@
 """`flask users ...`: create the first administrator and manage accounts from the shell."""
 
-import getpass
 import sys
 
 import click
@@ -9,7 +8,7 @@ from sqlalchemy import select
 
 from manufacturing.accounts import operations
 from manufacturing.accounts.models import User
-from manufacturing.core.audit import set_actor
+from manufacturing.core.cli import cli_actor
 from manufacturing.core.errors import DomainError
 from manufacturing.core.permissions import Role
 from manufacturing.core.web import settle_refusal
@@ -17,10 +16,6 @@ from manufacturing.extensions import db
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 ROLE_NAMES = [role.name.lower() for role in Role]
-
-
-def cli_actor() -> None:
-    set_actor(db.session, None, f"cli:{getpass.getuser()}"[:80])
 
 
 def _read_password() -> str:

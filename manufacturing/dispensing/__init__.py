@@ -1,1 +1,1 @@
-"""Dispensing: pharmacy issue, the two-person bedside check, and the administration record."""
+"""Dispensing: pharmacy issue, the two-person bedside check, the administration record and the subject page."""

@@ -15,10 +15,10 @@ from manufacturing.lots.guards import closed_problem
 from manufacturing.processing.models import DoseState, DoseUnit
 from manufacturing.processing.states import GONE_OUT
 from manufacturing.quality.models import QcResult
+from manufacturing.quality.results import evaluate_result
 from manufacturing.release.models import AlertState, Disposition, DispositionState, LabelPrint, LabelVoid, ReleaseAlert
 from manufacturing.release.operations import standing_disposition
-from manufacturing.release.results import evaluate_result
-from manufacturing.release.specs import Outcome
+from manufacturing.specifications.evaluation import Outcome
 
 
 def release_problem(dose: DoseUnit, standing: Disposition | None) -> str | None:

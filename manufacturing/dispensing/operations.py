@@ -20,12 +20,11 @@ from manufacturing.extensions import db
 from manufacturing.lots import din as din_codes
 from manufacturing.patients import plan
 from manufacturing.patients.models import InfusionOrder, OrderStatus
-from manufacturing.patients.operations import administered_dates
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit
 from manufacturing.processing.states import DOSE
-from manufacturing.release import registry
-from manufacturing.release.spec_model import StudySpec
+from manufacturing.specifications import registry
+from manufacturing.specifications.model import StudySpec
 from manufacturing.units import Quantity, parse_quantity, to_lab_unit
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -89,7 +88,7 @@ def _check_escalation(dose: DoseUnit, order: InfusionOrder) -> list[Quantity]:
     """Infusion k only after k-1 was given the interval earlier, never above its level; return the maxima."""
     specs, product, infusion = studies(dose, order), lot_spec(dose.lot), order.infusion_number
     interval = max(plan.interval_days(spec) for spec in specs)
-    _refuse(guards.interval_problem(infusion, administered_dates(order.subject), registry.today(), interval))
+    _refuse(guards.interval_problem(infusion, queries.administered_dates(order.subject), registry.today(), interval))
     maxima = [spec.max_dose_per_kg for spec in specs] + [product.max_dose_per_kg]
     level = min(spec.dose_for_infusion(infusion) for spec in specs)
     _refuse(guards.dose_level_problem(order.dose_per_kg, infusion, level, maxima))

@@ -1,10 +1,11 @@
 """Read the pharmacy's queues and the dispensing records of one dose unit."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 
+from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
 from manufacturing.dispensing.fitness import unfit_reasons
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
@@ -109,3 +110,11 @@ def mismatches(dose: DoseUnit) -> list[Mismatch]:
                                      AuditEvent.entity_id == str(dose.id)).order_by(AuditEvent.id)
     return [Mismatch(event.occurred_at, event.username, event.change_map["message"]["new"])
             for event in db.session.scalars(query)]
+
+
+def administered_dates(subject) -> dict[int, date]:
+    """Return the site date each infusion of a subject started, by infusion number, from the administrations."""
+    query = (select(DoseUnit.infusion_number, Administration.started_at)
+             .join(DoseUnit, Administration.dose_unit_id == DoseUnit.id).join(Lot, DoseUnit.lot_id == Lot.id)
+             .where(Lot.subject_id == subject.id).order_by(Administration.started_at))
+    return {infusion: clock.to_local(started_at).date() for infusion, started_at in db.session.execute(query)}

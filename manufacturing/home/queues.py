@@ -11,7 +11,7 @@ from manufacturing.extensions import db
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.materials.models import MaterialLot, MaterialStatus
 from manufacturing.processing.models import ProcessStep, StepKind, StepStatus
-from manufacturing.processing.record import step_title
+from manufacturing.processing.progress import step_title
 from manufacturing.quality.models import Deviation, DeviationStatus, QcResult, QcStatus
 from manufacturing.release import alerts, queries
 

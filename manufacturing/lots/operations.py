@@ -13,7 +13,7 @@ from manufacturing.lots.din import Din
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.lots.states import LOT
 from manufacturing.patients.models import Subject
-from manufacturing.release import registry
+from manufacturing.specifications import registry
 
 
 def _new_lot_number() -> str:
@@ -27,7 +27,7 @@ def open_lot(subject: Subject, din: Din, user) -> Lot:
     if existing is not None:
         raise DomainError(f"DIN {din.keyboard} is already lot {existing.lot_number}: every collection bag "
                           "has its own DIN. Check the bag label.")
-    product, study = registry.product_spec(), registry.study_spec()
+    product, study = registry.pin(registry.PRODUCT_SPEC_ID), registry.pin(registry.STUDY_SPEC_ID)
     lot = Lot(lot_number=_new_lot_number(), subject_id=subject.id, din=din.din13, din_flags=din.flags,
               state=LotState.RECEIVED, spec_id=product.id, spec_version=product.version,
               spec_hash=product.content_hash, study_spec_id=study.id, study_spec_version=study.version,

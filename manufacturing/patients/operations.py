@@ -3,21 +3,19 @@
 from dataclasses import dataclass, fields
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from manufacturing.core import clock
 from manufacturing.core.checks import require_reason
 from manufacturing.core.errors import DomainError, NotPermitted
-from manufacturing.dispensing.models import Administration
 from manufacturing.extensions import db
-from manufacturing.lots.models import Lot
 from manufacturing.patients import guards, plan
 from manufacturing.patients.guards import SubjectDetails
 from manufacturing.patients.models import BodyWeight, InfusionOrder, OrderStatus, Subject
-from manufacturing.processing.models import DoseUnit
-from manufacturing.release import registry
-from manufacturing.release.spec_model import DoseLevel, StudySpec
+from manufacturing.patients.signals import administered_dates, dose_units_made, subject_code_problem
+from manufacturing.specifications import registry
+from manufacturing.specifications.model import DoseLevel, StudySpec
 from manufacturing.units import parse_quantity, to_lab_unit
 
 
@@ -78,10 +76,6 @@ def register_subject(user, details: SubjectDetails) -> Subject:
     return subject
 
 
-def _lot_numbers(subject: Subject) -> list[str]:
-    return list(db.session.scalars(select(Lot.lot_number).where(Lot.subject_id == subject.id).order_by(Lot.id)))
-
-
 def correct_subject(user, subject: Subject, details: SubjectDetails, reason: str) -> None:
     """Correct a subject's data with a reason; the ID only while no lot carries it on its labels."""
     if not guards.may_register_subjects(user):
@@ -92,10 +86,7 @@ def correct_subject(user, subject: Subject, details: SubjectDetails, reason: str
     if not changed:
         raise DomainError("Nothing to correct: the values entered are those recorded.")
     if "subject_code" in changed:
-        lots = _lot_numbers(subject)
-        if lots:
-            raise DomainError(f"The study subject ID is on the labels of lot {', '.join(lots)}: "
-                              "it cannot be corrected here.")
+        _refuse(subject_code_problem(subject))
         _check_code_free(details.subject_code, subject)
     require_reason(db.session, reason, "correcting the subject's data")
     for name in changed:
@@ -117,14 +108,6 @@ def record_body_weight(user, subject: Subject, entered: str, measured_on: date) 
     db.session.add(body_weight)
     db.session.flush()
     return body_weight
-
-
-def administered_dates(subject: Subject) -> dict[int, date]:
-    """Return the site date each infusion of a subject started, by infusion number, from the administrations."""
-    query = (select(DoseUnit.infusion_number, Administration.started_at)
-             .join(DoseUnit, Administration.dose_unit_id == DoseUnit.id).join(Lot, DoseUnit.lot_id == Lot.id)
-             .where(Lot.subject_id == subject.id).order_by(Administration.started_at))
-    return {infusion: clock.to_local(started_at).date() for infusion, started_at in db.session.execute(query)}
 
 
 def _check_order(subject: Subject, entry: OrderEntry, spec: StudySpec) -> tuple[BodyWeight, DoseLevel]:
@@ -158,7 +141,7 @@ def record_order(user, subject: Subject, entry: OrderEntry) -> InfusionOrder:
     prescriber, reference = entry.prescriber.strip(), entry.order_reference.strip()
     if not prescriber or not reference:
         raise DomainError("Give the prescribing physician and the order reference.")
-    spec = registry.study_spec()
+    spec = registry.pin(registry.STUDY_SPEC_ID)
     weight, level = _check_order(subject, entry, spec)
     order = InfusionOrder(
         subject=subject, infusion_number=entry.infusion_number, dose_per_kg=level.dose_per_kg,
@@ -176,8 +159,7 @@ def cancel_order(user, order: InfusionOrder, reason: str) -> None:
     """Cancel an open order with a reason, while no dose unit was made for it."""
     if not guards.may_order_infusions(user):
         raise NotPermitted("Only pharmacy cancels infusion orders.")
-    dose_units = db.session.scalar(select(func.count()).select_from(DoseUnit)
-                                   .where(DoseUnit.infusion_order_id == order.id))
+    dose_units = dose_units_made(order)
     later = [other.infusion_number for other in plan.active_orders(order.subject.orders).values()
              if other.infusion_number > order.infusion_number]
     _refuse(guards.cancel_problem(order, dose_units, min(later, default=None)))

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from manufacturing.calculations import cells_required
 from manufacturing.patients.models import OrderStatus
-from manufacturing.release.spec_model import DoseLevel, StudySpec
+from manufacturing.specifications.model import DoseLevel, StudySpec
 from manufacturing.units import Quantity
 
 

@@ -7,8 +7,8 @@ from manufacturing.lots.models import Lot
 from manufacturing.processing.derived import Derived
 from manufacturing.processing.kinds import definition, limit_source
 from manufacturing.processing.models import DoseUnit, ProcessStep
-from manufacturing.release import registry
-from manufacturing.release.specs import Evaluation, InProcessLimit, Outcome, ProductSpec, evaluate_limit
+from manufacturing.specifications import registry
+from manufacturing.specifications.loader import Evaluation, InProcessLimit, Outcome, ProductSpec, evaluate_limit
 from manufacturing.units import Q_
 
 

@@ -1,8 +1,8 @@
 """Demo lots told as they happen at the bench: each step recorded and verified at its own time.
 
-A complete lot (fourteen culture days, five dose units), a lot in culture, and a lot on hold with a
-deviation, all made through the operations. Each story is a generator that yields the time of its next
-event; the demo runs the stories together in time order, with the clock set to each event's time.
+A complete lot (fourteen culture days, five dose units) and a lot in culture, made through the operations
+(the lot held on a deviation is told by quality). Each story is a generator that yields the time of its next event;
+the demo runs the stories together in time order, with the clock set to each event's time.
 """
 
 from collections.abc import Iterator
@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from manufacturing.core import clock
 from manufacturing.core.audit import set_actor
 from manufacturing.extensions import db
-from manufacturing.lots import operations as lot_operations
 from manufacturing.lots.models import Lot
 from manufacturing.materials.operations import usable_equipment, usable_materials
 from manufacturing.patients.models import Subject
@@ -20,8 +19,6 @@ from manufacturing.processing import doses, operations
 from manufacturing.processing.entries import StepInput
 from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import DoseKind, ProcessStep, StepKind
-from manufacturing.quality import operations as quality
-from manufacturing.quality.models import DeviationClass
 from manufacturing.units import Q_
 
 SEPARATION = {"volume_loaded": "185 mL", "volume": "100 mL", "concentration": "20 x 10^6 cells/mL",
@@ -57,7 +54,7 @@ class Crew:
         return user
 
 
-def _inputs(kind: StepKind, at: datetime, values: dict[str, str]) -> StepInput:
+def inputs(kind: StepKind, at: datetime, values: dict[str, str]) -> StepInput:
     """Entries of a step with the first usable material lot and equipment of each kind."""
     step_definition = definition(kind)
     return StepInput(
@@ -76,12 +73,12 @@ def _step(crew: Crew, lot: Lot, kind: StepKind, at: datetime, values: dict) -> S
     """Record a step at its time and have it verified a little later."""
     yield at
     user = crew.act(crew.technician)
-    step = operations.record_step(lot, kind, _inputs(kind, at, values), user, crew.password(user), user.username)
+    step = operations.record_step(lot, kind, inputs(kind, at, values), user, crew.password(user), user.username)
     yield at + VERIFY_AFTER
     _verify(crew, step)
 
 
-def _received(crew: Crew, subject: Subject, din: str, at: datetime, lots: list[Lot]) -> Story:
+def received(crew: Crew, subject: Subject, din: str, at: datetime, lots: list[Lot]) -> Story:
     """The bag arrives: the lot is opened and its receipt verified."""
     yield at
     values = {"collected_at": clock.to_local(at - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M"),
@@ -89,7 +86,7 @@ def _received(crew: Crew, subject: Subject, din: str, at: datetime, lots: list[L
               "nk_fraction": "12 %", "cd3_fraction": "60 %", "cd19_fraction": "2 %",
               "transport_temperature": "8 °C", "label_check": "yes"}
     user = crew.act(crew.technician)
-    lots.append(operations.receive_apheresis(subject.subject_code, din, _inputs(StepKind.APHERESIS_RECEIPT, at, values),
+    lots.append(operations.receive_apheresis(subject.subject_code, din, inputs(StepKind.APHERESIS_RECEIPT, at, values),
                                              user, crew.password(user), user.username))
     yield at + VERIFY_AFTER
     _verify(crew, operations.lot_steps(lots[-1])[0])
@@ -121,7 +118,7 @@ def _through_culture(crew: Crew, lot: Lot, day0: datetime, last_day: int) -> Sto
 
 def complete_lot(crew: Crew, subject: Subject, din: str, day0: datetime, lots: list[Lot]) -> Story:
     """A lot through fourteen culture days, harvest and five dose units."""
-    yield from _received(crew, subject, din, day0 - timedelta(hours=9), lots)
+    yield from received(crew, subject, din, day0 - timedelta(hours=9), lots)
     lot = lots[-1]
     yield from _through_culture(crew, lot, day0, 14)
     harvest_at = day0 + timedelta(days=14, hours=4)
@@ -132,7 +129,7 @@ def complete_lot(crew: Crew, subject: Subject, din: str, day0: datetime, lots: l
                 for number, level, kind, volume in FIVE_UNITS]
     user = crew.act(crew.technician)
     db.session.refresh(subject)
-    step = doses.prepare_doses(lot, _inputs(StepKind.DOSE_PREPARATION, prepared_at, {}), requests,
+    step = doses.prepare_doses(lot, inputs(StepKind.DOSE_PREPARATION, prepared_at, {}), requests,
                                subject.latest_weight, user, crew.password(user), user.username)
     yield prepared_at + VERIFY_AFTER
     _verify(crew, step)
@@ -141,25 +138,5 @@ def complete_lot(crew: Crew, subject: Subject, din: str, day0: datetime, lots: l
 def lot_in_culture(crew: Crew, subject: Subject, din: str, day0: datetime, days_done: int,
                    lots: list[Lot]) -> Story:
     """A lot counted daily, still in culture."""
-    yield from _received(crew, subject, din, day0 - timedelta(hours=9), lots)
+    yield from received(crew, subject, din, day0 - timedelta(hours=9), lots)
     yield from _through_culture(crew, lots[-1], day0, days_done)
-
-
-def lot_on_hold(crew: Crew, subject: Subject, din: str, received_at: datetime, lots: list[Lot]) -> Story:
-    """CD3 depletion below its action limit: a deviation is opened and QA holds the lot."""
-    yield from _received(crew, subject, din, received_at, lots)
-    lot = lots[-1]
-    at = received_at + timedelta(hours=3)
-    yield at
-    user = crew.act(crew.technician)
-    poor = {**SEPARATION, "viability": "93 %", "nk_fraction": "55 %", "cd3_fraction": "5 %"}
-    step = operations.record_step(lot, StepKind.CD3_DEPLETION, _inputs(StepKind.CD3_DEPLETION, at, poor), user,
-                                  crew.password(user), user.username)
-    yield at + timedelta(hours=1)
-    quality.open_deviation(lot, crew.act(crew.technician), DeviationClass.MAJOR,
-                           "T-cell log depletion below the action limit",
-                           "CD3 depletion reached 1.97 log (action limit 2.0 log); 5 % CD3+ cells remain.",
-                           "Product kept at 2-8 °C; QA informed; no further processing until QA decides.", step)
-    yield at + timedelta(hours=1, minutes=30)
-    lot_operations.hold(lot, crew.act(crew.qa), "Investigation of the CD3 depletion (deviation opened): decide on "
-                                                "a second depletion or cancellation.")

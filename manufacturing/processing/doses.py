@@ -20,7 +20,7 @@ from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, ProcessStep, StepKind, StepStatus
 from manufacturing.processing.operations import advance_lot, check_can_record, check_time, lot_steps
 from manufacturing.processing.uses import set_uses
-from manufacturing.release import registry
+from manufacturing.specifications import registry
 from manufacturing.units import Quantity, format_quantity, parse_quantity
 
 

@@ -17,15 +17,13 @@ from manufacturing.lots.operations import open_lot
 from manufacturing.lots.states import LOT
 from manufacturing.patients.models import Subject
 from manufacturing.processing import guards
-from manufacturing.processing.checks import action_breached, lot_spec, step_checks
-from manufacturing.processing.derived import derive
 from manufacturing.processing.entries import Entry, StepInput, read_entries
 from manufacturing.processing.kinds import StepDefinition, definition
 from manufacturing.processing.models import ProcessStep, StepKind, StepStatus, StepValue
 from manufacturing.processing.rules import check_consistency, culture_day_number
+from manufacturing.processing.signals import verification_problem
 from manufacturing.processing.states import STEP
 from manufacturing.processing.uses import set_uses
-from manufacturing.quality.models import Deviation
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -134,23 +132,14 @@ def record_step(lot: Lot, kind: StepKind, given: StepInput, user, password: str,
     return _record(lot, kind, given, user, password, username)
 
 
-def needs_deviation(step: ProcessStep) -> bool:
-    """An action limit crossed and no deviation opened for the step yet."""
-    history = lot_steps(step.lot)
-    checks = step_checks(step, derive(history)[step.id], lot_spec(step.lot))
-    if not action_breached(checks):
-        return False
-    return db.session.scalar(select(Deviation.id).where(Deviation.step_id == step.id).limit(1)) is None
-
-
 def verify_step(step: ProcessStep, user, password: str, username: str) -> None:
     """Verify a step as the second person (never its performer); action breaches need a deviation."""
     lock(step.lot)
     lock(step)
     if (refusal := guards.verify_refusal(step, user)):
         raise refusal
-    if needs_deviation(step):
-        raise OutOfSequence("This step crossed an action limit: open a deviation for it before it can be verified.")
+    if (problem := verification_problem(step)):
+        raise OutOfSequence(problem)
     sign(step, Meaning.VERIFIED, user, password, username=username)
     STEP.move(step, "verified")
     step.verified_by_id, step.verified_at = user.id, clock.now()

@@ -6,13 +6,13 @@ from manufacturing.core.forms import SignForm
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
-from manufacturing.lots.views import lot_or_404
+from manufacturing.lots.lookup import lot_or_404
 from manufacturing.patients.models import BodyWeight
 from manufacturing.processing import doses, forms, operations
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import ProcessStep, StepKind
-from manufacturing.release import registry
+from manufacturing.specifications import registry
 
 bp = Blueprint("steps", __name__, url_prefix="/lots")
 

@@ -1,1 +1,1 @@
-"""Quality: deviations, QC results and out-of-specification follow-up."""
+"""Quality: QC results judged against the specification, deviations, OOS follow-up and the executed lot record."""

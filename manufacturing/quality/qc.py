@@ -23,11 +23,11 @@ from manufacturing.processing.models import DoseUnit, StepKind
 from manufacturing.processing.operations import FUTURE_TOLERANCE, lot_steps
 from manufacturing.quality.models import Deviation, DeviationClass, QcKind, QcResult, QcStatus
 from manufacturing.quality.operations import open_deviation
+from manufacturing.quality.results import evaluate_result, is_computed, is_lot_test, release_lines
+from manufacturing.quality.signals import announce_failure
 from manufacturing.quality.states import QC_RESULT
-from manufacturing.release.alerts import raise_if_released
-from manufacturing.release.evaluation import Evaluation, Outcome, evaluate
-from manufacturing.release.results import evaluate_result, is_computed, is_lot_test, release_lines
-from manufacturing.release.spec_model import Criterion, DoseCriterion, ProductSpec, QualitativeCriterion
+from manufacturing.specifications.evaluation import Evaluation, Outcome, evaluate
+from manufacturing.specifications.model import Criterion, DoseCriterion, ProductSpec, QualitativeCriterion
 from manufacturing.units import Quantity, QuantityError, dimension_name, parse_quantity, same_dimension, unit_label
 
 # The clear negative answer offered beside each accepted answer of a qualitative test.
@@ -201,7 +201,7 @@ def record_result(lot: Lot, dose: DoseUnit | None, test_key: str, entered: str, 
 
 def _investigate(result: QcResult, criterion: Criterion, evaluation: Evaluation, user) -> Deviation:
     """Open the OOS investigation of a failing result, and alert on every released dose it concerns."""
-    alerts = raise_if_released(result, evaluation)
+    alerts = announce_failure(result, evaluation)
     dose = db.session.get(DoseUnit, result.dose_unit_id) if result.dose_unit_id else None
     description = (f"{evaluation.reason}. {result.kind.title} result \"{result.entered}\" on the {result.sample} "
                    f"of {where(dose)}, tested {clock.format_local(result.tested_at)}.")

@@ -12,8 +12,8 @@ from manufacturing.core import clock
 from manufacturing.core.forms import SignatureFields
 from manufacturing.quality.models import QcKind
 from manufacturing.quality.qc import QcSheet, ResultView, answers
-from manufacturing.release.results import is_computed, is_lot_test
-from manufacturing.release.spec_model import ProductSpec, QualitativeCriterion
+from manufacturing.quality.results import is_computed, is_lot_test
+from manufacturing.specifications.model import ProductSpec, QualitativeCriterion
 from manufacturing.units import format_quantity
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"

@@ -6,8 +6,8 @@ from flask_login import current_user
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
+from manufacturing.lots.lookup import lot_or_404
 from manufacturing.lots.models import Lot
-from manufacturing.lots.views import lot_or_404
 from manufacturing.processing.models import DoseUnit
 from manufacturing.quality import qc, qc_forms
 from manufacturing.quality.models import QcResult

@@ -7,7 +7,7 @@ from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.signatures import signature_lines
 from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
-from manufacturing.lots.views import lot_or_404
+from manufacturing.lots.lookup import lot_or_404
 from manufacturing.processing.models import ProcessStep
 from manufacturing.quality import operations
 from manufacturing.quality.forms import AssessmentForm, CloseForm, DeviationForm

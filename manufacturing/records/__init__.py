@@ -1,1 +1,1 @@
-"""Records: the executed batch record, certificates of analysis and bag labels as PDF documents."""
+"""Records: the executed batch record, certificates of analysis and bag labels as PDF documents, and the lot page."""

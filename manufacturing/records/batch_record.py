@@ -16,7 +16,7 @@ from manufacturing.core.signatures import is_intact, manifestation, signatures_o
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.growth import growth_chart
-from manufacturing.processing.record import LotRecord, StepView, build
+from manufacturing.quality.lot_record import LotRecord, StepView, build
 from manufacturing.records import batch_sections as sections
 
 STEP_ACTIONS = ("step.updated", "step_value.updated", "step_value.created", "step_value.deleted")

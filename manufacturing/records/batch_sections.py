@@ -8,10 +8,10 @@ from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import StepKind
-from manufacturing.processing.record import LotRecord
+from manufacturing.quality.lot_record import LotRecord
+from manufacturing.quality.results import release_lines, result_line
 from manufacturing.release.models import Disposition, LabelPrint
-from manufacturing.release.results import release_lines, result_line
-from manufacturing.release.specs import ProductSpec
+from manufacturing.specifications.loader import ProductSpec
 from manufacturing.units import format_quantity
 
 GROWTH_KINDS = (StepKind.CULTURE_DAY0, StepKind.CULTURE_DAY, StepKind.HARVEST)

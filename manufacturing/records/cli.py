@@ -4,7 +4,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from manufacturing.accounts.cli import cli_actor
+from manufacturing.core.cli import cli_actor
 from manufacturing.core.errors import DomainError
 from manufacturing.core.web import settle_refusal
 from manufacturing.extensions import db

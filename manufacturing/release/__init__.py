@@ -1,1 +1,1 @@
-"""Release: specifications as data, their evaluation, QA disposition and certificates of analysis."""
+"""Release: QA review by exception, signed disposition, certificates of analysis and post-release alerts."""

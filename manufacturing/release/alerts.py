@@ -18,8 +18,8 @@ from manufacturing.processing.states import DOSE, GONE_OUT
 from manufacturing.quality.models import QcResult
 from manufacturing.release.models import AlertState, ReleaseAlert
 from manufacturing.release.operations import withdraw_release
-from manufacturing.release.specs import Evaluation, Outcome
 from manufacturing.release.states import ALERT
+from manufacturing.specifications.loader import Evaluation, Outcome
 
 
 def _gone_out(result: QcResult) -> list[DoseUnit]:

@@ -4,7 +4,7 @@ from dataclasses import asdict, dataclass, field
 
 from manufacturing.core import clock
 from manufacturing.lots.din import ProductCode
-from manufacturing.release.results import ResultLine, result_line
+from manufacturing.quality.results import ResultLine, result_line
 from manufacturing.units import format_quantity
 
 

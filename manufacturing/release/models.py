@@ -1,9 +1,9 @@
-"""Specification versions seen, QA's dispositions of dose units, and post-release alerts."""
+"""QA's dispositions of dose units, and post-release alerts."""
 
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from manufacturing.core.audit import Audited
@@ -11,29 +11,6 @@ from manufacturing.core.signatures import Signable
 from manufacturing.core.types import UTCDateTime
 from manufacturing.extensions import db
 from manufacturing.processing.models import DoseUnit, OfDoseUnit
-
-
-class SpecVersion(Audited, db.Model):
-    """One version of one specification, kept with its exact content so a pinned lot can be re-read."""
-
-    __tablename__ = "spec_versions"
-    __audit_entity__ = "spec_version"
-    __audit_exclude__ = frozenset({"content"})
-    __table_args__ = (UniqueConstraint("spec_id", "version"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    spec_id: Mapped[str] = mapped_column(String(80))
-    version: Mapped[str] = mapped_column(String(20))
-    kind: Mapped[str] = mapped_column(String(20))
-    title: Mapped[str] = mapped_column(String(200))
-    effective: Mapped[date]
-    source: Mapped[str] = mapped_column(String(200))
-    content_hash: Mapped[str] = mapped_column(String(64))
-    content: Mapped[str] = mapped_column(Text)
-    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-    def audit_scope(self) -> str | None:
-        return f"spec:{self.spec_id}"
 
 
 class Decision(enum.Enum):

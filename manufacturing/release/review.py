@@ -9,10 +9,10 @@ from manufacturing.core.signatures import Signature, current_signatures, is_inta
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.processing.models import DoseUnit, StepStatus
-from manufacturing.processing.record import LotRecord, build
+from manufacturing.quality.lot_record import LotRecord, build
 from manufacturing.quality.models import Deviation, DeviationStatus, QcResult, QcStatus
-from manufacturing.release.results import CheckLine, is_computed, release_lines
-from manufacturing.release.specs import Outcome
+from manufacturing.quality.results import CheckLine, is_computed, release_lines
+from manufacturing.specifications.loader import Outcome
 
 
 @dataclass

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from manufacturing.calculations import dose_volume
-from manufacturing.release.evaluation import DoseContext, evaluate_release
-from manufacturing.release.specs import load_spec
+from manufacturing.specifications.evaluation import DoseContext, evaluate_release
+from manufacturing.specifications.loader import load_spec
 from manufacturing.units import Q_, format_quantity, parse_quantity
 
 SPEC = load_spec(Path(__file__).resolve().parents[2] / "specs" / "nk-cells-autologous.toml")

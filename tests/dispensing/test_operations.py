@@ -13,9 +13,9 @@ from manufacturing.core.errors import DomainError, NotPermitted
 from manufacturing.core.signatures import Meaning, is_intact, signatures_of
 from manufacturing.dispensing import operations, queries
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
+from manufacturing.dispensing.queries import administered_dates
 from manufacturing.extensions import db
 from manufacturing.patients.models import InfusionOrder, OrderStatus
-from manufacturing.patients.operations import administered_dates
 from manufacturing.processing.models import DoseState, DoseUnit
 from manufacturing.release.operations import reject_dose
 from manufacturing.units import Q_

@@ -10,7 +10,7 @@ from manufacturing.patients import operations, plan
 from manufacturing.patients.guards import SubjectDetails
 from manufacturing.patients.models import BodyWeight, InfusionOrder, Sex, Subject
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, ProcessStep, StepKind, StepStatus
-from manufacturing.release import registry
+from manufacturing.specifications import registry
 from manufacturing.units import parse_quantity
 
 SUBJECT_CODE = "LAL2013-RM-001"
@@ -62,7 +62,7 @@ def make_order(user, subject: Subject, **changes) -> InfusionOrder:
 def make_lot(user, subject: Subject, number: str = "NK26-0001", din: str = "A999926000001") -> Lot:
     """Open a lot directly (the lots feature's operations are not this feature's to call)."""
     acting(user)
-    spec, study = registry.product_spec(), registry.study_spec()
+    spec, study = registry.pin(registry.PRODUCT_SPEC_ID), registry.pin(registry.STUDY_SPEC_ID)
     lot = Lot(lot_number=number, subject_id=subject.id, din=din, din_flags="00", state=LotState.RECEIVED,
               spec_id=spec.id, spec_version=spec.version, spec_hash=spec.content_hash, study_spec_id=study.id,
               study_spec_version=study.version, study_spec_hash=study.content_hash, opened_at=clock.now(),

@@ -15,7 +15,7 @@ from manufacturing.core.errors import DomainError, NotPermitted, ReasonRequired
 from manufacturing.patients import operations
 from manufacturing.patients.demo import load_demo
 from manufacturing.patients.models import OrderStatus, Subject
-from manufacturing.release import registry
+from manufacturing.specifications import registry
 from manufacturing.units import QuantityError
 from tests.patients.factories import (
     acting,

@@ -11,8 +11,8 @@ from manufacturing.core.permissions import Role
 from manufacturing.patients import guards, plan
 from manufacturing.patients.guards import SubjectDetails
 from manufacturing.patients.models import OrderStatus, Sex
-from manufacturing.release.spec_model import DoseLevel
-from manufacturing.release.specs import parse_spec
+from manufacturing.specifications.loader import parse_spec
+from manufacturing.specifications.model import DoseLevel
 from manufacturing.units import Q_, parse_quantity
 
 STUDY_FILE = Path(__file__).resolve().parents[2] / "specs" / "study-nct02185781.toml"

@@ -80,7 +80,7 @@ def test_infusion_beyond_the_study(database, bench, harvested):
 def test_the_weight_age_is_checked_against_the_spec(bench):
     lot = bench.lot_through(StepKind.HARVEST)  # the only weight is 16 days old at dose preparation
     step = prepare(bench, lot, (1, "1e6 cells/kg", DoseKind.FRESH, "50 mL"))
-    from manufacturing.processing.record import build
+    from manufacturing.quality.lot_record import build
 
     view = next(v for v in build(lot).steps if v.step.id == step.id)
     assert [c.colour for c in view.checks] == ["red"]

@@ -16,8 +16,8 @@ from manufacturing.lots.models import Lot, LotState
 from manufacturing.processing import operations
 from manufacturing.processing.entries import EntryError
 from manufacturing.processing.models import ProcessStep, StepKind, StepStatus
-from manufacturing.processing.record import build
 from manufacturing.quality import operations as quality
+from manufacturing.quality.lot_record import build
 from manufacturing.quality.models import DeviationClass
 from tests.factories import PASSWORD
 from tests.processing.factories import SCHEDULE

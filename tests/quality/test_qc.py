@@ -15,10 +15,10 @@ from manufacturing.processing.doses import doses_of
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, StepKind
 from manufacturing.quality import qc
 from manufacturing.quality.models import Deviation, DeviationClass, DeviationStatus, QcKind, QcResult, QcStatus
-from manufacturing.release.evaluation import Outcome
+from manufacturing.quality.results import evaluate_result, release_lines
 from manufacturing.release.models import Disposition, DispositionState, ReleaseAlert
 from manufacturing.release.operations import standing_disposition
-from manufacturing.release.results import evaluate_result, release_lines
+from manufacturing.specifications.evaluation import Outcome
 from manufacturing.units import Q_
 from tests.dispensing.factories import release_with_label
 from tests.factories import PASSWORD

@@ -4,9 +4,9 @@ from flask import Blueprint, abort, render_template
 from sqlalchemy import select
 
 from manufacturing.extensions import db
-from manufacturing.release import registry
-from manufacturing.release.models import SpecVersion
-from manufacturing.release.specs import SpecError
+from manufacturing.specifications import registry
+from manufacturing.specifications.loader import SpecError
+from manufacturing.specifications.models import SpecVersion
 
 bp = Blueprint("specs", __name__, url_prefix="/specs")
 
@@ -19,7 +19,7 @@ def index():
         in_force = registry.versions_in_force([item.spec for item in files])
     except SpecError as error:
         problem = str(error)
-    return render_template("release/specs.html", problem=problem, in_force=in_force, files=files,
+    return render_template("specifications/index.html", problem=problem, in_force=in_force, files=files,
                            history=registry.history())
 
 
@@ -28,4 +28,4 @@ def version(spec_id: str, version: str):
     row = db.session.scalar(select(SpecVersion).where(SpecVersion.spec_id == spec_id,
                                                       SpecVersion.version == version)) or abort(404)
     spec = registry.pinned(row.spec_id, row.version, row.content_hash)
-    return render_template("release/spec_version.html", spec=spec, row=row)
+    return render_template("specifications/version.html", spec=spec, row=row)

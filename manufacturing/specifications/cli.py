@@ -5,10 +5,10 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from manufacturing.accounts.cli import cli_actor
+from manufacturing.core.cli import cli_actor
 from manufacturing.extensions import db
-from manufacturing.release import registry
-from manufacturing.release.specs import SpecError
+from manufacturing.specifications import registry
+from manufacturing.specifications.loader import SpecError
 
 specs_cli = AppGroup("specs", help="Specifications as versioned data.")
 

@@ -11,7 +11,7 @@ from manufacturing.extensions import db
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.models import DoseUnit
 from manufacturing.quality.models import QcResult
-from manufacturing.release.specs import (
+from manufacturing.specifications.loader import (
     Cd3PerKgCriterion,
     Criterion,
     DoseContext,

@@ -16,7 +16,7 @@ import pint
 
 from manufacturing.calculations import cd3_cells_per_kg, dose_deviation, endotoxin_limit
 from manufacturing.core.errors import DomainError
-from manufacturing.release.spec_model import (
+from manufacturing.specifications.model import (
     Cd3PerKgCriterion,
     Criterion,
     DoseCriterion,

@@ -1,15 +1,19 @@
 """Change control of specification files, the specs CLI and the specifications page."""
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from manufacturing.core.audit import AuditEvent
-from manufacturing.release import registry
-from manufacturing.release.models import SpecVersion
-from manufacturing.release.specs import SpecError
+from manufacturing.processing.models import StepKind
+from manufacturing.specifications import registry
+from manufacturing.specifications.loader import SpecError
+from manufacturing.specifications.models import SpecVersion
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 PRODUCT_FILE = "nk-cells-autologous.toml"
@@ -93,3 +97,36 @@ def test_specs_page_warns_of_a_changed_file(client, login, qa_user, specs_copy):
     login(qa_user)
     page = client.get("/specs/").get_data(as_text=True)
     assert "Specification files refused" in page and "content changed without a new version" in page
+
+
+@contextmanager
+def _inserts() -> Iterator[list]:
+    """Collect every object any session flushes as new, committed or not."""
+    inserted: list = []
+
+    def collect(session, context, instances):
+        inserted.extend(session.new)
+
+    event.listen(Session, "before_flush", collect)
+    try:
+        yield inserted
+    finally:
+        event.remove(Session, "before_flush", collect)
+
+
+def test_reading_the_specification_in_force_inserts_no_row(client, login, database, bench, specs_copy):
+    lot = bench.lot_through(StepKind.APHERESIS_RECEIPT)
+    _edit(specs_copy, 'version = "1.0"', 'version = "1.1"')  # a version in force that no write has recorded
+    login(bench.qa)
+    with _inserts() as inserted:
+        for url in ("/specs/", f"/lots/{lot.id}", f"/subjects/{lot.subject_id}"):
+            assert client.get(url).status_code == 200, url
+        assert registry.product_spec().version == "1.1"
+    assert inserted == []
+
+
+def test_opening_a_lot_records_the_version_it_pins(database, bench, specs_copy):
+    _edit(specs_copy, 'version = "1.0"', 'version = "1.1"')
+    lot = bench.lot_through(StepKind.APHERESIS_RECEIPT)
+    assert lot.spec_version == "1.1"
+    assert registry.pinned(lot.spec_id, lot.spec_version, lot.spec_hash).version == "1.1"

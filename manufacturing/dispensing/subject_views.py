@@ -1,4 +1,4 @@
-"""Pages of subjects, body weights and infusion orders."""
+"""Pages of subjects, body weights and infusion orders, with the lots and dose units made for each subject."""
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -8,14 +8,15 @@ from sqlalchemy.orm import selectinload
 from manufacturing.core.forms import ReasonForm
 from manufacturing.core.permissions import role_required
 from manufacturing.core.web import acting_user, attempt, form_errors
+from manufacturing.dispensing.queries import administered_dates
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.patients import guards, operations, plan
 from manufacturing.patients.forms import BodyWeightForm, CorrectSubjectForm, OrderForm, SubjectForm
 from manufacturing.patients.models import InfusionOrder, OrderStatus, Subject
 from manufacturing.processing.models import DoseUnit
-from manufacturing.release import registry
-from manufacturing.release.specs import SpecError
+from manufacturing.specifications import registry
+from manufacturing.specifications.loader import SpecError
 
 bp = Blueprint("patients", __name__, url_prefix="/subjects")
 
@@ -91,7 +92,7 @@ def _subject_page(subject: Subject, status: int = 200, **forms):
     spec, spec_problem = _study_spec()
     latest = subject.latest_weight
     rows = plan.infusion_plan(spec, subject.orders, latest and latest.weight, operations.today(),
-                              operations.administered_dates(subject)) if spec else []
+                              administered_dates(subject)) if spec else []
     lots, dose_units = _production(subject)
     context = {
         "correct_form": CorrectSubjectForm.of(subject, formdata=None),

@@ -1,4 +1,4 @@
-"""The executed record of a lot as plain data: steps with values, calculations, limits and signatures.
+"""The executed record of a lot as plain data: steps with values, calculations, limits, signatures, deviations.
 
 Pages and printed records read this; it is computed from the stored entries every time.
 """
@@ -12,16 +12,16 @@ from sqlalchemy import select
 from manufacturing.core import clock
 from manufacturing.core.signatures import Meaning, SignatureLine, signature_lines
 from manufacturing.extensions import db
-from manufacturing.lots.models import Lot, LotState
-from manufacturing.processing import guards
+from manufacturing.lots.models import Lot
 from manufacturing.processing.checks import LimitCheck, action_breached, lot_spec, step_checks
 from manufacturing.processing.derived import LABELS, derive
 from manufacturing.processing.entries import as_datetime
-from manufacturing.processing.kinds import definition, next_kinds
-from manufacturing.processing.models import DoseUnit, ProcessStep, StepKind, StepStatus
+from manufacturing.processing.kinds import definition
+from manufacturing.processing.models import DoseUnit, ProcessStep, StepKind
 from manufacturing.processing.operations import lot_steps
+from manufacturing.processing.progress import step_title
 from manufacturing.quality.models import Deviation, DeviationStatus
-from manufacturing.release.specs import ProductSpec
+from manufacturing.specifications.loader import ProductSpec
 from manufacturing.units import format_quantity
 
 
@@ -69,10 +69,6 @@ class LotRecord:
     @property
     def open_deviations(self) -> list[Deviation]:
         return [deviation for deviation in self.deviations if deviation.status == DeviationStatus.OPEN]
-
-
-def step_title(step: ProcessStep) -> str:
-    return f"Culture day {step.day_number}" if step.kind == StepKind.CULTURE_DAY else step.kind.title
 
 
 def _shown(step: ProcessStep, key: str) -> ValueLine | None:
@@ -139,31 +135,3 @@ def build(lot: Lot) -> LotRecord:
     return LotRecord(lot, spec, views, doses, deviations, _growth(steps, derived))
 
 
-def next_action(lot: Lot, steps: list[ProcessStep]) -> str:
-    """Say what the lot waits for, in the words of the bench."""
-    if lot.state == LotState.CANCELLED:
-        return "Nothing: cancelled"
-    if lot.state == LotState.ON_HOLD:
-        return "QA to review the hold"
-    waiting = guards.unverified(steps)
-    if waiting:
-        return f"Verify {step_title(waiting[0]).lower()}"
-    kinds = next_kinds(lot)
-    if StepKind.HARVEST in kinds:
-        return "Culture day count or harvest"
-    if kinds:
-        return f"Record {kinds[0].title.lower()}"
-    return "QA review and release" if lot.state == LotState.DOSES_PREPARED else ""
-
-
-def culture_day_today(steps: list[ProcessStep]) -> int | None:
-    """Days since culture day 0, for a lot still in culture."""
-    day0 = next((s for s in steps if s.kind == StepKind.CULTURE_DAY0), None)
-    if day0 is None or any(s.kind == StepKind.HARVEST for s in steps):
-        return None
-    return (clock.to_local(clock.now()).date() - clock.to_local(day0.performed_at).date()).days
-
-
-def awaiting_verification() -> list[ProcessStep]:
-    return list(db.session.scalars(select(ProcessStep).where(ProcessStep.status == StepStatus.PERFORMED)
-                                   .order_by(ProcessStep.performed_at)))

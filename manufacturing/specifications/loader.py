@@ -11,7 +11,7 @@ from typing import Any
 
 import pint
 
-from manufacturing.release.evaluation import (  # noqa: F401 - re-exported: one place to import from
+from manufacturing.specifications.evaluation import (  # noqa: F401 - re-exported: one place to import from
     DoseContext,
     Evaluation,
     EvaluationError,
@@ -21,7 +21,7 @@ from manufacturing.release.evaluation import (  # noqa: F401 - re-exported: one 
     evaluate_limit,
     evaluate_release,
 )
-from manufacturing.release.spec_model import (  # noqa: F401 - re-exported
+from manufacturing.specifications.model import (  # noqa: F401 - re-exported
     STEPS,
     Cd3PerKgCriterion,
     Criterion,

@@ -1,6 +1,6 @@
-"""Lot list and lot page; hold, lift hold, cancel."""
+"""Lot list and lot page (the batch record on screen: steps, documents, label prints); hold, lift hold, cancel."""
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -8,11 +8,13 @@ from manufacturing.core.forms import ReasonForm, SignForm
 from manufacturing.core.web import acting_user, attempt
 from manufacturing.extensions import db
 from manufacturing.lots import guards, operations
+from manufacturing.lots.lookup import lot_or_404
 from manufacturing.lots.models import Lot
-from manufacturing.processing import record
+from manufacturing.processing import progress
 from manufacturing.processing.growth import growth_chart
 from manufacturing.processing.kinds import next_kinds
 from manufacturing.processing.operations import lot_steps
+from manufacturing.quality import lot_record
 from manufacturing.records import storage
 from manufacturing.release.models import LabelPrint
 
@@ -25,30 +27,26 @@ ACTIONS = {
 }
 
 
-def lot_or_404(lot_id: int) -> Lot:
-    return db.session.get(Lot, lot_id) or abort(404)
-
-
 @bp.get("/")
 def index():
     lots = db.session.scalars(select(Lot).order_by(Lot.opened_at.desc())).all()
     rows = []
     for lot in lots:
         steps = lot_steps(lot)
-        rows.append({"lot": lot, "culture_day": record.culture_day_today(steps),
-                     "next_action": record.next_action(lot, steps),
-                     "open_deviations": len([d for d in record.deviations_of(lot) if d.status.name == "OPEN"])})
+        rows.append({"lot": lot, "culture_day": progress.culture_day_today(steps),
+                     "next_action": progress.next_action(lot, steps),
+                     "open_deviations": len([d for d in lot_record.deviations_of(lot) if d.status.name == "OPEN"])})
     return render_template("lots/index.html", rows=rows)
 
 
 @bp.get("/<int:lot_id>")
 def detail(lot_id: int):
     lot = lot_or_404(lot_id)
-    lot_record = record.build(lot)
+    executed = lot_record.build(lot)
     return render_template(
-        "lots/detail.html", record=lot_record, lot=lot, next_kinds=next_kinds(lot),
-        documents=storage.revisions(lot), prints=label_prints(lot_record.doses),
-        chart=growth_chart(lot_record.growth), sign_form=SignForm(), reason_form=ReasonForm(),
+        "lots/detail.html", record=executed, lot=lot, next_kinds=next_kinds(lot),
+        documents=storage.revisions(lot), prints=label_prints(executed.doses),
+        chart=growth_chart(executed.growth), sign_form=SignForm(), reason_form=ReasonForm(),
         can_hold=guards.can_hold(lot, current_user), can_lift_hold=guards.can_lift_hold(lot, current_user),
         can_cancel=guards.can_cancel(lot, current_user), lot_open=guards.is_open(lot),
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from manufacturing.calculations import CalculationError
-from manufacturing.release.evaluation import (
+from manufacturing.specifications.evaluation import (
     DoseContext,
     Evaluation,
     EvaluationError,
@@ -17,7 +17,7 @@ from manufacturing.release.evaluation import (
     evaluate_limit,
     evaluate_release,
 )
-from manufacturing.release.specs import load_spec
+from manufacturing.specifications.loader import load_spec
 from manufacturing.units import Q_, parse_quantity, unit_label
 
 SPEC = load_spec(Path(__file__).resolve().parents[2] / "specs" / "nk-cells-autologous.toml")

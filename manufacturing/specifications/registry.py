@@ -11,8 +11,7 @@ from sqlalchemy import select
 
 from manufacturing.core import clock
 from manufacturing.extensions import db
-from manufacturing.release.models import SpecVersion
-from manufacturing.release.specs import (
+from manufacturing.specifications.loader import (
     ProductSpec,
     Spec,
     SpecError,
@@ -22,6 +21,7 @@ from manufacturing.release.specs import (
     load_specs,
     parse_spec,
 )
+from manufacturing.specifications.models import SpecVersion
 
 PRODUCT_SPEC_ID = "nk-cells-autologous"
 STUDY_SPEC_ID = "study-nct02185781"
@@ -80,9 +80,17 @@ def record_new_versions() -> list[Spec]:
 
 
 def spec_in_force(spec_id: str, on: date | None = None) -> Spec:
-    """Record what is new, then return the version of a specification in force on a date."""
-    record_new_versions()
+    """Return the version of a specification in force on a date; nothing is written."""
     return in_force([item.spec for item in read_files()], spec_id, on or today())
+
+
+def pin(spec_id: str) -> Spec:
+    """Record the versions not seen before, then return the one in force today, for a record to pin.
+
+    Only operations that write call this: the pinned version must be stored so it can be re-read.
+    """
+    record_new_versions()
+    return spec_in_force(spec_id)
 
 
 def today() -> date:

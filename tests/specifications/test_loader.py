@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from manufacturing.release.spec_model import (
+from manufacturing.specifications.loader import check_change_control, in_force, load_spec, load_specs
+from manufacturing.specifications.model import (
     Cd3PerKgCriterion,
     DoseCriterion,
     EndotoxinCriterion,
@@ -17,7 +18,6 @@ from manufacturing.release.spec_model import (
     SpecError,
     StudySpec,
 )
-from manufacturing.release.specs import check_change_control, in_force, load_spec, load_specs
 from manufacturing.units import Q_
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"

@@ -1,0 +1,44 @@
+"""Where a lot stands at the bench: step titles, the next action, the culture day, steps awaiting verification."""
+
+from sqlalchemy import select
+
+from manufacturing.core import clock
+from manufacturing.extensions import db
+from manufacturing.lots.models import Lot, LotState
+from manufacturing.processing import guards
+from manufacturing.processing.kinds import next_kinds
+from manufacturing.processing.models import ProcessStep, StepKind, StepStatus
+
+
+def step_title(step: ProcessStep) -> str:
+    return f"Culture day {step.day_number}" if step.kind == StepKind.CULTURE_DAY else step.kind.title
+
+
+def next_action(lot: Lot, steps: list[ProcessStep]) -> str:
+    """Say what the lot waits for, in the words of the bench."""
+    if lot.state == LotState.CANCELLED:
+        return "Nothing: cancelled"
+    if lot.state == LotState.ON_HOLD:
+        return "QA to review the hold"
+    waiting = guards.unverified(steps)
+    if waiting:
+        return f"Verify {step_title(waiting[0]).lower()}"
+    kinds = next_kinds(lot)
+    if StepKind.HARVEST in kinds:
+        return "Culture day count or harvest"
+    if kinds:
+        return f"Record {kinds[0].title.lower()}"
+    return "QA review and release" if lot.state == LotState.DOSES_PREPARED else ""
+
+
+def culture_day_today(steps: list[ProcessStep]) -> int | None:
+    """Days since culture day 0, for a lot still in culture."""
+    day0 = next((s for s in steps if s.kind == StepKind.CULTURE_DAY0), None)
+    if day0 is None or any(s.kind == StepKind.HARVEST for s in steps):
+        return None
+    return (clock.to_local(clock.now()).date() - clock.to_local(day0.performed_at).date()).days
+
+
+def awaiting_verification() -> list[ProcessStep]:
+    return list(db.session.scalars(select(ProcessStep).where(ProcessStep.status == StepStatus.PERFORMED)
+                                   .order_by(ProcessStep.performed_at)))
