@@ -9,9 +9,9 @@ from manufacturing.processing.receivers import dose_units_of_order
 from manufacturing.processing.signals import step_verifying
 from manufacturing.quality.receivers import deviation_required
 from manufacturing.quality.signals import result_failed
-from manufacturing.records.receivers import store_release_documents
+from manufacturing.records.receivers import store_release_documents, store_withdrawn_certificate
 from manufacturing.release.receivers import alert_released_doses
-from manufacturing.release.signals import dose_released
+from manufacturing.release.signals import dose_released, release_withdrawn
 
 
 def _receivers(signal) -> list:
@@ -22,6 +22,7 @@ def test_create_app_connects_the_release_and_records_receivers():
     create_app(TestConfig)
     assert alert_released_doses in _receivers(result_failed)
     assert store_release_documents in _receivers(dose_released)
+    assert store_withdrawn_certificate in _receivers(release_withdrawn)
 
 
 def test_create_app_connects_the_answers_to_the_questions_of_patients():

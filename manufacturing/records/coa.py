@@ -52,14 +52,24 @@ class CoaData:
     physician_name: str | None
     physician_acknowledged_on: str | None
     signatures: list[SignatureLine] = field(default_factory=list)
+    standing: str = "STANDING"  # or SUPERSEDED (by a later certificate), WITHDRAWN (a failing result, rejection)
+    ended: str | None = None  # when and why it no longer stands
 
     @property
     def interim(self) -> bool:
-        return self.certificate.kind == "interim"
+        return self.certificate.kind == "interim" and self.standing == "STANDING"
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.standing == "WITHDRAWN"
+
+    @property
+    def superseded(self) -> bool:
+        return self.standing == "SUPERSEDED"
 
     @property
     def kind_title(self) -> str:
-        return self.certificate.kind.upper()
+        return "WITHDRAWN" if self.withdrawn else self.certificate.kind.upper()
 
     @property
     def filename(self) -> str:
@@ -84,7 +94,9 @@ def coa_data(disposition: Disposition, site_name: str) -> CoaData:
         decided_at=clock.format_local(disposition.decided_at), justification=disposition.justification,
         physician_name=disposition.physician_name,
         physician_acknowledged_on=acknowledged.isoformat() if acknowledged else None,
-        signatures=_signature_lines(disposition),
+        signatures=_signature_lines(disposition), standing=disposition.state.name,
+        ended=(f"{clock.format_local(disposition.ended_at)}: {disposition.ended_reason}"
+               if disposition.ended_at is not None else None),
     )
 
 
@@ -103,6 +115,8 @@ def coa_pdf(dose: DoseUnit, user=None) -> StoredDocument:
     """Return the stored certificate of the dose's latest disposition, issuing it first if it is new."""
     disposition, data, data_hash = _current(dose)
     reason = f"{data.certificate.kind} certificate of disposition {disposition.id}"
+    if data.standing != "STANDING":
+        reason += f", {data.standing.lower()}"
     return storage.issue(DocumentKind.CERTIFICATE, dose.lot, dose, data_hash, lambda revision: _render(data, revision),
                          data.filename, user, reason)
 

@@ -18,6 +18,7 @@ from manufacturing.processing.states import DOSE, GONE_OUT
 from manufacturing.quality.models import QcResult
 from manufacturing.release.models import AlertState, ReleaseAlert
 from manufacturing.release.operations import withdraw_release
+from manufacturing.release.signals import announce_withdrawal
 from manufacturing.release.states import ALERT
 from manufacturing.specifications.loader import Evaluation, Outcome
 
@@ -35,6 +36,7 @@ def _stop(dose: DoseUnit, reason: str) -> None:
     """Put a unit not yet given on hold and withdraw its certificate."""
     withdraw_release(dose, reason)
     DOSE.move(dose, "put_on_hold", details={"reason": {"new": reason}})
+    announce_withdrawal(dose)
 
 
 def _message(dose: DoseUnit, before: DoseState, reason: str) -> str:

@@ -19,6 +19,7 @@ from manufacturing.release import guards
 from manufacturing.release.certificate import certificate_data
 from manufacturing.release.models import Decision, Disposition, DispositionState
 from manufacturing.release.review import Review, review
+from manufacturing.release.signals import announce_release
 from manufacturing.release.states import DISPOSITION
 
 
@@ -106,6 +107,7 @@ def release_dose(dose: DoseUnit, user, password: str, username: str, *, justific
                           physician_name=(physician_name or "").strip() or None,
                           physician_acknowledged_on=physician_acknowledged_on if exceptional else None)
     DOSE.move(dose, "released_interim" if decision == Decision.RELEASED_INTERIM else "released")
+    announce_release(dose, user)
     return disposition
 
 
@@ -124,6 +126,7 @@ def release_final(dose: DoseUnit, user, password: str, username: str) -> Disposi
     disposition = _decide(dose, found, Decision.RELEASED_FINAL, user, password, username)
     if DOSE.allows(dose, "final_certificate"):
         DOSE.move(dose, "final_certificate")
+    announce_release(dose, user)
     return disposition
 
 

@@ -5,9 +5,19 @@ from blinker import Namespace
 _signals = Namespace()
 
 dose_released = _signals.signal("dose-released")
-"""Sent with the dose unit and the releasing `user` once its release or final certificate is committed."""
+"""Sent inside the release's transaction with the dose unit and the releasing `user`: the certificate and the batch
+record are stored with the release, or neither is."""
 
 
 def announce_release(dose, user) -> None:
     """Tell the receivers a dose unit was released (records stores its certificate and batch record)."""
     dose_released.send(dose, user=user)
+
+
+release_withdrawn = _signals.signal("release-withdrawn")
+"""Sent inside the transaction with the dose unit whose release a failing result withdrew."""
+
+
+def announce_withdrawal(dose) -> None:
+    """Tell the receivers a unit's release was withdrawn (records stores the certificate saying so)."""
+    release_withdrawn.send(dose)

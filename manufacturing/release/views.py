@@ -11,7 +11,7 @@ from manufacturing.core.signatures import signature_lines
 from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
 from manufacturing.processing.models import DoseUnit
-from manufacturing.release import alerts, guards, operations, queries, signals
+from manufacturing.release import alerts, guards, operations, queries
 from manufacturing.release.certificate import Certificate
 from manufacturing.release.forms import FinalReleaseForm, InformedForm, RejectForm, ReleaseForm
 from manufacturing.release.models import ReleaseAlert
@@ -51,10 +51,9 @@ def release(dose_id: int):
     unit = _dose_or_404(dose_id)
     form = ReleaseForm()
     if form.validate_on_submit():
-        if attempt(operations.release_dose, unit, acting_user(), form.sign_password.data, form.sign_username.data,
-                   justification=form.justification.data, physician_name=form.physician_name.data,
-                   physician_acknowledged_on=form.physician_acknowledged_on.data, success="Dose unit released."):
-            attempt(signals.announce_release, unit, acting_user())  # after the commit of the release
+        attempt(operations.release_dose, unit, acting_user(), form.sign_password.data, form.sign_username.data,
+                justification=form.justification.data, physician_name=form.physician_name.data,
+                physician_acknowledged_on=form.physician_acknowledged_on.data, success="Dose unit released.")
     else:
         form_errors(form)
     return redirect(url_for("release.dose", dose_id=unit.id))
@@ -66,9 +65,8 @@ def final(dose_id: int):
     unit = _dose_or_404(dose_id)
     form = FinalReleaseForm()
     if form.validate_on_submit():
-        if attempt(operations.release_final, unit, acting_user(), form.sign_password.data, form.sign_username.data,
-                   success="Final certificate issued."):
-            attempt(signals.announce_release, unit, acting_user())
+        attempt(operations.release_final, unit, acting_user(), form.sign_password.data, form.sign_username.data,
+                success="Final certificate issued.")
     else:
         form_errors(form)
     return redirect(url_for("release.dose", dose_id=unit.id))

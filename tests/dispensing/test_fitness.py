@@ -11,7 +11,10 @@ from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
 from manufacturing.lots import operations as lots
 from manufacturing.processing.models import DoseState
+from manufacturing.records import storage
+from manufacturing.records.coa import coa_copy
 from manufacturing.records.label import print_label, void_label
+from manufacturing.records.models import DocumentKind
 from manufacturing.release import operations as release
 from manufacturing.release.models import LabelPrint, ReleaseAlert
 from tests.dispensing.factories import (
@@ -26,6 +29,7 @@ from tests.dispensing.factories import (
     set_up_ward,
 )
 from tests.factories import PASSWORD
+from tests.records import pdf_text
 from tests.release.factories import LOT_WIDE, record, record_results
 
 
@@ -121,3 +125,13 @@ def test_a_cryopreserved_unit_waits_for_sterility(database, technician, verifier
     error = refused(bench.qa, release.release_dose, frozen, bench.qa, PASSWORD, bench.qa.username)
     assert "may not be pending at the release of a cryopreserved unit" in error.message
     assert frozen.state == DoseState.QUARANTINE
+
+
+def test_the_certificate_served_after_a_failing_result_says_withdrawn_and_a_new_one_is_stored(ward):
+    """Observed: the certificate served afterwards still read "INTERIM - Sterility pending"."""
+    before = storage.latest(DocumentKind.CERTIFICATE, ward.lot, ward.fresh)
+    positive_sterility(ward)
+    after = storage.latest(DocumentKind.CERTIFICATE, ward.lot, ward.fresh)
+    assert after.revision == before.revision + 1 and "withdrawn" in after.reason
+    text = pdf_text(coa_copy(ward.fresh).content)
+    assert "WITHDRAWN" in text and "INTERIM CERTIFICATE" not in text
