@@ -95,3 +95,13 @@ def test_postgresql_refuses_to_rewrite_a_signature(database, specimen, technicia
         pytest.skip("the append-only triggers are PostgreSQL's")
     with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as connection:
         connection.execute(text("UPDATE signatures SET printed_name = 'someone else'"))
+
+
+def test_a_meaning_is_applied_once_per_version_and_the_second_is_refused_not_stored(database, specimen, technician,
+                                                                                    verifier):
+    sign(specimen, Meaning.VERIFIED, technician, PASSWORD, username=technician.username)
+    database.session.commit()
+    with pytest.raises(SignatureError, match="already been signed as 'Verified'"):
+        sign(specimen, Meaning.VERIFIED, verifier, PASSWORD, username=verifier.username)
+    database.session.rollback()
+    assert [s.signer_id for s in signatures_of(specimen)] == [technician.id]
