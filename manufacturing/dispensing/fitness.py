@@ -97,6 +97,14 @@ def expiry_problem(dose: DoseUnit, at: datetime) -> str | None:
     return None
 
 
+def needs_release_label(dose: DoseUnit) -> bool:
+    """The unit's release stands but no release label printed since is in use: print one before issue."""
+    standing = standing_disposition(dose)
+    if release_problem(dose, standing) is not None:
+        return False
+    return not valid_labels(dose, released_since(dose, standing))
+
+
 def unfit_reasons(dose: DoseUnit, at: datetime | None = None) -> list[str]:
     """List every reason the unit may not be given at this moment; empty when it is fit to give."""
     at = at or clock.now()

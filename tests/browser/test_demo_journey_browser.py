@@ -5,6 +5,7 @@ changes it at first login, as they would.
 """
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -83,8 +84,16 @@ def test_demo_people_take_the_journey(new_page, demo, database):
     giulia.get_by_text("Dose unit released.").wait_for()
     screenshot(giulia, "journey-released")
 
-    # Pharmacy issues it against the order, two pharmacists check it at the bedside, it is given.
+    # Pharmacy sees the unit is not fit to give until its release label is printed, prints it, then issues it
+    # against the order; two pharmacists check it at the bedside; it is given.
     luca.goto(f"/pharmacy/doses/{ids['fresh']}")
+    luca.get_by_role("heading", name="Not fit to give").wait_for()
+    screenshot(luca, "journey-not-fit-without-label")
+    with luca.expect_download() as label:
+        luca.get_by_role("button", name="Print the release label").click()
+    assert Path(label.value.path()).read_bytes().startswith(b"%PDF")
+    luca.goto(f"/pharmacy/doses/{ids['fresh']}")
+    luca.get_by_role("heading", name="Fit to give").wait_for()
     luca.get_by_label("Name of the person collecting the dose").fill("Nurse Lucia Bianchi")
     luca.get_by_label("I checked the collector's identity together with them").check()
     sign(luca, "issue-", "pharm.luca")

@@ -9,6 +9,7 @@ from manufacturing.processing.models import DoseState, DoseUnit
 from tests.browser.conftest import log_in, screenshot
 from tests.dispensing.factories import KEYBOARD, OTHER_DIN, SCAN, set_up_ward
 from tests.factories import PASSWORD
+from tests.release.factories import record
 
 pytestmark = pytest.mark.browser
 FORMAT = "%Y-%m-%dT%H:%M"
@@ -62,7 +63,8 @@ def test_swapped_bag_stopped_then_checked_and_given(new_page, ward, database):
     read_at_bedside(page, SCAN)
     page.get_by_text("Bedside check matched and signed by both").wait_for()
     assert page.get_by_test_id("stop").count() == 0
-    assert page.get_by_text("· Bedside check ·").count() == 2
+    assert page.get_by_text("· Bedside check ·").count() == 1
+    assert page.get_by_text("· Bedside check, second person ·").count() == 1
 
     start = clock.to_local(clock.now()).replace(tzinfo=None)
     page.get_by_label("Infusion started (site time)").fill(start.strftime(FORMAT))
@@ -78,3 +80,21 @@ def test_swapped_bag_stopped_then_checked_and_given(new_page, ward, database):
     assert page.get_by_test_id("dose-state").inner_text() == "Administered"
     screenshot(page, "dose-administered")
     assert database.session.get(DoseUnit, dose_id).state == DoseState.ADMINISTERED
+
+
+def test_a_unit_held_after_a_positive_culture_shows_why_before_anyone_acts(new_page, ward, database):
+    record(ward.bench, ward.lot, ward.fresh, "sterility", "growth", clock.now() - timedelta(minutes=5), verify=False)
+    username, dose_id = ward.pharmacist.username, ward.fresh.id
+    page = new_page()
+    log_in(page, username, PASSWORD)
+    page.get_by_role("link", name="Pharmacy").click()
+    row = page.get_by_test_id("awaiting-issue").locator("tr", has_text="A0")
+    assert "Not fit" in row.inner_text() and "on hold" in row.inner_text()
+    page.goto(f"/pharmacy/doses/{dose_id}")
+    gate = page.get_by_test_id("fit-to-give")
+    assert "Not fit to give" in gate.inner_text() and "on hold after a failing result" in gate.inner_text()
+    assert page.get_by_role("button", name="Issue and sign").count() == 0
+    for width, height in ((768, 1024), (1024, 768)):
+        page.set_viewport_size({"width": width, "height": height})
+        screenshot(page, f"dose-held-{width}x{height}")
+    assert database.session.get(DoseUnit, dose_id).state == DoseState.ON_HOLD
