@@ -140,3 +140,11 @@ def bench(database, technician, verifier, qa_user, pharmacist):
 
     start = clock.now().replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=20)
     return set_up_bench(technician, verifier, qa_user, pharmacist, start)
+
+
+@pytest.fixture
+def ward(database, technician, verifier, qa_user, pharmacist):
+    """A lot with a fresh unit (interim release) and a frozen one (final), labelled, and the order of infusion 1."""
+    from tests.dispensing.factories import set_up_ward
+
+    return set_up_ward(technician, verifier, qa_user, pharmacist)

@@ -7,18 +7,13 @@ import pytest
 from manufacturing.core import clock
 from manufacturing.processing.models import DoseState, DoseUnit
 from tests.browser.conftest import log_in, screenshot
-from tests.dispensing.factories import KEYBOARD, OTHER_DIN, SCAN, set_up_ward
+from tests.dispensing.factories import KEYBOARD, OTHER_DIN, SCAN
 from tests.factories import PASSWORD
 from tests.release.factories import record
 
 pytestmark = pytest.mark.browser
 FORMAT = "%Y-%m-%dT%H:%M"
 RED_BACKGROUND = "rgb(253, 232, 231)"  # --red-bg of app.css
-
-
-@pytest.fixture
-def ward(database, technician, verifier, qa_user, pharmacist):
-    return set_up_ward(technician, verifier, qa_user, pharmacist)
 
 
 def read_at_bedside(page, second_din: str) -> None:

@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from manufacturing.core import clock
@@ -26,16 +25,10 @@ from tests.dispensing.factories import (
     prepare_units,
     refused,
     release_with_label,
-    set_up_ward,
 )
 from tests.factories import PASSWORD
 from tests.records import pdf_text
 from tests.release.factories import LOT_WIDE, record, record_results
-
-
-@pytest.fixture
-def ward(database, technician, verifier, qa_user, pharmacist):
-    return set_up_ward(technician, verifier, qa_user, pharmacist)
 
 
 def count(model) -> int:

@@ -28,15 +28,9 @@ from tests.dispensing.factories import (
     give,
     issue,
     refused,
-    set_up_ward,
 )
 from tests.factories import PASSWORD
 from tests.patients.factories import add_weight, make_order, make_subject
-
-
-@pytest.fixture
-def ward(database, technician, verifier, qa_user, pharmacist):
-    return set_up_ward(technician, verifier, qa_user, pharmacist)
 
 
 def count(model) -> int:

@@ -12,16 +12,11 @@ from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
 from manufacturing.patients.models import OrderStatus
 from manufacturing.processing.models import DoseState
-from tests.dispensing.factories import KEYBOARD, OTHER_DIN, SCAN, done, issue, set_up_ward
+from tests.dispensing.factories import KEYBOARD, OTHER_DIN, SCAN, done, issue
 from tests.factories import PASSWORD
 from tests.patients.factories import add_weight, make_order, make_subject
 
 FORMAT = "%Y-%m-%dT%H:%M"
-
-
-@pytest.fixture
-def ward(database, technician, verifier, qa_user, pharmacist):
-    return set_up_ward(technician, verifier, qa_user, pharmacist)
 
 
 def text(response) -> str:
