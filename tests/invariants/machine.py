@@ -5,9 +5,6 @@ refusal (the DomainError family) roll back, keep the refusal's follow-ups, and c
 The invariants checked after every rule are in test_lifecycle_stateful.py.
 """
 
-import functools
-import importlib.util
-import os
 from contextlib import ExitStack
 from datetime import timedelta
 
@@ -18,14 +15,16 @@ from sqlalchemy import select
 from manufacturing.core import clock
 from manufacturing.core.audit import set_actor
 from manufacturing.core.errors import DomainError
+from manufacturing.core.signatures import Meaning, signatures_of
 from manufacturing.core.web import run_follow_ups
 from manufacturing.dispensing import operations as dispensing
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
 from manufacturing.lots import operations as lots
+from manufacturing.lots.models import Lot, LotState
 from manufacturing.patients.models import InfusionOrder
 from manufacturing.processing import operations as processing
-from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, StepKind, StepStatus
+from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, ProcessStep, StepKind, StepStatus
 from manufacturing.quality import operations as quality
 from manufacturing.quality import qc
 from manufacturing.quality.models import Deviation, DeviationClass, DeviationStatus, QcKind, QcStatus
@@ -36,40 +35,11 @@ from tests.conftest import clean_database
 from tests.dispensing.factories import administer, check, issue
 from tests.factories import PASSWORD
 from tests.invariants import oracle
+from tests.invariants.findings import FOUND, STRICT, product_gate, violation
 from tests.invariants.world import LOT_NAMES, NOW, TESTS, UNIT_NAMES, build_world, entry, restore, sample_of, snapshot
 from tests.patients.factories import make_order
 
-# LIFECYCLE_STRICT=1 (every known defect) or e.g. D1,D5: those fail at once and hypothesis shrinks them.
-STRICT = {tag.strip() for tag in os.environ.get("LIFECYCLE_STRICT", "").split(",") if tag.strip()}
-
-KNOWN = {  # defects known before this test was written (issue 9); the product is being fixed on main
-    "D1": "a released unit stays issuable/checkable/administrable after a failing result (e.g. positive sterility)",
-    "D2": "a unit is issued with no label printed after its release",
-    "D3": "a cryopreserved unit is released on an interim certificate with sterility pending",
-    "D4": "the batch record build crashes after an out-of-specification QC result",
-    "D5": "a corrected and re-verified step blocks release for good",
-}
-REASON_DEFECT = {oracle.FAILING_SINCE: "D1", oracle.OPEN_ALERT: "D1", oracle.NO_LABEL: "D2",
-                 oracle.FROZEN_INTERIM: "D3"}
-FOUND: dict[str, list[str]] = {}  # known defect tag -> the shortest trace that showed it
 ACTS = (("issue", Issue), ("bedside check", BedsideCheck), ("administration", Administration))
-
-
-class Violation(AssertionError):
-    """An invariant broke; one subclass per kind, so that hypothesis shrinks each kind on its own."""
-
-
-@functools.cache
-def violation(tag: str) -> type[Violation]:
-    return type("Violation_" + "".join(c if c.isalnum() else "_" for c in tag)[:80], (Violation,), {})
-
-
-def product_gate():
-    """The product's own fit-to-give gate, once main adds it."""
-    if importlib.util.find_spec("manufacturing.dispensing.fitness") is None:
-        return None
-    return importlib.import_module("manufacturing.dispensing.fitness").unfit_reasons
-
 
 # Subject 1's lot, and its fresh unit, come up more often: long stories on one unit find more than scattered acts
 # on four; subject 2's lot is the other bag and wristband at the bedside and the other subject's order at issue.
@@ -82,25 +52,28 @@ RELEASED = ISSUABLE | {DoseState.ISSUED, DoseState.ADMINISTERED}
 LABELLED = ISSUABLE | {DoseState.QUARANTINE, DoseState.ISSUED}
 
 
-def act(states: frozenset | None = None, **strategies):
+def act(units: frozenset | str | None = None, lots: str | None = None, **strategies):
     """A rule: noted in the trace, one minute after the previous act (so that every act has its own time).
 
-    With `states`, the rule runs only while some unit is in one of them, and draws its unit among those: an
-    issue is tried on a released unit, a bedside check on an issued one (the others would only be refused).
+    With `units` (dose states, or a list the machine keeps, e.g. units with an open alert) or `lots` (e.g. lots
+    with a step awaiting verification), the rule runs only while there is such a target, and draws it among
+    them: an issue is tried on a released unit, a bedside check on an issued one, not on units that would only
+    be refused, so that random stories reach further into the lifecycle.
     """
     def decorate(function):
         def run(self, data=None, **arguments):
-            if states is not None:
-                candidates = [name for name in UNIT_NAMES if self.states[name] in states]
-                arguments["unit"] = data.draw(st.sampled_from(candidates), label="unit")
+            name, candidates = self.candidates(units, lots)
+            if name:
+                arguments[name] = data.draw(st.sampled_from(candidates), label=name)
             self.trace.append(f"{function.__name__}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})")
             clock.advance(timedelta(minutes=1))
             function(self, **arguments)
-            self.states = self.read_states()
+            self.read_states()
         run.__name__ = run.__qualname__ = function.__name__
-        run = rule(**strategies, **({"data": st.data()} if states is not None else {}))(run)
-        if states is not None:
-            run = precondition(lambda self: any(state in states for state in self.states.values()))(run)
+        targeted = units is not None or lots is not None
+        run = rule(**strategies, **({"data": st.data()} if targeted else {}))(run)
+        if targeted:
+            run = precondition(lambda self: bool(self.candidates(units, lots)[1]))(run)
         return run
     return decorate
 
@@ -129,13 +102,33 @@ class Lifecycle(RuleBasedStateMachine):
         self.records_seen: dict[int, int | None] = {}  # lot id -> last audit event of the lot checked
         self.corrections = 0
         self.digest = oracle.data_digest()
-        self.states = self.read_states()
+        self.read_states()
         Lifecycle.examples += 1
 
-    def read_states(self) -> dict[str, DoseState]:
-        query = select(DoseUnit.id, DoseUnit.state)
-        by_id = dict(db.session.execute(query).all())
-        return {name: by_id[unit_id] for name, (_, unit_id) in self.world.units.items()}
+    def read_states(self) -> None:
+        """What the targeted rules choose from: each unit's state, and what waits for someone, by lot or unit."""
+        by_id = dict(db.session.execute(select(DoseUnit.id, DoseUnit.state)).all())
+        self.states = {name: by_id[unit_id] for name, (_, unit_id) in self.world.units.items()}
+        lots = {place.ward.lot.id: name for name, place in self.world.places.items()}
+        units = {unit_id: name for name, (_, unit_id) in self.world.units.items()}
+        queries = {
+            "steps": select(ProcessStep.lot_id).where(ProcessStep.status != StepStatus.VERIFIED),
+            "results": select(qc.QcResult.lot_id).where(qc.QcResult.status == QcStatus.RECORDED),
+            "deviations": select(Deviation.lot_id).where(Deviation.status == DeviationStatus.OPEN),
+            "holds": select(Lot.id).where(Lot.state == LotState.ON_HOLD),
+        }
+        self.waiting = {key: {lots[lot_id] for lot_id in db.session.scalars(query)} for key, query in queries.items()}
+        alerts = select(ReleaseAlert.dose_unit_id).where(ReleaseAlert.informed_at.is_(None))
+        self.waiting["alerts"] = {units[unit_id] for unit_id in db.session.scalars(alerts)}
+
+    def candidates(self, units, lots) -> tuple[str | None, list[str]]:
+        if isinstance(units, str):
+            return "unit", sorted(self.waiting[units])
+        if units is not None:
+            return "unit", [name for name in UNIT_NAMES if self.states[name] in units]
+        if lots is not None:
+            return "lot", sorted(self.waiting[lots])
+        return None, []
 
     # ---- helpers --------------------------------------------------------------------------------
 
@@ -197,23 +190,32 @@ class Lifecycle(RuleBasedStateMachine):
         given.observations = f"Correction {self.corrections}"  # every correction is a new version
         self.attempt(user, processing.correct_step, step, given, "Transcription error", user, PASSWORD, by)
 
-    @act(lot=LOT, by=TECH)
+    @act(lots="steps", by=st.sampled_from(("other", "other", "performer")))
     def verify_step(self, lot, by):
-        step = next((s for s in processing.lot_steps(self.lot(lot)) if s.status != StepStatus.VERIFIED), None)
-        if step is not None:
-            self.attempt(self.users[by], processing.verify_step, step, self.users[by], PASSWORD, by)
+        """The second technician verifies (or, to be refused, whoever performed the step or its correction)."""
+        step = next(s for s in processing.lot_steps(self.lot(lot)) if s.status != StepStatus.VERIFIED)
+        performer = [s.signer_id for s in signatures_of(step) if s.meaning == Meaning.PERFORMED][-1]
+        name = next(n for n in ("tech.one", "tech.two") if (self.users[n].id == performer) == (by == "performer"))
+        self.attempt(self.users[name], processing.verify_step, step, self.users[name], PASSWORD, name)
 
-    @act(unit=UNIT, test=st.sampled_from(("sterility",) * 4 + TESTS), outcome=OUTCOME,
-         by=st.sampled_from(("tech.one", "qa.one")))
+    @act(unit=UNIT, test=st.sampled_from(TESTS), outcome=OUTCOME, by=st.sampled_from(("tech.one", "qa.one")))
     def record_qc(self, unit, test, outcome, by):
+        self._record_qc(unit, test, outcome == "fail", by)
+
+    @act(RELEASED | {DoseState.QUARANTINE}, growth=st.booleans())
+    def read_sterility(self, unit, growth):
+        """The culture is read days after the sample: often after an interim release of a fresh unit."""
+        self._record_qc(unit, "sterility", growth, "tech.one")
+
+    def _record_qc(self, unit, test, failing, by):
         dose, user = self.world.dose(unit), self.users[by]
         sample = sample_of(test, dose)
         earlier = qc.results_of_test(dose.lot, sample, test)
         repeat = {"kind": QcKind.RETEST, "retest_of": earlier[-1], "comment": "Retest"} if earlier else {}
-        self.attempt(user, qc.record_result, dose.lot, sample, test, entry(test, dose, outcome == "fail"),
+        self.attempt(user, qc.record_result, dose.lot, sample, test, entry(test, dose, failing),
                      clock.now(), user, PASSWORD, by, **repeat)
 
-    @act(lot=LOT, by=st.sampled_from(("tech.two", "qa.two", "tech.one")))
+    @act(lots="results", by=st.sampled_from(("tech.two", "qa.two", "tech.one")))
     def verify_qc(self, lot, by):
         query = select(qc.QcResult).where(qc.QcResult.lot_id == self.lot(lot).id,
                                           qc.QcResult.status == QcStatus.RECORDED)
@@ -230,7 +232,7 @@ class Lifecycle(RuleBasedStateMachine):
         query = select(Deviation).where(Deviation.lot_id == self.lot(lot).id, Deviation.status == DeviationStatus.OPEN)
         return db.session.scalars(query.order_by(Deviation.id)).first()
 
-    @act(lot=LOT, affects=st.sampled_from((False, False, True)))
+    @act(lots="deviations", affects=st.sampled_from((False, False, True)))
     def assess_deviation(self, lot, affects):
         deviation = self._deviation(lot)
         if deviation is not None:
@@ -238,7 +240,7 @@ class Lifecycle(RuleBasedStateMachine):
             self.attempt(self.users["qa.one"], quality.assess, deviation, self.users["qa.one"], "Assessed", affects,
                          reason)
 
-    @act(lot=LOT)
+    @act(lots="deviations")
     def close_deviation(self, lot):
         deviation = self._deviation(lot)
         if deviation is not None:
@@ -277,7 +279,7 @@ class Lifecycle(RuleBasedStateMachine):
         self.attempt(self.users["qa.two"], release.reject_dose, dose, self.users["qa.two"], PASSWORD, "qa.two",
                      "Bag damaged")
 
-    @act(RELEASED)
+    @act("alerts")
     def inform_physician(self, unit):
         query = select(ReleaseAlert).where(ReleaseAlert.dose_unit_id == self.world.dose(unit).id,
                                            ReleaseAlert.informed_at.is_(None))
@@ -296,7 +298,7 @@ class Lifecycle(RuleBasedStateMachine):
     def hold(self, lot, by):
         self.attempt(self.users[by], lots.hold, self.lot(lot), self.users[by], "Hold for investigation")
 
-    @act(lot=LOT)
+    @act(lots="holds")
     def lift_hold(self, lot):
         self.attempt(self.users["qa.two"], lots.lift_hold, self.lot(lot), self.users["qa.two"], "Investigated")
 

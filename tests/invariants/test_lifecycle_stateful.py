@@ -2,7 +2,7 @@
 
 Bounded (CI) profile: `pytest tests/invariants` (30 examples of up to 25 steps, per database).
 Long profile: `LIFECYCLE_EXAMPLES=1000 LIFECYCLE_STEPS=40 pytest tests/invariants`.
-Violations of the known defects (machine.KNOWN) are collected and the test is marked xfail with what was found;
+Violations of the known defects (findings.KNOWN) are collected and the test is marked xfail with what was found;
 any other violation fails at once, with hypothesis' minimal example. `LIFECYCLE_STRICT=1` (or `=D1,D5`) makes
 the known defects (or those named) fail too, so that hypothesis shrinks them to a minimal example.
 """
@@ -27,7 +27,8 @@ from manufacturing.records.render import render_pdf
 from manufacturing.release import operations as release
 from manufacturing.release.models import Decision, Disposition
 from tests.invariants import oracle
-from tests.invariants.machine import ACTS, FOUND, REASON_DEFECT, Lifecycle
+from tests.invariants.findings import FOUND, REASON_DEFECT
+from tests.invariants.machine import ACTS, Lifecycle
 
 LONG = "LIFECYCLE_EXAMPLES" in os.environ
 EXAMPLES = int(os.environ.get("LIFECYCLE_EXAMPLES", 30))
