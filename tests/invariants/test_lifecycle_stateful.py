@@ -1,0 +1,145 @@
+"""Issue 9 item 5: random orders of the real operations, and the product's safety invariants after each.
+
+Bounded (CI) profile: `pytest tests/invariants` (30 examples of up to 25 steps, per database).
+Long profile: `LIFECYCLE_EXAMPLES=1000 LIFECYCLE_STEPS=40 pytest tests/invariants`.
+Violations of the known defects (findings.KNOWN) are collected and the test is marked xfail with what was found;
+any other violation fails at once, with hypothesis' minimal example. `LIFECYCLE_STRICT=1` (or `=D1,D5`) makes
+the known defects (or those named) fail too, so that hypothesis shrinks them to a minimal example.
+"""
+
+import os
+
+import pytest
+from flask import current_app
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import invariant, run_state_machine_as_test
+from sqlalchemy import func, select
+
+from manufacturing.core.audit import AuditEvent
+from manufacturing.core.audit_verify import verify_chain
+from manufacturing.extensions import db
+from manufacturing.processing.doses import doses_of
+from manufacturing.processing.models import DoseKind
+from manufacturing.records import coa
+from manufacturing.records.batch_record import build_batch_record
+from manufacturing.records.documents import render_batch_record
+from manufacturing.records.render import render_pdf
+from manufacturing.release import operations as release
+from manufacturing.release.models import Decision, Disposition
+from tests.invariants import oracle
+from tests.invariants.findings import FOUND, REASON_DEFECT
+from tests.invariants.machine import ACTS, Lifecycle
+
+LONG = "LIFECYCLE_EXAMPLES" in os.environ
+EXAMPLES = int(os.environ.get("LIFECYCLE_EXAMPLES", 30))
+STEPS = int(os.environ.get("LIFECYCLE_STEPS", 25))
+# PDFs are slow (a batch record takes seconds): every example in the long profile, one in 25 in CI.
+RENDER_EVERY = int(os.environ.get("LIFECYCLE_RENDER_EVERY", 1 if LONG else 25))
+
+
+class CheckedLifecycle(Lifecycle):
+    """The machine with its invariants, checked from the database after every rule."""
+
+    # ---- invariants, after every rule -----------------------------------------------------------
+
+    @invariant()
+    def acts_of_giving_were_fit(self):
+        for act_name, model in ACTS:
+            for row_id in db.session.scalars(select(model.id)):
+                key = (act_name, row_id)
+                reasons = self.verdicts.get(key, ["not made by the machine"])
+                if reasons and key not in self.reported:
+                    self.reported.add(key)
+                    defects = {REASON_DEFECT.get(reason) for reason in reasons}
+                    known = None if None in defects else "+".join(sorted(defects))
+                    self.violate(f"unfit at {act_name}: {'; '.join(reasons)}", f"{act_name} #{row_id}", known)
+
+    @invariant()
+    def frozen_units_wait_for_final_results(self):
+        query = select(Disposition).join(Disposition.dose).where(
+            Disposition.decision == Decision.RELEASED_INTERIM, Disposition.dose.has(kind=DoseKind.CRYOPRESERVED))
+        for disposition in db.session.scalars(query):
+            if ("interim", disposition.id) not in self.reported:
+                self.reported.add(("interim", disposition.id))
+                self.violate("cryopreserved unit released on an interim certificate",
+                             f"disposition #{disposition.id}", "D3")
+
+    @invariant()
+    def one_signature_per_meaning_and_version(self):
+        problems = oracle.duplicate_signatures()
+        if problems:
+            self.violate("duplicate signatures", "; ".join(problems))
+
+    @invariant()
+    def records_build_and_agree(self):
+        site = current_app.config["SITE_NAME"]
+        for place in self.world.places.values():
+            lot = place.ward.lot
+            last = db.session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.scope == f"lot:{lot.id}"))
+            if self.records_seen.get(lot.id, -1) == last:
+                continue  # the records of the lot are unchanged since the last check
+            self.records_seen[lot.id] = last
+            try:
+                record = build_batch_record(lot)
+            except Exception as error:  # any crash is the finding
+                defect = "D4" if oracle.lot_has_failing(lot.id) else None
+                self.violate(f"batch record build crashes ({type(error).__name__})", repr(error), defect)
+                continue
+            for dose in doses_of(lot):
+                disposition = release.latest_disposition(dose)
+                if disposition is None or disposition.decision == Decision.REJECTED:
+                    continue
+                try:
+                    certificate = coa.coa_data(disposition, site).certificate
+                except Exception as error:
+                    self.violate(f"certificate build crashes ({type(error).__name__})", repr(error))
+                    continue
+                problems = oracle.certificate_disagreements(dose, disposition, certificate, record.qc)
+                if problems:
+                    self.violate("certificate and batch record disagree", "; ".join(problems))
+
+    @invariant()
+    def audit_trail_verifies(self):
+        report = verify_chain(db.session)
+        if not report.ok:
+            self.violate("audit verify fails", str(report))
+        self.digest = oracle.data_digest()  # the last invariant: the data as committed after this rule
+
+    def teardown(self):
+        """Render the documents; the next example starts from a restored database, the fixture cleans after."""
+        try:
+            db.session.rollback()
+            if Lifecycle.examples % RENDER_EVERY == 1 % RENDER_EVERY:
+                self.render_documents()
+        finally:
+            db.session.remove()
+            self.frozen.close()
+
+    def render_documents(self):
+        """One lot's batch record and one certificate as PDF, as QA prints them."""
+        lot = self.lot("S1")
+        try:
+            assert render_batch_record(lot).startswith(b"%PDF")
+        except Exception as error:
+            self.violate(f"batch record PDF fails ({type(error).__name__})", repr(error),
+                         "D4" if oracle.lot_has_failing(lot.id) else None)
+        for dose in doses_of(lot):
+            disposition = release.latest_disposition(dose)
+            if disposition is not None and disposition.decision != Decision.REJECTED:
+                data = coa.coa_data(disposition, current_app.config["SITE_NAME"])
+                assert render_pdf(coa.TEMPLATE, coa=data, revision=0, issued="test").startswith(b"%PDF")
+                break
+
+
+SETTINGS = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, print_blob=True,
+                    suppress_health_check=list(HealthCheck))
+
+
+def test_lifecycle_invariants(database):
+    """Random lifecycles of two lots: every invariant holds after every act (known defects: xfail)."""
+    FOUND.clear()
+    Lifecycle.built = None
+    run_state_machine_as_test(CheckedLifecycle, settings=SETTINGS)
+    if FOUND:
+        found = "\n".join(f"  {tag}\n    shortest: {' -> '.join(trace)}" for tag, trace in sorted(FOUND.items()))
+        pytest.xfail(f"known defects still present ({', '.join(sorted({t[:2] for t in FOUND}))}):\n{found}")

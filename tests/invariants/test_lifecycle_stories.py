@@ -1,0 +1,69 @@
+"""The minimal falsifying stories of the lifecycle machine, replayed every run: same rules, same invariants.
+
+Random search finds the deeper ones only in the long profile; these keep each known defect under watch in CI.
+Each story is strict for its own defect only (other known defects met on the way are collected, not raised).
+A story marked xfail(strict) turns red once its defect is fixed on main: then remove its mark.
+"""
+
+import pytest
+
+from tests.invariants.findings import KNOWN, Violation
+from tests.invariants.test_lifecycle_stateful import CheckedLifecycle
+
+FRESH, FROZEN = "S1-A0-fresh", "S1-B0-frozen"  # two units of subject 1's lot
+RELEASE = ("release", {"unit": FRESH, "by": "qa.one", "exceptional": False})
+LABEL = ("print_label", {"unit": FRESH, "by": "pharm.one", "reason": None})
+ISSUE = ("issue", {"unit": FRESH, "wrong_subject": False})
+STORIES = {
+    "D1": [RELEASE, LABEL, ("read_sterility", {"unit": FRESH, "growth": True}), ISSUE],
+    "D2": [RELEASE, ISSUE],
+    "D3": [("release", {"unit": FROZEN, "by": "qa.one", "exceptional": False})],
+    "D4": [("record_qc", {"unit": FRESH, "test": "cd3", "outcome": "fail", "by": "tech.one"})],
+    "D5": [("correct_step", {"lot": "S1", "kind": "CULTURE_DAY", "by": "tech.one"}),
+           ("verify_step", {"lot": "S1", "by": "other"}), RELEASE],
+    "N1": [RELEASE, LABEL, ISSUE, ("hold", {"lot": "S1", "by": "qa.one"}),
+           ("bedside_check", {"unit": FRESH, "mismatch": None, "side": "first"})],
+    "N2": [RELEASE, LABEL, ("read_sterility", {"unit": FROZEN, "growth": True}), ISSUE],
+}
+INVARIANTS = ("acts_of_giving_were_fit", "frozen_units_wait_for_final_results",
+              "one_signature_per_meaning_and_version", "records_build_and_agree", "audit_trail_verifies")
+
+
+class Drawn:
+    """Stands for hypothesis' data in a targeted rule: draws the target the story names."""
+
+    def __init__(self, target: str):
+        self.target = target
+
+    def draw(self, strategy, label=None):
+        return self.target
+
+
+TARGETED = {"release", "print_label", "issue", "read_sterility", "bedside_check", "verify_step"}  # see machine.act
+
+
+def replay(machine: CheckedLifecycle, story: list) -> None:
+    """Run the story's rules as hypothesis would, each followed by every invariant."""
+    for name, arguments in story:
+        arguments = dict(arguments)
+        if name in TARGETED:
+            arguments["data"] = Drawn(arguments.pop("unit", None) or arguments.pop("lot"))
+        getattr(machine, name)(**arguments)
+        for invariant in INVARIANTS:
+            getattr(machine, invariant)()
+
+
+@pytest.mark.parametrize("defect", [pytest.param(tag, marks=pytest.mark.xfail(
+    strict=True, raises=Violation, reason=f"{tag}: {KNOWN[tag]}")) for tag in STORIES])
+def test_story(database, monkeypatch, defect):
+    monkeypatch.setattr("tests.invariants.machine.STRICT", {defect})
+    CheckedLifecycle.built = None
+    machine = CheckedLifecycle()
+    try:
+        replay(machine, STORIES[defect])
+    except Violation as violation:  # the story's own defect is the expected failure; anything else is a failure
+        if f"known defect: {defect}" not in str(violation):
+            raise AssertionError(f"story {defect} broke another invariant:\n{violation}") from violation
+        raise
+    finally:
+        machine.teardown()
