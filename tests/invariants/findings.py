@@ -1,19 +1,15 @@
-"""What the lifecycle machine found: the known defects, and how a violation is reported.
+"""What the lifecycle machine found, and how a violation is reported: every violation fails at once.
 
-A violation of a known defect is collected (FOUND) and the test is marked xfail with it, so that the suite runs
-while the product is being fixed; every other violation fails at once. LIFECYCLE_STRICT makes known ones fail too.
+The defects below were found by this machine before the one lifecycle was enforced; each is named in the
+report of a violation of its kind, and test_lifecycle_stories replays its minimal story on every run.
 """
 
 import functools
 import importlib.util
-import os
 
 from tests.invariants import oracle
 
-# LIFECYCLE_STRICT=1 (every known defect) or e.g. D1,D5: those fail at once and hypothesis shrinks them.
-STRICT = {tag.strip() for tag in os.environ.get("LIFECYCLE_STRICT", "").split(",") if tag.strip()}
-
-KNOWN = {  # defects known before this test was written (issue 9); the product is being fixed on main
+KNOWN = {  # defects this machine found (issue 9), fixed since: a violation of one of their kinds names it
     "D1": "a released unit stays issuable/checkable/administrable after a failing result (e.g. positive sterility)",
     "D2": "a unit is issued with no label printed after its release",
     "D3": "a cryopreserved unit is released on an interim certificate with sterility pending",
@@ -25,7 +21,6 @@ KNOWN = {  # defects known before this test was written (issue 9); the product i
 }
 REASON_DEFECT = {oracle.FAILING_SINCE: "D1", oracle.OPEN_ALERT: "D1", oracle.NO_LABEL: "D2",
                  oracle.FROZEN_INTERIM: "D3", oracle.ON_HOLD: "N1", oracle.SIBLING_FAILING: "N2"}
-FOUND: dict[str, list[str]] = {}  # known defect tag -> the shortest trace that showed it
 
 
 class Violation(AssertionError):

@@ -16,7 +16,7 @@ from manufacturing.core import clock
 from manufacturing.core.audit import set_actor
 from manufacturing.core.errors import DomainError
 from manufacturing.core.signatures import Meaning, signatures_of
-from manufacturing.core.web import run_follow_ups
+from manufacturing.core.web import settle_refusal
 from manufacturing.dispensing import operations as dispensing
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
@@ -28,14 +28,15 @@ from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, Proce
 from manufacturing.quality import operations as quality
 from manufacturing.quality import qc
 from manufacturing.quality.models import Deviation, DeviationClass, DeviationStatus, QcKind, QcStatus
-from manufacturing.release import alerts, registry
+from manufacturing.release import alerts
 from manufacturing.release import operations as release
 from manufacturing.release.models import ReleaseAlert
+from manufacturing.specifications import registry
 from tests.conftest import clean_database
 from tests.dispensing.factories import administer, check, issue
 from tests.factories import PASSWORD
 from tests.invariants import oracle
-from tests.invariants.findings import FOUND, STRICT, product_gate, violation
+from tests.invariants.findings import product_gate, violation
 from tests.invariants.world import LOT_NAMES, NOW, TESTS, UNIT_NAMES, build_world, entry, restore, sample_of, snapshot
 from tests.patients.factories import make_order
 
@@ -134,11 +135,6 @@ class Lifecycle(RuleBasedStateMachine):
 
     def violate(self, tag: str, message: str, defect: str | None = None) -> None:
         trace = " -> ".join(self.trace) or "(world as built)"
-        if defect and not ("1" in STRICT or STRICT & set(defect.split("+"))):
-            key = f"{defect} {tag}"
-            if key not in FOUND or len(self.trace) < len(FOUND[key]):
-                FOUND[key] = list(self.trace)
-            return
         raise violation(tag)(f"{tag}: {message}\n  known defect: {defect or 'no'}\n  steps: {trace}")
 
     def attempt(self, user, operation, *args, **kwargs) -> tuple[bool, str]:
@@ -149,8 +145,7 @@ class Lifecycle(RuleBasedStateMachine):
             db.session.commit()
             return True, ""
         except DomainError as error:
-            db.session.rollback()
-            run_follow_ups(error)
+            settle_refusal(error)
             if oracle.data_digest() != self.digest:
                 self.violate("refusal changed the data", f"{operation.__name__} refused ({error.message}) "
                              "but the data differ from before")

@@ -18,9 +18,8 @@ from manufacturing.lots.models import LotState
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, ProcessStep, StepStatus
 from manufacturing.quality.models import Deviation, DeviationStatus, QcResult, QcStatus
-from manufacturing.records.models import LabelPrint
-from manufacturing.release.models import Decision, Disposition, ReleaseAlert
-from manufacturing.release.results import is_computed
+from manufacturing.quality.results import is_computed
+from manufacturing.release.models import Decision, Disposition, LabelPrint, ReleaseAlert
 from tests.invariants.world import FAILING_ENTRIES, TESTS, sample_of
 
 # Reasons a unit is unfit to give, as the oracle names them.
@@ -156,14 +155,20 @@ def _shown(entry: str) -> str:
     return entry.split(" [", 1)[0].strip()
 
 
+def _history(line: dict) -> list[str]:
+    """Every result of a test as the batch record shows it, oldest first (none while pending)."""
+    if line["history"]:
+        return [_shown(entry) for entry in line["history"].split(" → ")]
+    return [] if line["result"] == "pending" else [line["result"]]
+
+
 def certificate_disagreements(dose: DoseUnit, disposition: Disposition, certificate,
                               qc_section: list[dict]) -> list[str]:
     """Each result the certificate prints is the one the batch record shows as latest at the release."""
     lines = next((unit["lines"] for unit in qc_section if unit["unit"] == dose.division_code), None)
     if lines is None:
         return [f"the batch record has no QC section for unit {dose.division_code}"]
-    recorded = {name: [_shown(e) for e in history.split(" → ")] if history != "pending" else []
-                for name, _, history, *_ in lines}
+    recorded = {line["test"]: _history(line) for line in lines}
     spec = lot_spec(dose.lot)
     computed = {criterion.name for criterion in spec.release if is_computed(criterion)}
     keys = {criterion.name: criterion.key for criterion in spec.release}

@@ -2,14 +2,12 @@
 
 Bounded (CI) profile: `pytest tests/invariants` (30 examples of up to 25 steps, per database).
 Long profile: `LIFECYCLE_EXAMPLES=1000 LIFECYCLE_STEPS=40 pytest tests/invariants`.
-Violations of the known defects (findings.KNOWN) are collected and the test is marked xfail with what was found;
-any other violation fails at once, with hypothesis' minimal example. `LIFECYCLE_STRICT=1` (or `=D1,D5`) makes
-the known defects (or those named) fail too, so that hypothesis shrinks them to a minimal example.
+Any violation fails at once, with hypothesis' minimal example; a violation of the kind of a defect this machine
+found before (findings.KNOWN) names it.
 """
 
 import os
 
-import pytest
 from flask import current_app
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import invariant, run_state_machine_as_test
@@ -27,7 +25,7 @@ from manufacturing.records.render import render_pdf
 from manufacturing.release import operations as release
 from manufacturing.release.models import Decision, Disposition
 from tests.invariants import oracle
-from tests.invariants.findings import FOUND, REASON_DEFECT
+from tests.invariants.findings import REASON_DEFECT
 from tests.invariants.machine import ACTS, Lifecycle
 
 LONG = "LIFECYCLE_EXAMPLES" in os.environ
@@ -136,10 +134,6 @@ SETTINGS = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=N
 
 
 def test_lifecycle_invariants(database):
-    """Random lifecycles of two lots: every invariant holds after every act (known defects: xfail)."""
-    FOUND.clear()
+    """Random lifecycles of two lots: every invariant holds after every act."""
     Lifecycle.built = None
     run_state_machine_as_test(CheckedLifecycle, settings=SETTINGS)
-    if FOUND:
-        found = "\n".join(f"  {tag}\n    shortest: {' -> '.join(trace)}" for tag, trace in sorted(FOUND.items()))
-        pytest.xfail(f"known defects still present ({', '.join(sorted({t[:2] for t in FOUND}))}):\n{found}")
