@@ -210,7 +210,7 @@ def test_the_weight_age_limit_comes_from_the_product_specification(app, database
     shutil.copytree(SPECS, specs)
     product = specs / "nk-cells-autologous.toml"
     text = product.read_text().replace('action_above = "14 d"', 'action_above = "21 d"', 1)
-    product.write_text(text.replace('version = "1.0"', 'version = "1.1"', 1))
+    product.write_text(text.replace('version = "1.1"', 'version = "1.2"', 1))
     monkeypatch.setitem(app.config, "SPECS_DIR", str(specs))
     assert operations.record_order(pharmacist, weighed, order_entry(weighed, body_weight_id=old_weight.id)).id
 

@@ -36,7 +36,7 @@ def test_the_record_states_what_an_inspector_needs(app, database, bench, correct
         database.session.commit()
     text = text_of(document.content)
     assert corrected_lot.lot_number in text and "G1234 26 000123" in text and "LAL2013-RM-001" in text
-    assert "Page 1 of" in text and "nk-cells-autologous version 1.0" in text
+    assert "Page 1 of" in text and "nk-cells-autologous version 1.1" in text
     assert "Volume received: 185 mL" in text and "Total nucleated cells (TNC) 1.48 × 10" in text
     assert "Tina Tecnica (tech.one) · Performed ·" in text and "Vito Verifica (tech.two) · Verified ·" in text
     assert "(UTC+0" in text

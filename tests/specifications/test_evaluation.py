@@ -191,7 +191,7 @@ def test_results_of_the_wrong_kind_are_refused(key, result, message):
 
 def test_unknown_result_keys_and_bad_fractions_are_refused():
     with pytest.raises(
-        EvaluationError, match=re.escape("results for tests that nk-cells-autologous version 1.0 lacks: cd4")
+        EvaluationError, match=re.escape("results for tests that nk-cells-autologous version 1.1 lacks: cd4")
     ):
         evaluate_release(SPEC, dict(GOOD, cd4=Q_(1, "%")), CONTEXT)
     with pytest.raises(CalculationError, match="NK fraction is zero"):

@@ -42,7 +42,7 @@ def test_product_spec():
     assert isinstance(spec, ProductSpec)
     assert (spec.id, spec.version, spec.effective, spec.kind) == (
         "nk-cells-autologous",
-        "1.0",
+        "1.1",
         date(2025, 1, 15),
         "product",
     )
@@ -129,7 +129,7 @@ def test_study_spec():
     assert spec.dose_for_infusion(2) == Q_(3.16e6, "cells/kg")
     with pytest.raises(SpecError, match="no infusion 6"):
         spec.dose_for_infusion(6)
-    assert (spec.product, "1.0") in load_specs(SPECS)
+    assert (spec.product, "1.1") in load_specs(SPECS)
 
 
 def write(tmp_path, source, old, new, name=None):
@@ -179,11 +179,11 @@ def write(tmp_path, source, old, new, name=None):
             'alert_above = "20 h"\nwarn = "1 h"',
             "in_process.apheresis.time_since_collection.warn: unknown key",
         ),
-        ('version = "1.0"\n', "", "nk-cells-autologous.toml: version: missing"),
+        ('version = "1.1"\n', "", "nk-cells-autologous.toml: version: missing"),
         ('id = "nk-cells-autologous"\n', "", "nk-cells-autologous.toml: id: missing"),
         ("effective = 2025-01-15\n", "", "effective: missing"),
-        ('version = "1.0"', "version = 1.0", "version: 1.0 is not a text"),
-        ('version = "1.0"', 'version = "one"', "version: 'one' is not valid"),
+        ('version = "1.1"', "version = 1.1", "version: 1.1 is not a text"),
+        ('version = "1.1"', 'version = "one"', "version: 'one' is not valid"),
         ("effective = 2025-01-15", 'effective = "2025-01-15"', "effective: '2025-01-15' is not a date"),
         ("effective = 2025-01-15", "effective = 2025-01-15T10:00:00", "effective: datetime"),
         ('kind = "product"', 'kind = "device"', "kind: 'device' is not one of product, study"),
@@ -237,7 +237,12 @@ def write(tmp_path, source, old, new, name=None):
         ),
         ('isbt128_product_code = "S1234"', 'isbt128_product_code = "1234"', "product.isbt128_product_code"),
         (
-            "pending_allowed_at_release = true",
+            'pending_at_interim_release = ["fresh"]',
+            'pending_at_interim_release = ["frozen"]',
+            "release.sterility.pending_at_interim_release: 'frozen' is not a kind of dose unit",
+        ),
+        (
+            'pending_at_interim_release = ["fresh"]',
             'pending_allowed_at_release = "yes"',
             "release.sterility.pending_allowed_at_release: 'yes' is not true or false",
         ),
@@ -353,3 +358,16 @@ def test_change_control_refuses_changed_content_under_the_same_version(tmp_path)
         "study-nct02185781.toml: study-nct02185781 version 1.0: content changed without a new version"
         in str(error.value)
     )
+
+
+def test_which_units_may_wait_for_a_pending_test_is_specification_data():
+    sterility = load_spec(PRODUCT).criterion("sterility")
+    assert sterility.pending_at_interim_for == ("fresh",)
+    assert sterility.may_be_pending("FRESH") and not sterility.may_be_pending("CRYOPRESERVED")
+
+
+def test_the_older_boolean_reads_as_the_fresh_units_interim_certificate(tmp_path):
+    older = PRODUCT.read_text().replace('pending_at_interim_release = ["fresh"]', "pending_allowed_at_release = true")
+    path = tmp_path / PRODUCT.name
+    path.write_text(older)
+    assert load_spec(path).criterion("sterility").pending_at_interim_for == ("fresh",)

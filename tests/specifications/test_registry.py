@@ -59,9 +59,9 @@ def test_a_new_version_is_accepted_and_the_old_one_stays_readable(app, database,
     assert app.test_cli_runner().invoke(args=["specs", "check"]).exit_code == 0
     old = registry.product_spec()
     _edit(specs_copy, 'min = "70 %"', 'min = "75 %"')
-    _edit(specs_copy, 'version = "1.0"', 'version = "1.1"')
+    _edit(specs_copy, 'version = "1.1"', 'version = "1.2"')
     new = registry.product_spec()
-    assert new.version == "1.1" and str(new.criterion("viability").text()) == ">= 75 %"
+    assert new.version == "1.2" and str(new.criterion("viability").text()) == ">= 75 %"
     pinned = registry.pinned(old.id, old.version, old.content_hash)
     assert pinned.criterion("viability").text() == ">= 70 %"
 
@@ -83,11 +83,11 @@ def test_specs_page_shows_criteria_in_force_and_history(client, login, qa_user, 
     registry.record_new_versions()
     login(qa_user)
     page = client.get("/specs/").get_data(as_text=True)
-    assert "in force · version 1.0" in page
+    assert "in force · version 1.1" in page
     assert "7-AAD flow cytometry or trypan blue" in page and "&gt;= 70 %" in page
     assert "may be pending" in page  # sterility
     assert "3.16 × 10⁶ cells/kg" in page  # the dose schedule
-    version = client.get("/specs/nk-cells-autologous/1.0")
+    version = client.get("/specs/nk-cells-autologous/1.1")
     assert version.status_code == 200 and "Release specification" in version.get_data(as_text=True)
 
 
@@ -116,17 +116,17 @@ def _inserts() -> Iterator[list]:
 
 def test_reading_the_specification_in_force_inserts_no_row(client, login, database, bench, specs_copy):
     lot = bench.lot_through(StepKind.APHERESIS_RECEIPT)
-    _edit(specs_copy, 'version = "1.0"', 'version = "1.1"')  # a version in force that no write has recorded
+    _edit(specs_copy, 'version = "1.1"', 'version = "1.2"')  # a version in force that no write has recorded
     login(bench.qa)
     with _inserts() as inserted:
         for url in ("/specs/", f"/lots/{lot.id}", f"/subjects/{lot.subject_id}"):
             assert client.get(url).status_code == 200, url
-        assert registry.product_spec().version == "1.1"
+        assert registry.product_spec().version == "1.2"
     assert inserted == []
 
 
 def test_opening_a_lot_records_the_version_it_pins(database, bench, specs_copy):
-    _edit(specs_copy, 'version = "1.0"', 'version = "1.1"')
+    _edit(specs_copy, 'version = "1.1"', 'version = "1.2"')
     lot = bench.lot_through(StepKind.APHERESIS_RECEIPT)
-    assert lot.spec_version == "1.1"
-    assert registry.pinned(lot.spec_id, lot.spec_version, lot.spec_hash).version == "1.1"
+    assert lot.spec_version == "1.2"
+    assert registry.pinned(lot.spec_id, lot.spec_version, lot.spec_hash).version == "1.2"
