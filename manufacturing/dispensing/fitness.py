@@ -4,6 +4,7 @@ Each rule names what is wrong in the pharmacy's words; an empty list means the u
 The pages show the same list before anyone acts.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -43,17 +44,24 @@ def _withdrawn(dose: DoseUnit) -> Disposition | None:
     return db.session.scalars(query.order_by(Disposition.id.desc())).first()
 
 
-def released_since(dose: DoseUnit, standing: Disposition) -> datetime:
-    """When the unbroken run of releases in force began: an interim release completed by a final one counts whole."""
-    query = select(Disposition).where(Disposition.dose_unit_id == dose.id).order_by(Disposition.id.desc())
-    since = standing.decided_at
-    for disposition in db.session.scalars(query):
-        if disposition.id > standing.id:
-            continue
-        if disposition.state == DispositionState.WITHDRAWN or not disposition.is_release:
+@dataclass(frozen=True)
+class ReleaseRun:
+    """The unbroken run of releases in force: an interim release completed by a final one counts whole."""
+
+    since: datetime
+    disposition_ids: tuple[int, ...]
+
+
+def release_run(dose: DoseUnit, standing: Disposition) -> ReleaseRun:
+    """Walk back from the release in force to the last withdrawal or rejection."""
+    query = select(Disposition).where(Disposition.dose_unit_id == dose.id, Disposition.id <= standing.id)
+    since, ids = standing.decided_at, []
+    for disposition in db.session.scalars(query.order_by(Disposition.id.desc())):
+        if disposition.id != standing.id and (disposition.state == DispositionState.WITHDRAWN
+                                              or not disposition.is_release):
             break
-        since = disposition.decided_at
-    return since
+        since, ids = disposition.decided_at, [*ids, disposition.id]
+    return ReleaseRun(since, tuple(ids))
 
 
 def failing_since_problem(dose: DoseUnit, since: datetime) -> str | None:
@@ -73,16 +81,16 @@ def alert_problem(dose: DoseUnit) -> str | None:
     return f"An alert on this unit is open: {alert.message}" if alert is not None else None
 
 
-def valid_labels(dose: DoseUnit, since: datetime) -> list[LabelPrint]:
-    """Labels printed for this unit under its release, and not voided since."""
+def valid_labels(dose: DoseUnit, run: ReleaseRun) -> list[LabelPrint]:
+    """Labels printed for this unit under a release of the run in force, and not voided since."""
     voided = select(LabelVoid.label_print_id)
-    query = select(LabelPrint).where(LabelPrint.dose_unit_id == dose.id, LabelPrint.disposition_id.is_not(None),
-                                     LabelPrint.printed_at >= since, LabelPrint.id.not_in(voided))
+    query = select(LabelPrint).where(LabelPrint.dose_unit_id == dose.id,
+                                     LabelPrint.disposition_id.in_(run.disposition_ids), LabelPrint.id.not_in(voided))
     return list(db.session.scalars(query.order_by(LabelPrint.number)))
 
 
-def label_problem(dose: DoseUnit, since: datetime) -> str | None:
-    if valid_labels(dose, since):
+def label_problem(dose: DoseUnit, run: ReleaseRun) -> str | None:
+    if valid_labels(dose, run):
         return None
     return (f"No release label printed since the release of dose unit {dose.division_code}: a quarantine label "
             "never goes to the ward. Print the label before issue.")
@@ -102,7 +110,7 @@ def needs_release_label(dose: DoseUnit) -> bool:
     standing = standing_disposition(dose)
     if release_problem(dose, standing) is not None:
         return False
-    return not valid_labels(dose, released_since(dose, standing))
+    return not valid_labels(dose, release_run(dose, standing))
 
 
 def unfit_reasons(dose: DoseUnit, at: datetime | None = None) -> list[str]:
@@ -115,8 +123,8 @@ def unfit_reasons(dose: DoseUnit, at: datetime | None = None) -> list[str]:
     if (problem := release_problem(dose, standing)):
         reasons.append(problem)
     else:
-        since = released_since(dose, standing)
-        reasons += [p for p in (failing_since_problem(dose, since), label_problem(dose, since)) if p]
+        run = release_run(dose, standing)
+        reasons += [p for p in (failing_since_problem(dose, run.since), label_problem(dose, run)) if p]
     reasons += [p for p in (alert_problem(dose), expiry_problem(dose, at)) if p]
     return reasons
 

@@ -144,6 +144,14 @@ def administration_problem(started_at: datetime, ended_at: datetime, checked_at:
     return None
 
 
+def given_before_hold_problem(started_at: datetime, checked_at: datetime, held_at: datetime) -> str | None:
+    """A unit put on hold at the ward is recorded as given only if it was checked and its infusion started first."""
+    if checked_at < held_at and started_at < held_at:
+        return None
+    return (f"The dose unit was put on hold at {clock.format_local(held_at)}, before its infusion started: it must "
+            "not be given. Bring it back to the pharmacy (return it).")
+
+
 def volume_problem(volume: Quantity, final_volume: Quantity) -> str | None:
     """The volume infused is more than nothing and not more than the bag holds."""
     if volume.magnitude <= 0:
@@ -165,13 +173,16 @@ class DoseActions:
     discard: bool
 
 
-def actions_for(dose, user, checked: bool, fit: bool) -> DoseActions:
-    """Ask the unit's transition table, the user's roles and the gate (fit to give) once for the page."""
+def actions_for(dose, user, *, issued: bool, checked: bool, fit: bool, held_after_check: bool = False) -> DoseActions:
+    """Ask the unit's transition table, the user's roles and the gate (fit to give) once for the page.
+
+    A unit put on hold after its bedside check may have been infusing already: its administration can be recorded.
+    """
     pharmacist = is_pharmacist(user)
     return DoseActions(
         issue=pharmacist and fit and DOSE.allows(dose, "issued"),
         check=pharmacist and fit and DOSE.allows(dose, "administered"),
-        administer=pharmacist and checked and fit and DOSE.allows(dose, "administered"),
-        give_back=pharmacist and DOSE.allows(dose, "returned"),
+        administer=pharmacist and checked and (fit or held_after_check) and DOSE.allows(dose, "administered"),
+        give_back=pharmacist and issued and DOSE.allows(dose, "returned"),
         discard=(pharmacist or has_role(user, Role.QA)) and DOSE.allows(dose, "discarded"),
     )

@@ -23,6 +23,7 @@ from manufacturing.patients.models import InfusionOrder, OrderStatus
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit
 from manufacturing.processing.states import DOSE
+from manufacturing.release.alerts import given_before_the_hold, held_at
 from manufacturing.specifications import registry
 from manufacturing.specifications.model import StudySpec
 from manufacturing.units import Quantity, parse_quantity, to_lab_unit
@@ -234,7 +235,11 @@ def record_administration(dose: DoseUnit, user, password: str, username: str, st
     if check is None:
         raise OutOfSequence("No bedside check is recorded for this dose unit: two people check it at the bedside "
                             "before the infusion is recorded.")
-    _refuse_unfit(dose, started_at, "the infusion may not start")
+    held = held_at(dose) if dose.state == DoseState.ON_HOLD else None
+    if held is not None:
+        _refuse(guards.given_before_hold_problem(started_at, check.checked_at, held))
+    else:
+        _refuse_unfit(dose, started_at, "the infusion may not start")
     issue = queries.issue_of(dose)
     _refuse(guards.administration_problem(started_at, ended_at, check.checked_at, issue.use_by,
                                           clock.now() + FUTURE_TOLERANCE))
@@ -250,6 +255,8 @@ def record_administration(dose: DoseUnit, user, password: str, username: str, st
     sign(administration, Meaning.ADMINISTERED, user, password, username=username)
     issue.order.status = OrderStatus.FULFILLED
     DOSE.move(dose, "administered")
+    if held is not None:
+        given_before_the_hold(dose, started_at)
     return administration
 
 
@@ -258,6 +265,9 @@ def return_dose(dose: DoseUnit, user, reason: str) -> None:
     _require_pharmacist(user, "returns dose units")
     _locked(dose.lot, dose)
     _refuse(DOSE.refusal(dose, "returned"))
+    if queries.issue_of(dose) is None:
+        raise OutOfSequence(f"Dose unit {dose.division_code} was never issued: there is nothing to return. "
+                            "Discard it, with the reason, if it will never be given.")
     require_reason(db.session, reason, "returning the dose unit (why it was not given)")
     DOSE.move(dose, "returned")
 

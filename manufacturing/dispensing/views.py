@@ -1,5 +1,7 @@
 """Pharmacy pages: the queues, and one dose unit's issue, bedside check, administration and return."""
 
+import re
+
 from flask import Blueprint, abort, redirect, render_template, url_for
 
 from manufacturing.accounts.operations import find_user
@@ -14,8 +16,10 @@ from manufacturing.extensions import db
 from manufacturing.patients.models import InfusionOrder
 from manufacturing.processing.models import DoseUnit
 from manufacturing.processing.states import DOSE
+from manufacturing.release.alerts import held_at
 
 bp = Blueprint("dispensing", __name__, url_prefix="/pharmacy")
+ORDER_ID = re.compile(r"[1-9][0-9]{0,8}")  # ASCII digits in the range of an id: anything else is no order
 
 
 def _dose_or_404(dose_id: int) -> DoseUnit:
@@ -38,9 +42,11 @@ def _preview(dose: DoseUnit, order: InfusionOrder | None):
     return operations.delivered_dose(dose, order)
 
 
-def _actions(dose: DoseUnit, check) -> guards.DoseActions:
-    fit = fitness.is_fit(dose)
-    return guards.actions_for(dose, acting_user(), checked=check is not None, fit=fit)
+def _actions(dose: DoseUnit, issue, check) -> guards.DoseActions:
+    held = held_at(dose) if issue is not None else None
+    after_check = bool(held and check and check.checked_at < held)
+    return guards.actions_for(dose, acting_user(), issued=issue is not None, checked=check is not None,
+                              fit=fitness.is_fit(dose), held_after_check=after_check)
 
 
 def _page(dose: DoseUnit, status: int = 200, **forms):
@@ -54,7 +60,7 @@ def _page(dose: DoseUnit, status: int = 200, **forms):
         "check": check, "administration": administration, "mismatches": mismatches,
         "stopped": bool(mismatches) and (check is None or mismatches[-1].occurred_at > check.checked_at),
         "preview": _preview(dose, order), "signatures": signature_lines, "now": clock.now(),
-        "unfit": fitness.unfit_reasons(dose), "can": _actions(dose, check),
+        "unfit": fitness.unfit_reasons(dose), "can": _actions(dose, issue, check),
         "needs_label": fitness.needs_release_label(dose),
         "issue_form": forms.get("issue_form") or IssueForm(formdata=None, order_id=order.id if order else ""),
         "bedside_form": forms.get("bedside_form") or BedsideForm(formdata=None),
@@ -82,7 +88,7 @@ def issue(dose_id: int):
     if not form.validate_on_submit():
         form_errors(form)
         return _page(dose, 422, issue_form=form)
-    order = db.session.get(InfusionOrder, int(form.order_id.data)) if form.order_id.data.isdigit() else None
+    order = db.session.get(InfusionOrder, int(form.order_id.data)) if ORDER_ID.fullmatch(form.order_id.data) else None
     if order is None:
         abort(404)
     if attempt(operations.issue_dose, dose, order, acting_user(), form.sign_password.data, form.sign_username.data,

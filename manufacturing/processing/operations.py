@@ -21,7 +21,7 @@ from manufacturing.processing.entries import Entry, StepInput, read_entries
 from manufacturing.processing.kinds import StepDefinition, definition
 from manufacturing.processing.models import ProcessStep, StepKind, StepStatus, StepValue
 from manufacturing.processing.rules import check_consistency, culture_day_number
-from manufacturing.processing.signals import verification_problem
+from manufacturing.processing.signals import announce_correction, verification_problem
 from manufacturing.processing.states import STEP
 from manufacturing.processing.uses import set_uses
 
@@ -169,6 +169,7 @@ def correct_step(step: ProcessStep, given: StepInput, reason: str, user, passwor
     STEP.move(step, "corrected")
     step.verified_by_id, step.verified_at, step.revision = None, None, step.revision + 1
     sign(step, Meaning.PERFORMED, user, password, username=username, comment=f"Correction: {reason.strip()}")
+    announce_correction(step, reason)
 
 
 def _update_fields(step: ProcessStep, given: StepInput, earlier: list[ProcessStep]) -> bool:

@@ -11,3 +11,13 @@ step_verifying = _signals.signal("step-verifying")
 def verification_problem(step) -> str | None:
     """Return why the step may not be verified yet, or None."""
     return next((problem for _, problem in step_verifying.send(step) if problem), None)
+
+
+step_corrected = _signals.signal("step-corrected")
+"""Sent inside the correction's transaction with the corrected step and the `reason`: what was released on the
+record as it stood no longer stands (release stops the lot's released units)."""
+
+
+def announce_correction(step, reason: str) -> None:
+    """Tell the receivers a step of the lot was corrected."""
+    step_corrected.send(step, reason=reason)

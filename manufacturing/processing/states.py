@@ -19,8 +19,10 @@ DOSE = StateMachine(DoseUnit, [
     Transition("final_certificate", states(D.RELEASED_INTERIM), D.RELEASED),
     Transition("rejected", states(D.QUARANTINE, D.ON_HOLD) | RELEASED, D.REJECTED),
     Transition("issued", RELEASED, D.ISSUED),
-    Transition("administered", states(D.ISSUED), D.ADMINISTERED),
-    Transition("returned", states(D.ISSUED), D.RETURNED),
+    # A unit held at the ward was already being given if its infusion started before the hold (the operation
+    # checks the times); otherwise it comes back to the pharmacy.
+    Transition("administered", states(D.ISSUED, D.ON_HOLD), D.ADMINISTERED),
+    Transition("returned", states(D.ISSUED, D.ON_HOLD), D.RETURNED),
     Transition("put_on_hold", RELEASED | states(D.ISSUED), D.ON_HOLD),
     Transition("discarded", states(D.QUARANTINE, D.ON_HOLD, D.RETURNED, D.REJECTED) | RELEASED, D.DISCARDED),
 ], what=lambda dose: f"Dose unit {dose.division_code}", prefix="dose")

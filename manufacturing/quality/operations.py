@@ -12,6 +12,7 @@ from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import ProcessStep
 from manufacturing.quality.models import Deviation, DeviationClass, DeviationStatus
+from manufacturing.quality.signals import announce_product_affected
 from manufacturing.quality.states import DEVIATION
 
 
@@ -48,8 +49,11 @@ def assess(deviation: Deviation, user, impact_assessment: str, affects_product: 
     if deviation.impact_assessment and not (reason or "").strip():
         raise DomainError("Give a reason for changing the impact assessment.")
     set_reason(db.session, reason)
+    was_affecting = deviation.affects_product
     deviation.impact_assessment = required_text(impact_assessment, "The impact assessment")
     deviation.affects_product = affects_product
+    if affects_product and not was_affecting:
+        announce_product_affected(deviation)
 
 
 def close(deviation: Deviation, user, password: str, username: str) -> None:

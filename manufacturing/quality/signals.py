@@ -11,3 +11,12 @@ result_failed = _signals.signal("qc-result-failed")
 def announce_failure(result, evaluation) -> list:
     """Tell the receivers a result failed; return everything they opened, e.g. post-release alerts."""
     return [item for _, opened in result_failed.send(result, evaluation=evaluation) for item in opened or ()]
+
+
+deviation_affects_product = _signals.signal("deviation-affects-product")
+"""Sent inside the assessment's transaction with a deviation QA assessed as affecting the product."""
+
+
+def announce_product_affected(deviation) -> None:
+    """Tell the receivers a deviation of the lot affects the product (release stops the lot's released units)."""
+    deviation_affects_product.send(deviation)

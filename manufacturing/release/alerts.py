@@ -1,11 +1,12 @@
-"""After release: a failing result stops every unit of the lot not yet given and reaches QA, pharmacy and the physician.
+"""After release: a failing result (or a correction, or a deviation affecting the product) stops every unit of the
+lot not yet given and reaches QA, pharmacy and the physician.
 
 A unit not yet administered goes on hold and its certificate is withdrawn (the certificate served says so);
 a unit already given keeps its state and its alert stays open until someone records that the treating
 physician was informed.
 """
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from manufacturing.core import clock
 from manufacturing.core.checks import required_text
@@ -23,9 +24,9 @@ from manufacturing.release.states import ALERT
 from manufacturing.specifications.loader import Evaluation, Outcome
 
 
-def _gone_out(result: QcResult) -> list[DoseUnit]:
-    """Every unit of the lot released at some point and still out: a failing result concerns the whole lot."""
-    query = select(DoseUnit).where(DoseUnit.lot_id == result.lot_id).order_by(DoseUnit.division_code)
+def _gone_out(lot_id: int) -> list[DoseUnit]:
+    """Every unit of the lot released at some point and still out: what happened to the lot concerns them all."""
+    query = select(DoseUnit).where(DoseUnit.lot_id == lot_id).order_by(DoseUnit.division_code)
     doses = list(db.session.scalars(query))
     for dose in doses:
         lock(dose)
@@ -47,21 +48,46 @@ def _message(dose: DoseUnit, before: DoseState, reason: str) -> str:
             "withdrawn. Do not give it; QA decides, and the treating physician must be informed.")
 
 
+def stop_released_units(lot_id: int, reason: str, qc_result_id: int | None = None) -> list[ReleaseAlert]:
+    """Stop every released unit of a lot not yet given (hold, certificate withdrawn) and alert on each unit out."""
+    alerts = []
+    for dose in _gone_out(lot_id):
+        before = dose.state
+        if before != DoseState.ADMINISTERED:
+            _stop(dose, reason)
+        alerts.append(_alert(dose, before, _message(dose, before, reason), qc_result_id))
+    db.session.flush()
+    return alerts
+
+
+def _alert(dose: DoseUnit, before: DoseState, message: str, qc_result_id: int | None) -> ReleaseAlert:
+    alert = ReleaseAlert(dose_unit_id=dose.id, qc_result_id=qc_result_id, raised_at=clock.now(),
+                         dose_state_at_alert=before.name, message=message)
+    db.session.add(alert)
+    return alert
+
+
 def raise_if_released(result: QcResult, evaluation: Evaluation) -> list[ReleaseAlert]:
     """Stop and alert on every released unit of the lot when a result fails."""
     if evaluation.outcome != Outcome.FAIL:
         return []
-    alerts = []
-    for dose in _gone_out(result):
-        before = dose.state
-        if before != DoseState.ADMINISTERED:
-            _stop(dose, evaluation.reason)
-        alert = ReleaseAlert(dose_unit_id=dose.id, qc_result_id=result.id, raised_at=clock.now(),
-                             dose_state_at_alert=before.name, message=_message(dose, before, evaluation.reason))
-        db.session.add(alert)
-        alerts.append(alert)
+    return stop_released_units(result.lot_id, evaluation.reason, result.id)
+
+
+def held_at(dose: DoseUnit):
+    """When a unit at the ward was put on hold, or None."""
+    query = select(func.max(ReleaseAlert.raised_at)).where(ReleaseAlert.dose_unit_id == dose.id,
+                                                           ReleaseAlert.dose_state_at_alert == DoseState.ISSUED.name)
+    return db.session.scalar(query)
+
+
+def given_before_the_hold(dose: DoseUnit, started_at) -> ReleaseAlert:
+    """Alert that a held unit had already been given: its infusion started before what stopped it."""
+    message = (f"Lot {dose.lot.lot_number} dose unit {dose.division_code} was already being infused (from "
+               f"{clock.format_local(started_at)}) when it was put on hold: inform the treating physician.")
+    alert = _alert(dose, DoseState.ADMINISTERED, message, None)
     db.session.flush()
-    return alerts
+    return alert
 
 
 def close_problem(alert: ReleaseAlert, user) -> str | None:

@@ -75,14 +75,17 @@ class AlertState(enum.Enum):
 
 
 class ReleaseAlert(OfDoseUnit, Audited, db.Model):
-    """A failing result that arrived after release: open until someone records the physician was informed."""
+    """What stopped a unit after release (a failing result, a correction, a deviation affecting the product).
+
+    Open until someone records that the treating physician was informed.
+    """
 
     __tablename__ = "release_alerts"
     __audit_entity__ = "release_alert"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dose_unit_id: Mapped[int] = mapped_column(ForeignKey("dose_units.id"), index=True)
-    qc_result_id: Mapped[int] = mapped_column(ForeignKey("qc_results.id"))
+    qc_result_id: Mapped[int | None] = mapped_column(ForeignKey("qc_results.id"))  # none: a correction, a deviation
     message: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     physician_name: Mapped[str | None] = mapped_column(String(120))

@@ -67,6 +67,8 @@ def upgrade():
         batch_op.add_column(sa.Column('state', sa.Enum('OPEN', 'CLOSED', name='alertstate', native_enum=False,
                                                        length=8), server_default='OPEN', nullable=False))
         batch_op.add_column(sa.Column('dose_state_at_alert', sa.String(length=20), nullable=True))
+        # A correction or a deviation after release stops units too: an alert need not come from a QC result.
+        batch_op.alter_column('qc_result_id', existing_type=sa.Integer(), nullable=True)
     op.execute("UPDATE release_alerts SET state = 'CLOSED' WHERE informed_at IS NOT NULL")
 
     with op.batch_alter_table('label_prints', schema=None) as batch_op:
@@ -93,6 +95,7 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_label_prints_disposition_id_dispositions'), type_='foreignkey')
         batch_op.drop_column('disposition_id')
     with op.batch_alter_table('release_alerts', schema=None) as batch_op:
+        batch_op.alter_column('qc_result_id', existing_type=sa.Integer(), nullable=False)
         batch_op.drop_column('dose_state_at_alert')
         batch_op.drop_column('state')
     with op.batch_alter_table('dispositions', schema=None) as batch_op:
