@@ -6,6 +6,7 @@ Tests marked FINDING fail on the code as reviewed; the others are attacks that h
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from manufacturing.core import clock
 from manufacturing.core.errors import DomainError
@@ -18,11 +19,9 @@ from manufacturing.records.label import print_label, void_label
 from manufacturing.release import alerts
 from manufacturing.release import operations as release
 from manufacturing.release.models import DispositionState, LabelPrint
-from sqlalchemy import select
 from tests.adversarial.helpers import correct_culture_day, fail_sterility, minutes
 from tests.dispensing.factories import administer, check, done, issue, refused
 from tests.factories import PASSWORD
-from tests.release.factories import record
 
 
 def _qa(ward):
@@ -114,8 +113,8 @@ def test_failing_result_then_retest_then_release_again(ward, retest):
     if retest:
         _retest(ward, failing, retest, now + minutes(30))
     else:
-        extra = dict(justification="No alternative therapy", physician_name="Dr Rossi",
-                     physician_acknowledged_on=clock.to_local(now).date())
+        extra = {"justification": "No alternative therapy", "physician_name": "Dr Rossi",
+                     "physician_acknowledged_on": clock.to_local(now).date()}
     deviation = investigation_of(failing)
     with clock.frozen(now + minutes(40)):
         done(_qa(ward), quality.assess, deviation, _qa(ward), "Bottle contaminated in the lab" if retest else
@@ -196,8 +195,7 @@ def test_expiry_exactly_at_the_boundary_is_refused(ward):
         assert not fitness.unfit_reasons(ward.fresh)
 
 
-def test_frozen_unit_past_use_by_at_administration_start_is_refused(ward):
-    from tests.patients.factories import make_order  # noqa: F401
+def test_issued_unit_past_use_by_at_administration_start_is_refused(ward):
     done(ward.pharmacist, issue, ward)
     done(ward.pharmacist, check, ward)
     issued = __import__("manufacturing.dispensing.queries", fromlist=["x"]).issue_of(ward.fresh)
