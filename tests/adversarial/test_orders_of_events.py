@@ -1,6 +1,6 @@
 """Adversarial orders of events around release, hold, issue, bedside check and administration.
 
-Tests marked FINDING fail on the code as reviewed; the others are attacks that held.
+The tests whose docstring says "found in review" failed before their fix; the others are attacks that held.
 """
 
 from datetime import timedelta
@@ -28,10 +28,10 @@ def _qa(ward):
     return ward.bench.qa
 
 
-# ---- FINDINGS --------------------------------------------------------------------------------
+# ---- found in review, fixed since --------------------------------------------------------
 
-def test_finding_a_step_corrected_after_release_stops_the_unit(ward):
-    """FINDING: a technician corrects a culture day after QA released the lot; the unit is still issued.
+def test_a_step_corrected_after_release_stops_the_unit(ward):
+    """Fixed: a technician corrects a culture day after QA released the lot; the unit is still issued.
 
     The release was decided on the record as it then was; after the correction the step is unverified
     (revision 2) and its earlier signatures are superseded, yet the release stands and the gate passes.
@@ -46,8 +46,8 @@ def test_finding_a_step_corrected_after_release_stops_the_unit(ward):
     refused(ward.pharmacist, issue, ward)
 
 
-def test_finding_an_infusion_started_before_a_failing_result_can_still_be_recorded(ward):
-    """FINDING: the infusion started at 10:00, a positive culture was entered at 10:20, the record at 10:45.
+def test_an_infusion_started_before_a_failing_result_can_still_be_recorded(ward):
+    """Fixed: the infusion started at 10:00, a positive culture was entered at 10:20, the record at 10:45.
 
     The gate is asked about the hold as it stands when the record is written, not at the start of the
     infusion: the administration is refused ("the infusion may not start"), the unit stays ON_HOLD as if
@@ -149,7 +149,7 @@ def test_a_held_unit_is_rejected_then_discarded(ward):
     assert ward.fresh.state == DoseState.DISCARDED
 
 
-def test_a_unit_at_the_ward_when_held_is_never_released_again_nor_returned(ward):
+def test_a_unit_at_the_ward_when_held_is_never_released_again_but_comes_back_and_is_discarded(ward):
     done(ward.pharmacist, issue, ward)
     fail_sterility(ward)
     db.session.refresh(ward.fresh)
@@ -159,7 +159,9 @@ def test_a_unit_at_the_ward_when_held_is_never_released_again_nor_returned(ward)
                     physician_acknowledged_on=clock.today() if hasattr(clock, "today") else None)
     assert "at the ward" in error.message
     from manufacturing.dispensing import operations as dispensing
-    refused(ward.pharmacist, dispensing.return_dose, ward.fresh, ward.pharmacist, "Back from the ward")
+    done(ward.pharmacist, dispensing.return_dose, ward.fresh, ward.pharmacist, "Back from the ward: on hold")
+    done(ward.pharmacist, dispensing.discard_dose, ward.fresh, ward.pharmacist, "Positive culture")
+    assert ward.fresh.state == DoseState.DISCARDED
 
 
 def test_no_label_is_printed_for_a_held_unit(ward):
@@ -213,8 +215,8 @@ def test_failing_result_withdraws_and_the_certificate_says_so(ward):
     assert alerts.open_alerts()
 
 
-def test_finding_a_deviation_assessed_as_affecting_the_product_after_release_stops_the_unit(ward):
-    """FINDING: after release QA records a critical deviation on the lot and assesses that it affects the product.
+def test_a_deviation_assessed_as_affecting_the_product_after_release_stops_the_unit(ward):
+    """Fixed: after release QA records a critical deviation on the lot and assesses that it affects the product.
 
     Before release such a deviation blocks release (failing_problems); after release nothing reaches the unit:
     the release stands, no alert, no hold, and pharmacy issues it.
@@ -228,8 +230,8 @@ def test_finding_a_deviation_assessed_as_affecting_the_product_after_release_sto
     assert fitness.unfit_reasons(ward.fresh), "a unit of a lot with a deviation affecting the product is fit to give"
 
 
-def test_finding_a_label_of_a_withdrawn_release_never_counts_for_the_next_one(ward):
-    """FINDING (low): the gate ties a label to the release in force by print time, not by its disposition.
+def test_a_label_of_a_withdrawn_release_never_counts_for_the_next_one(ward):
+    """Fixed (low): the gate ties a label to the release in force by print time, not by its disposition.
 
     With the clock of the host that re-releases a minute behind the host that printed (several hosts, design
     "Scale-out"), the label printed under the withdrawn release counts as the new release's label.

@@ -19,11 +19,11 @@ ISSUE_FORM = {"collector_name": "Nurse Lucia Bianchi", "identity_confirmed": "y"
               "sign_password": PASSWORD}
 
 
-# ---- FINDING ---------------------------------------------------------------------------------
+# ---- found in review, fixed since --------------------------------------------------------
 
 @pytest.mark.parametrize("order_id", ["²", "٣", "1" * 40])
-def test_finding_an_odd_order_id_on_the_issue_form_is_refused_not_a_500(client, login, ward, order_id):
-    """FINDING: the hidden order_id is read with str.isdigit(), true for "²" (int() raises ValueError: a 500);
+def test_an_odd_order_id_on_the_issue_form_is_refused_not_a_500(client, login, ward, order_id):
+    """Fixed: the hidden order_id is read with str.isdigit(), true for "²" (int() raises ValueError: a 500);
     a 40-digit id goes to the database as is (OverflowError on SQLite, DataError "integer out of range" on
     PostgreSQL: a 500)."""
     login(ward.pharmacist)
