@@ -6,11 +6,11 @@ from manufacturing.dispensing.receivers import infusion_dates
 from manufacturing.lots.receivers import labelled_lots_problem
 from manufacturing.patients.signals import infusions_given, order_cancelling, subject_code_correcting
 from manufacturing.processing.receivers import dose_units_of_order
-from manufacturing.processing.signals import step_verifying
+from manufacturing.processing.signals import step_corrected, step_verifying
 from manufacturing.quality.receivers import deviation_required
-from manufacturing.quality.signals import result_failed
+from manufacturing.quality.signals import deviation_affects_product, result_failed
 from manufacturing.records.receivers import store_release_documents, store_withdrawn_certificate
-from manufacturing.release.receivers import alert_released_doses
+from manufacturing.release.receivers import alert_released_doses, stop_on_affecting_deviation, stop_on_correction
 from manufacturing.release.signals import dose_released, release_withdrawn
 
 
@@ -21,6 +21,8 @@ def _receivers(signal) -> list:
 def test_create_app_connects_the_release_and_records_receivers():
     create_app(TestConfig)
     assert alert_released_doses in _receivers(result_failed)
+    assert stop_on_correction in _receivers(step_corrected)
+    assert stop_on_affecting_deviation in _receivers(deviation_affects_product)
     assert store_release_documents in _receivers(dose_released)
     assert store_withdrawn_certificate in _receivers(release_withdrawn)
 
