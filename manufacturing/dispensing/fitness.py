@@ -89,6 +89,11 @@ def valid_labels(dose: DoseUnit, run: ReleaseRun) -> list[LabelPrint]:
     return list(db.session.scalars(query.order_by(LabelPrint.number)))
 
 
+def labels_printed(dose: DoseUnit) -> int:
+    """How many labels were printed for the unit, quarantine ones included (a reprint needs a reason)."""
+    return len(db.session.scalars(select(LabelPrint.id).where(LabelPrint.dose_unit_id == dose.id)).all())
+
+
 def label_problem(dose: DoseUnit, run: ReleaseRun) -> str | None:
     if valid_labels(dose, run):
         return None

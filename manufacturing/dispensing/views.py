@@ -61,7 +61,7 @@ def _page(dose: DoseUnit, status: int = 200, **forms):
         "stopped": bool(mismatches) and (check is None or mismatches[-1].occurred_at > check.checked_at),
         "preview": _preview(dose, order), "signatures": signature_lines, "now": clock.now(),
         "unfit": fitness.unfit_reasons(dose), "can": _actions(dose, issue, check),
-        "needs_label": fitness.needs_release_label(dose),
+        "needs_label": fitness.needs_release_label(dose), "printed_before": fitness.labels_printed(dose),
         "issue_form": forms.get("issue_form") or IssueForm(formdata=None, order_id=order.id if order else ""),
         "bedside_form": forms.get("bedside_form") or BedsideForm(formdata=None),
         "administration_form": forms.get("administration_form") or AdministrationForm(formdata=None),
