@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from manufacturing.calculations import PER_KG, dose_deviation
+from manufacturing.calculations import dose_deviation, dose_per_kg
 from manufacturing.core import clock
 from manufacturing.core.audit import record_event
 from manufacturing.core.checks import require_reason, required_text
@@ -70,7 +70,7 @@ def studies(dose: DoseUnit, order: InfusionOrder) -> list[StudySpec]:
 
 def delivered_dose(dose: DoseUnit, order: InfusionOrder) -> tuple[Quantity, Quantity]:
     """Return the bag's dose per kg at the order's body weight, and its deviation from the ordered dose."""
-    per_kg = (dose.cells / order.body_weight.weight).to(PER_KG)
+    per_kg = dose_per_kg(dose.cells, order.body_weight.weight)
     return per_kg, dose_deviation(per_kg, order.dose_per_kg)
 
 

@@ -14,7 +14,7 @@ from enum import Enum
 
 import pint
 
-from manufacturing.calculations import cd3_cells_per_kg, dose_deviation, endotoxin_limit
+from manufacturing.calculations import cd3_cells_per_kg, dose_deviation, dose_per_kg, endotoxin_limit
 from manufacturing.core.errors import DomainError
 from manufacturing.specifications.model import (
     Cd3PerKgCriterion,
@@ -36,7 +36,7 @@ from manufacturing.units import (
     shown_magnitude,
 )
 
-_PERCENT, _PER_KG, _CELLS, _KG = lab_unit("%"), lab_unit("cells/kg"), lab_unit("cells"), lab_unit("kg")
+_PERCENT, _PER_KG, _CELLS = lab_unit("%"), lab_unit("cells/kg"), lab_unit("cells")
 Result = pint.Quantity | str | None
 
 
@@ -159,8 +159,7 @@ def _dose_per_kg(criterion: DoseCriterion, result: Result, context: DoseContext)
     if isinstance(result, pint.Quantity) and same_dimension(result, _CELLS):
         if context.body_weight is None:
             return None
-        weight = _measured("Body weight", _KG, context.body_weight)
-        return Q_(result.m_as(_CELLS) / weight.m_as(_KG), _PER_KG).to(criterion.unit)
+        return dose_per_kg(result, context.body_weight).to(criterion.unit)
     return _measured(criterion.name, criterion.unit, result)
 
 
