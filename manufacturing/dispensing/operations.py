@@ -88,7 +88,7 @@ def _check_escalation(dose: DoseUnit, order: InfusionOrder) -> list[Quantity]:
     """Infusion k only after k-1 was given the interval earlier, never above its level; return the maxima."""
     specs, product, infusion = studies(dose, order), lot_spec(dose.lot), order.infusion_number
     interval = max(plan.interval_days(spec) for spec in specs)
-    _refuse(guards.interval_problem(infusion, queries.administered_dates(order.subject), registry.today(), interval))
+    _refuse(guards.interval_problem(infusion, queries.administered_dates(order.subject), clock.today(), interval))
     maxima = [spec.max_dose_per_kg for spec in specs] + [product.max_dose_per_kg]
     level = min(spec.dose_for_infusion(infusion) for spec in specs)
     _refuse(guards.dose_level_problem(order.dose_per_kg, infusion, level, maxima))

@@ -19,7 +19,6 @@ from manufacturing.materials.guards import (
     describe_equipment,
     describe_lot,
     is_expired,
-    local_date,
     received_by,
 )
 from manufacturing.materials.models import Equipment, EquipmentKind, MaterialKind, MaterialLot, MaterialStatus
@@ -67,7 +66,7 @@ def receive_material(user, kind: MaterialKind | None, name: str, manufacturer: s
     supplier_lot = required_text(supplier_lot, "The supplier lot number", 60)
     if expiry_date is None:
         raise DomainError("Give the expiry date printed on the label.")
-    if expiry_date < local_date(clock.now()):
+    if expiry_date < clock.today():
         raise DomainError(f"{kind.title} {name} lot {supplier_lot} expired on {expiry_date.isoformat()}: "
                           "an expired lot is not received.")
     existing = _find_lot(name, supplier_lot)
@@ -167,7 +166,7 @@ def record_calibration(user, equipment: Equipment, calibration_due: date | None,
         raise DomainError(f"{item} is retired: its calibration is no longer recorded.")
     if calibration_due is None:
         raise DomainError("Give the next calibration due date from the calibration certificate.")
-    if calibration_due < local_date(clock.now()):
+    if calibration_due < clock.today():
         raise DomainError(f"The new calibration due date {calibration_due.isoformat()} has already passed: "
                           "check the calibration certificate.")
     if calibration_due == equipment.calibration_due:
@@ -192,7 +191,7 @@ def usable_materials(kind: MaterialKind, at: datetime) -> list[MaterialLot]:
     """Return the released, in-date lots of a kind, the first to expire first."""
     query = (select(MaterialLot)
              .where(MaterialLot.kind == kind, MaterialLot.status == MaterialStatus.RELEASED,
-                    MaterialLot.expiry_date >= local_date(at))
+                    MaterialLot.expiry_date >= clock.local_date(at))
              .order_by(MaterialLot.expiry_date, MaterialLot.name, MaterialLot.supplier_lot))
     return list(db.session.scalars(query))
 
@@ -200,6 +199,7 @@ def usable_materials(kind: MaterialKind, at: datetime) -> list[MaterialLot]:
 def usable_equipment(kind: EquipmentKind, at: datetime) -> list[Equipment]:
     """Return the active equipment of a kind whose calibration is in date."""
     query = (select(Equipment)
-             .where(Equipment.kind == kind, Equipment.active.is_(True), Equipment.calibration_due >= local_date(at))
+             .where(Equipment.kind == kind, Equipment.active.is_(True),
+                    Equipment.calibration_due >= clock.local_date(at))
              .order_by(Equipment.code))
     return list(db.session.scalars(query))

@@ -31,13 +31,6 @@ class OrderEntry:
     order_reference: str
 
 
-def today() -> date:
-    """Return today's date at the site."""
-    return registry.today()
-
-
-
-
 def _refuse(problem: str | None) -> None:
     if problem:
         raise DomainError(problem)
@@ -66,7 +59,7 @@ def register_subject(user, details: SubjectDetails) -> Subject:
     if not guards.may_register_subjects(user):
         raise NotPermitted("Only pharmacy or QA register study subjects.")
     details = details.normalised()
-    _refuse(guards.subject_problem(details, today(), registering=True))
+    _refuse(guards.subject_problem(details, clock.today(), registering=True))
     _check_code_free(details.subject_code)
     subject = Subject(subject_code=details.subject_code, initials=details.initials,
                       date_of_birth=details.date_of_birth, sex=details.sex, site=details.site,
@@ -81,7 +74,7 @@ def correct_subject(user, subject: Subject, details: SubjectDetails, reason: str
     if not guards.may_register_subjects(user):
         raise NotPermitted("Only pharmacy or QA correct subject data.")
     details = details.normalised()
-    _refuse(guards.subject_problem(details, today(), registering=False))
+    _refuse(guards.subject_problem(details, clock.today(), registering=False))
     changed = [f.name for f in fields(details) if getattr(subject, f.name) != getattr(details, f.name)]
     if not changed:
         raise DomainError("Nothing to correct: the values entered are those recorded.")
@@ -102,7 +95,7 @@ def record_body_weight(user, subject: Subject, entered: str, measured_on: date) 
     if len(entered) > 60:
         raise DomainError("A body weight may have at most 60 characters.")
     weight = to_lab_unit(parse_quantity(entered, "kg"), "kg")
-    _refuse(guards.weight_problem(weight, measured_on, today()))
+    _refuse(guards.weight_problem(weight, measured_on, clock.today()))
     body_weight = BodyWeight(subject=subject, weight=weight, entered=entered, measured_on=measured_on,
                              recorded_at=clock.now(), recorded_by_id=user.id)
     db.session.add(body_weight)
@@ -123,9 +116,9 @@ def _check_order(subject: Subject, entry: OrderEntry, spec: StudySpec) -> tuple[
     _refuse(guards.dose_problem(level.dose_per_kg, [item.dose_per_kg for item in levels],
                                 entry.infusion_number, maxima))
     last = plan.previous_date(subject.orders, entry.infusion_number, administered_dates(subject))
-    earliest = plan.earliest_date(spec, last, today()) if last else None
+    earliest = plan.earliest_date(spec, last, clock.today()) if last else None
     why = f"at least {plan.interval_days(spec)} days after infusion {entry.infusion_number - 1} ({last})"
-    _refuse(guards.planned_date_problem(entry.planned_date, today(), earliest, why))
+    _refuse(guards.planned_date_problem(entry.planned_date, clock.today(), earliest, why))
     weight = db.session.get(BodyWeight, entry.body_weight_id)
     if weight is None or weight.subject_id != subject.id:
         raise DomainError("Choose one of this subject's body weights (record one first if there is none).")

@@ -30,7 +30,7 @@ def lot_spec(lot: Lot) -> ProductSpec:
 
 
 def weight_age_days(unit: DoseUnit, step: ProcessStep):
-    prepared_on = clock.to_local(step.performed_at).date()
+    prepared_on = clock.local_date(step.performed_at)
     return Q_((prepared_on - unit.weight_record.measured_on).days, "day")
 
 

@@ -36,7 +36,7 @@ def culture_day_today(steps: list[ProcessStep]) -> int | None:
     day0 = next((s for s in steps if s.kind == StepKind.CULTURE_DAY0), None)
     if day0 is None or any(s.kind == StepKind.HARVEST for s in steps):
         return None
-    return (clock.to_local(clock.now()).date() - clock.to_local(day0.performed_at).date()).days
+    return (clock.today() - clock.local_date(day0.performed_at)).days
 
 
 def awaiting_verification() -> list[ProcessStep]:

@@ -22,7 +22,7 @@ def culture_day_number(kind: StepKind, history: list[ProcessStep], performed_at:
     day0 = _latest(history, StepKind.CULTURE_DAY0)
     if day0 is None:
         raise OutOfSequence("Culture day 0 is not recorded.")
-    number = (clock.to_local(performed_at).date() - clock.to_local(day0.performed_at).date()).days
+    number = (clock.local_date(performed_at) - clock.local_date(day0.performed_at)).days
     if number < 1:
         raise OutOfSequence("A culture day comes at least one day after day 0.")
     if any(step.day_number == number for step in history if step.kind == StepKind.CULTURE_DAY):

@@ -118,7 +118,7 @@ def _growth(steps: list[ProcessStep], derived) -> list[tuple[int, float]]:
 
 def _day_of(step: ProcessStep, steps: list[ProcessStep]) -> int:
     day0 = next(s for s in steps if s.kind == StepKind.CULTURE_DAY0)
-    return (clock.to_local(step.performed_at).date() - clock.to_local(day0.performed_at).date()).days
+    return (clock.local_date(step.performed_at) - clock.local_date(day0.performed_at)).days
 
 
 def deviations_of(lot: Lot) -> list[Deviation]:

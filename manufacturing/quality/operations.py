@@ -23,7 +23,7 @@ def open_deviation(lot: Lot, user, classification: DeviationClass, title: str, d
         raise NotPermitted("Technicians and QA open deviations.")
     if step is not None and step.lot_id != lot.id:
         raise DomainError("That step belongs to another lot.")
-    year = clock.to_local(clock.now()).year
+    year = clock.today().year
     deviation = Deviation(
         number=f"DEV-{year}-{next_number(db.session, f'deviation-{year}'):04d}", lot_id=lot.id,
         step_id=step.id if step else None, qc_result_id=qc_result_id, classification=classification,
