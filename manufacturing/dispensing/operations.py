@@ -24,6 +24,7 @@ from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit
 from manufacturing.processing.states import DOSE
 from manufacturing.specifications import registry
+from manufacturing.specifications.dose_limits import dose_maxima
 from manufacturing.specifications.model import StudySpec
 from manufacturing.units import Quantity, parse_quantity, to_lab_unit
 
@@ -89,7 +90,7 @@ def _check_escalation(dose: DoseUnit, order: InfusionOrder) -> list[Quantity]:
     specs, product, infusion = studies(dose, order), lot_spec(dose.lot), order.infusion_number
     interval = max(plan.interval_days(spec) for spec in specs)
     _refuse(guards.interval_problem(infusion, queries.administered_dates(order.subject), clock.today(), interval))
-    maxima = [spec.max_dose_per_kg for spec in specs] + [product.max_dose_per_kg]
+    maxima = dose_maxima(product, specs)
     level = min(spec.dose_for_infusion(infusion) for spec in specs)
     _refuse(guards.dose_level_problem(order.dose_per_kg, infusion, level, maxima))
     return maxima
@@ -202,7 +203,7 @@ def bedside_check(dose: DoseUnit, first: Checker, second: Checker, appearance_ok
     _require_pharmacist(first.user, "checks dose units at the bedside")
     _refuse(guards.checkers_problem(first.user, second.user))
     _locked(dose.lot, dose)
-    if dose.state != DoseState.ISSUED:
+    if not DOSE.allows(dose, "administered"):
         raise OutOfSequence(f"This dose unit is {dose.state.title.lower()}: only an issued unit is checked "
                             "at the bedside.")
     if not appearance_ok:

@@ -15,6 +15,7 @@ from manufacturing.patients.guards import SubjectDetails
 from manufacturing.patients.models import BodyWeight, InfusionOrder, OrderStatus, Subject
 from manufacturing.patients.signals import administered_dates, dose_units_made, subject_code_problem
 from manufacturing.specifications import registry
+from manufacturing.specifications.dose_limits import dose_maxima
 from manufacturing.specifications.model import DoseLevel, StudySpec
 from manufacturing.units import parse_quantity, to_lab_unit
 
@@ -112,7 +113,7 @@ def _check_order(subject: Subject, entry: OrderEntry, spec: StudySpec) -> tuple[
     if level is None:
         raise DomainError(f"The study schedule has no dose level {entry.dose_level}.")
     product = registry.product_spec()
-    maxima = (spec.max_dose_per_kg, product.max_dose_per_kg)
+    maxima = dose_maxima(product, [spec])
     _refuse(guards.dose_problem(level.dose_per_kg, [item.dose_per_kg for item in levels],
                                 entry.infusion_number, maxima))
     last = plan.previous_date(subject.orders, entry.infusion_number, administered_dates(subject))

@@ -9,6 +9,7 @@ from manufacturing.processing.kinds import definition, limit_source
 from manufacturing.processing.models import DoseUnit, ProcessStep
 from manufacturing.specifications import registry
 from manufacturing.specifications.loader import Evaluation, InProcessLimit, Outcome, ProductSpec, evaluate_limit
+from manufacturing.specifications.model import StudySpec
 from manufacturing.units import Q_
 
 
@@ -27,6 +28,11 @@ class LimitCheck:
 def lot_spec(lot: Lot) -> ProductSpec:
     """The product specification version the lot pinned when it was opened."""
     return registry.pinned(lot.spec_id, lot.spec_version, lot.spec_hash)
+
+
+def lot_study(lot: Lot) -> StudySpec:
+    """The study specification version the lot pinned when it was opened."""
+    return registry.pinned(lot.study_spec_id, lot.study_spec_version, lot.study_spec_hash)
 
 
 def weight_age_days(unit: DoseUnit, step: ProcessStep):
