@@ -2,7 +2,7 @@
 
 from manufacturing.core import clock
 from manufacturing.core.audit import set_reason
-from manufacturing.core.checks import required_text
+from manufacturing.core.checks import require_reason, required_text
 from manufacturing.core.counters import next_number
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.permissions import Role
@@ -45,9 +45,10 @@ def assess(deviation: Deviation, user, impact_assessment: str, affects_product: 
         raise NotPermitted("Only QA assesses the impact of a deviation.")
     if (problem := DEVIATION.refusal(deviation, "closed")):
         raise OutOfSequence(problem)
-    if deviation.impact_assessment and not (reason or "").strip():
-        raise DomainError("Give a reason for changing the impact assessment.")
-    set_reason(db.session, reason)
+    if deviation.impact_assessment:
+        require_reason(db.session, reason, "changing the impact assessment")
+    else:
+        set_reason(db.session, reason)
     deviation.impact_assessment = required_text(impact_assessment, "The impact assessment")
     deviation.affects_product = affects_product
 
