@@ -12,6 +12,7 @@ from manufacturing.lots.models import Lot, LotState
 from manufacturing.materials.models import MaterialLot, MaterialStatus
 from manufacturing.processing.models import ProcessStep, StepKind, StepStatus
 from manufacturing.processing.progress import step_title
+from manufacturing.processing.rules import culture_day
 from manufacturing.quality.models import Deviation, DeviationStatus, QcResult, QcStatus
 from manufacturing.release import alerts, queries
 
@@ -33,7 +34,7 @@ def culture_days_due() -> list[tuple[Lot, int]]:
         day0 = next((s for s in steps if s.kind == StepKind.CULTURE_DAY0), None)
         counted = {clock.local_date(s.performed_at) for s in steps if s.kind == StepKind.CULTURE_DAY}
         if day0 is not None and today not in counted:
-            due.append((lot, (today - clock.local_date(day0.performed_at)).days))
+            due.append((lot, culture_day(day0, clock.now())))
     return due
 
 
