@@ -14,7 +14,7 @@ from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.patients import guards, operations, plan
 from manufacturing.patients.forms import BodyWeightForm, CorrectSubjectForm, OrderForm, SubjectForm
-from manufacturing.patients.models import InfusionOrder, OrderStatus, Subject
+from manufacturing.patients.models import InfusionOrder, Subject
 from manufacturing.processing.models import DoseUnit
 from manufacturing.specifications import registry
 from manufacturing.specifications.loader import SpecError
@@ -37,7 +37,7 @@ def index():
                                   .order_by(Subject.subject_code)).all()
     lot_counts = dict(db.session.execute(select(Lot.subject_id, func.count()).group_by(Lot.subject_id)).all())
     return render_template("patients/index.html", subjects=subjects, lot_counts=lot_counts,
-                           may_register=guards.may_register_subjects(current_user), OPEN=OrderStatus.OPEN)
+                           may_register=guards.may_register_subjects(current_user))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -108,7 +108,7 @@ def _subject_page(subject: Subject, status: int = 200, **forms):
     return render_template(
         "patients/detail.html", subject=subject, age=guards.age_on(subject.date_of_birth, clock.today()),
         spec=spec, spec_problem=spec_problem, plan=rows, lots=lots, dose_units=dose_units,
-        lot_pages="lots.detail" in current_app.view_functions, OPEN=OrderStatus.OPEN, **context,
+        lot_pages="lots.detail" in current_app.view_functions, **context,
     ), status
 
 

@@ -58,6 +58,31 @@ def calibration_due_soon(equipment: Equipment, at: datetime, days: int = WARNING
             and equipment.calibration_due <= clock.local_date(at) + timedelta(days=days))
 
 
+def release_problem(material_lot: MaterialLot) -> str | None:
+    """Say why QA cannot release the lot as it stands, or None (a lot in quarantine)."""
+    if material_lot.status is MaterialStatus.REJECTED:
+        return f"{describe_lot(material_lot)} was rejected by QA: a rejected lot is never released."
+    if material_lot.status is MaterialStatus.RELEASED:
+        return f"{describe_lot(material_lot)} is already released."
+    return None
+
+
+def reject_problem(material_lot: MaterialLot) -> str | None:
+    """Say why QA cannot reject the lot, or None: a rejection is for good."""
+    if material_lot.status is MaterialStatus.REJECTED:
+        return f"{describe_lot(material_lot)} is already rejected."
+    return None
+
+
+def quarantine_problem(material_lot: MaterialLot) -> str | None:
+    """Say why QA cannot put the lot back in quarantine, or None (a released lot)."""
+    if material_lot.status is MaterialStatus.REJECTED:
+        return f"{describe_lot(material_lot)} was rejected by QA: it stays rejected."
+    if material_lot.status is MaterialStatus.QUARANTINE:
+        return f"{describe_lot(material_lot)} is already in quarantine."
+    return None
+
+
 def check_material_usable(material_lot: MaterialLot, at: datetime) -> None:
     """Refuse a lot that QA has not released, has rejected, or that has expired at the given time."""
     item = describe_lot(material_lot)

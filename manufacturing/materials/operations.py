@@ -19,7 +19,10 @@ from manufacturing.materials.guards import (
     describe_equipment,
     describe_lot,
     is_expired,
+    quarantine_problem,
     received_by,
+    reject_problem,
+    release_problem,
 )
 from manufacturing.materials.models import Equipment, EquipmentKind, MaterialKind, MaterialLot, MaterialStatus
 
@@ -35,8 +38,9 @@ def _require(allowed: bool, message: str) -> None:
         raise NotPermitted(message)
 
 
-
-
+def _refuse(problem: str | None) -> None:
+    if problem:
+        raise DomainError(problem)
 
 
 def _hold(record: MaterialLot | Equipment) -> None:
@@ -86,10 +90,7 @@ def release_material(qa, material_lot: MaterialLot, password: str, *, username: 
     _require(can_decide_material(qa), "Only QA releases material lots.")
     _hold(material_lot)
     item = describe_lot(material_lot)
-    if material_lot.status is MaterialStatus.REJECTED:
-        raise DomainError(f"{item} was rejected by QA: a rejected lot is never released.")
-    if material_lot.status is MaterialStatus.RELEASED:
-        raise DomainError(f"{item} is already released.")
+    _refuse(release_problem(material_lot))
     if received_by(material_lot, qa):
         raise NotPermitted(f"You received {item}: another QA person must release it.")
     if is_expired(material_lot, clock.now()):
@@ -108,8 +109,7 @@ def reject_material(qa, material_lot: MaterialLot, reason: str, password: str, *
     """Reject a lot for good, signed by QA with the meaning 'Rejected'."""
     _require(can_decide_material(qa), "Only QA rejects material lots.")
     _hold(material_lot)
-    if material_lot.status is MaterialStatus.REJECTED:
-        raise DomainError(f"{describe_lot(material_lot)} is already rejected.")
+    _refuse(reject_problem(material_lot))
     reason = require_reason(db.session, reason, "rejecting the lot")
     material_lot.status = MaterialStatus.REJECTED
     material_lot.status_reason = reason
@@ -122,11 +122,7 @@ def quarantine_material(qa, material_lot: MaterialLot, reason: str) -> None:
     """Put a released lot back in quarantine (a supplier recall, a suspected defect)."""
     _require(can_decide_material(qa), "Only QA puts a material lot back in quarantine.")
     _hold(material_lot)
-    item = describe_lot(material_lot)
-    if material_lot.status is MaterialStatus.REJECTED:
-        raise DomainError(f"{item} was rejected by QA: it stays rejected.")
-    if material_lot.status is MaterialStatus.QUARANTINE:
-        raise DomainError(f"{item} is already in quarantine.")
+    _refuse(quarantine_problem(material_lot))
     material_lot.status_reason = require_reason(db.session, reason, "putting the lot back in quarantine")
     material_lot.status = MaterialStatus.QUARANTINE
     _record("material_lot.quarantined", material_lot)

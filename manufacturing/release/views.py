@@ -41,6 +41,8 @@ def dose(dose_id: int):
         "release/review.html", review=found, dose=unit, lot=found.lot,
         record_problems=guards.record_problems(found), failing=guards.failing_problems(found),
         segregation=guards.segregation_problem(found, current_user), dispositions=queries.dispositions(unit),
+        may_release=guards.can_release(unit, current_user), may_reject=guards.can_reject(unit, current_user),
+        may_release_final=guards.can_release_final(unit, current_user),
         release_form=ReleaseForm(), final_form=FinalReleaseForm(), reject_form=RejectForm(),
     )
 
