@@ -21,8 +21,7 @@ class LimitCheck:
 
     @property
     def colour(self) -> str:
-        return {Outcome.PASS: "green", Outcome.ALERT: "amber", Outcome.FAIL: "red"}.get(
-            self.evaluation.outcome, "grey")
+        return self.evaluation.outcome.tone
 
 
 def lot_spec(lot: Lot) -> ProductSpec:

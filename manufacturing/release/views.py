@@ -90,9 +90,9 @@ def reject(dose_id: int):
 @bp.get("/doses/<int:dose_id>/certificate")
 def certificate(dose_id: int):
     unit = _dose_or_404(dose_id)
-    disposition = operations.latest_disposition(unit)
-    if disposition is None or disposition.decision.name == "REJECTED":
+    if not operations.has_certificate(unit):
         abort(404)
+    disposition = operations.latest_disposition(unit)
     signatures = signature_lines(disposition)
     data = Certificate.from_dict(json.loads(disposition.certificate))
     return render_template("release/certificate.html", certificate=data, disposition=disposition,

@@ -54,6 +54,11 @@ class Outcome(Enum):
         """Return the human title."""
         return self.value
 
+    @property
+    def tone(self) -> str:
+        """Return the colour of the verdict's badge: green, amber, red, or grey while pending."""
+        return {"pass": "green", "alert": "amber", "fail": "red"}.get(self.value, "grey")
+
 
 @dataclass(frozen=True)
 class Evaluation:
