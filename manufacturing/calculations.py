@@ -151,6 +151,12 @@ def cells_required(dose_per_kg: pint.Quantity, body_weight: pint.Quantity) -> pi
     return Q_(_magnitude(dose_per_kg, PER_KG, "dose per kg") * weight, CELLS)
 
 
+def dose_per_kg(cells: pint.Quantity, body_weight: pint.Quantity) -> pint.Quantity:
+    """Return the dose per kg a bag gives: cells / body weight."""
+    weight = _positive(body_weight, KG, "body weight", "a dose per kg cannot be calculated")
+    return Q_(_magnitude(cells, CELLS, "cells") / weight, PER_KG)
+
+
 def dose_volume(
     dose_per_kg: pint.Quantity, body_weight: pint.Quantity, concentration: pint.Quantity
 ) -> pint.Quantity:

@@ -77,9 +77,9 @@ def _pharmacy(pharmacist, subject, at: datetime) -> Iterator[datetime]:
     """The subject is weighed and the first infusion ordered the day before dose preparation."""
     yield at
     set_actor(db.session, pharmacist.id, pharmacist.username)
-    weight = patients.record_body_weight(pharmacist, subject, "64.5 kg", clock.to_local(at).date())
+    weight = patients.record_body_weight(pharmacist, subject, "64.5 kg", clock.local_date(at))
     patients.record_order(pharmacist, subject, patients.OrderEntry(
-        infusion_number=1, dose_level=1, body_weight_id=weight.id, planned_date=clock.to_local(at).date()
+        infusion_number=1, dose_level=1, body_weight_id=weight.id, planned_date=clock.local_date(at)
         + timedelta(days=1), prescriber="Dr. Anna Conti", order_reference="ORD-LAL2013-RM-001-1"))
 
 

@@ -11,7 +11,10 @@ from manufacturing.core import clock, database  # noqa: F401  (engine behaviour)
 from manufacturing.core.permissions import Role, has_role
 from manufacturing.core.signatures import manifestation
 from manufacturing.extensions import csrf, db, login_manager, migrate
+from manufacturing.lots import guards as lot_guards
+from manufacturing.patients import guards as patient_guards
 from manufacturing.processing.states import dose_tone
+from manufacturing.quality import states as quality_states
 from manufacturing.units import format_limit, format_quantity
 
 PUBLIC_ENDPOINTS = {"auth.login", "static", "home.healthz"}
@@ -129,4 +132,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["manifestation"] = manifestation
     app.jinja_env.filters["quantity"] = format_quantity
     app.jinja_env.filters["limit"] = format_limit
-    app.jinja_env.globals.update(Role=Role, has_role=has_role, site_name=app.config["SITE_NAME"], dose_tone=dose_tone)
+    app.jinja_env.globals.update(Role=Role, has_role=has_role, site_name=app.config["SITE_NAME"], dose_tone=dose_tone,
+                                 lot_is_open=lot_guards.is_open, qc_result_verified=quality_states.is_verified,
+                                 order_is_open=patient_guards.is_open_order, order_tone=patient_guards.order_tone)
+    app.jinja_env.tests["open_order"] = patient_guards.is_open_order

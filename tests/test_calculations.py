@@ -12,6 +12,7 @@ from manufacturing.calculations import (
     cells_required,
     cumulative_fold_expansion,
     dose_deviation,
+    dose_per_kg,
     dose_volume,
     doubling_time,
     endotoxin_limit,
@@ -93,6 +94,11 @@ def test_dose_deviation():
     close(dose_deviation(Q_(6.3e7, "cells"), Q_(7e7, "cells")), -10.0, "%")
 
 
+def test_dose_per_kg_is_the_cells_over_the_body_weight():
+    close(dose_per_kg(Q_(7e7, "cells"), Q_(70, "kg")), 1.0e6, "cells/kg")
+    close(dose_per_kg(Q_(7e7, "cells"), Q_(70000, "g")), 1.0e6, "cells/kg")
+
+
 def test_negative_population_doublings_mean_a_loss_of_cells():
     close(population_doublings(Q_(1e7, "cells"), Q_(5e6, "cells")), -1.0, "")
 
@@ -134,6 +140,8 @@ def test_negative_population_doublings_mean_a_loss_of_cells():
             "threshold K must be",
         ),
         (lambda: dose_deviation(Q_(1e6, "cells/kg"), Q_(0, "cells/kg")), "target dose is zero"),
+        (lambda: dose_per_kg(Q_(7e7, "cells"), Q_(0, "kg")), "body weight is zero"),
+        (lambda: dose_per_kg(Q_(1e6, "cells/kg"), Q_(70, "kg")), "cells must be a cell count"),
         (
             lambda: dose_deviation(Q_(1e6, "cells"), Q_(1e6, "cells/kg")),
             "delivered dose must be a dose per kg",

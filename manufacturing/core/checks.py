@@ -6,11 +6,14 @@ from manufacturing.core.audit import set_reason
 from manufacturing.core.errors import DomainError, ReasonRequired
 
 
-def require_reason(session: Session, reason: str | None, what: str) -> str:
-    """Refuse a change without a reason; give the reason to the audit trail of this transaction."""
+def require_reason(session: Session, reason: str | None, what: str, *, refusal: str | None = None) -> str:
+    """Refuse a change without a reason; give the reason to the audit trail of this transaction.
+
+    The refusal says "Give a reason for <what>." unless the caller words it (`refusal`).
+    """
     cleaned = (reason or "").strip()
     if not cleaned:
-        raise ReasonRequired(f"Give a reason for {what}.")
+        raise ReasonRequired(refusal or f"Give a reason for {what}.")
     set_reason(session, cleaned)
     return cleaned
 

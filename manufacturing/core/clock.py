@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -50,6 +50,16 @@ def site_zone() -> ZoneInfo:
 def to_local(moment: datetime) -> datetime:
     """Convert a stored UTC time to the site's local time."""
     return as_utc(moment).astimezone(site_zone())
+
+
+def local_date(moment: datetime) -> date:
+    """Return the site's calendar date at a moment."""
+    return to_local(moment).date()
+
+
+def today() -> date:
+    """Return today's date at the site."""
+    return local_date(now())
 
 
 def format_local(moment: datetime | None, seconds: bool = False) -> str:

@@ -7,8 +7,9 @@ from datetime import date, datetime, timedelta
 from manufacturing.core import clock
 from manufacturing.core.permissions import Role, has_role
 from manufacturing.lots.din import Din
-from manufacturing.patients.models import OrderStatus
+from manufacturing.patients.guards import is_open_order
 from manufacturing.processing.states import DOSE
+from manufacturing.specifications.dose_limits import exceeded_maximum, within_tolerance
 from manufacturing.units import Quantity, format_limit, format_quantity
 
 STOP = "STOP, do not infuse."
@@ -20,7 +21,7 @@ def is_pharmacist(user) -> bool:
 
 def order_problem(order, subject_id: int, infusion_number: int, linked_order_id: int | None) -> str | None:
     """Refuse an order that is not open, is another subject's, or is for another infusion."""
-    if order.status != OrderStatus.OPEN:
+    if not is_open_order(order):
         return f"The order {order.order_reference} is {order.status.title.lower()}: only an open order is served."
     if order.subject_id != subject_id:
         return (f"The order {order.order_reference} is for another subject ({order.subject.subject_code}): "
@@ -50,10 +51,9 @@ def interval_problem(infusion: int, administered: Mapping[int, date], today: dat
 
 def dose_level_problem(ordered: Quantity, infusion: int, level: Quantity, maxima: Sequence[Quantity]) -> str | None:
     """Refuse an ordered dose above any maximum (hard stop) or above the schedule's level of the infusion."""
-    for maximum in maxima:
-        if ordered > maximum:
-            return (f"The order asks {format_limit(ordered)}, above the maximum dose of {format_limit(maximum)}: "
-                    "hard stop, this dose is never issued.")
+    if (maximum := exceeded_maximum(ordered, maxima)) is not None:
+        return (f"The order asks {format_limit(ordered)}, above the maximum dose of {format_limit(maximum)}: "
+                "hard stop, this dose is never issued.")
     if ordered > level:
         return (f"The order asks {format_limit(ordered)}, above the study's level for infusion {infusion} "
                 f"({format_limit(level)}): it cannot be issued.")
@@ -63,13 +63,12 @@ def dose_level_problem(ordered: Quantity, infusion: int, level: Quantity, maxima
 def delivered_problem(delivered: Quantity, deviation: Quantity, tolerance: tuple[Quantity, Quantity],
                       maxima: Sequence[Quantity]) -> str | None:
     """Refuse a bag whose dose per kg, at the order's weight, is above a maximum or outside the tolerance."""
-    for maximum in maxima:
-        if delivered > maximum:
-            return (f"At the order's body weight the bag gives {format_quantity(delivered)}, above the maximum "
-                    f"dose of {format_limit(maximum)}: hard stop.")
-    percent = 100 + deviation.m_as("percent")
-    low, high = (limit.m_as("percent") for limit in tolerance)
-    if not low <= percent <= high:
+    if (maximum := exceeded_maximum(delivered, maxima)) is not None:
+        return (f"At the order's body weight the bag gives {format_quantity(delivered)}, above the maximum "
+                f"dose of {format_limit(maximum)}: hard stop.")
+    if not within_tolerance(deviation, tolerance):
+        percent = 100 + deviation.m_as("percent")
+        low, high = (limit.m_as("percent") for limit in tolerance)
         return (f"At the order's body weight the bag gives {format_quantity(delivered)}, {percent:.1f} % of "
                 f"the ordered dose: outside {low:g}-{high:g} %. The dose unit cannot be issued on this order.")
     return None

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from manufacturing.calculations import PER_KG, dose_deviation
+from manufacturing.calculations import dose_deviation, dose_per_kg
 from manufacturing.core import clock
 from manufacturing.core.audit import record_event
 from manufacturing.core.checks import require_reason, required_text
@@ -25,6 +25,7 @@ from manufacturing.processing.models import DoseKind, DoseState, DoseUnit
 from manufacturing.processing.states import DOSE
 from manufacturing.release.alerts import given_before_the_hold, held_at
 from manufacturing.specifications import registry
+from manufacturing.specifications.dose_limits import dose_maxima
 from manufacturing.specifications.model import StudySpec
 from manufacturing.units import Quantity, parse_quantity, to_lab_unit
 
@@ -71,7 +72,7 @@ def studies(dose: DoseUnit, order: InfusionOrder) -> list[StudySpec]:
 
 def delivered_dose(dose: DoseUnit, order: InfusionOrder) -> tuple[Quantity, Quantity]:
     """Return the bag's dose per kg at the order's body weight, and its deviation from the ordered dose."""
-    per_kg = (dose.cells / order.body_weight.weight).to(PER_KG)
+    per_kg = dose_per_kg(dose.cells, order.body_weight.weight)
     return per_kg, dose_deviation(per_kg, order.dose_per_kg)
 
 
@@ -89,8 +90,8 @@ def _check_escalation(dose: DoseUnit, order: InfusionOrder) -> list[Quantity]:
     """Infusion k only after k-1 was given the interval earlier, never above its level; return the maxima."""
     specs, product, infusion = studies(dose, order), lot_spec(dose.lot), order.infusion_number
     interval = max(plan.interval_days(spec) for spec in specs)
-    _refuse(guards.interval_problem(infusion, queries.administered_dates(order.subject), registry.today(), interval))
-    maxima = [spec.max_dose_per_kg for spec in specs] + [product.max_dose_per_kg]
+    _refuse(guards.interval_problem(infusion, queries.administered_dates(order.subject), clock.today(), interval))
+    maxima = dose_maxima(product, specs)
     level = min(spec.dose_for_infusion(infusion) for spec in specs)
     _refuse(guards.dose_level_problem(order.dose_per_kg, infusion, level, maxima))
     return maxima
@@ -203,7 +204,7 @@ def bedside_check(dose: DoseUnit, first: Checker, second: Checker, appearance_ok
     _require_pharmacist(first.user, "checks dose units at the bedside")
     _refuse(guards.checkers_problem(first.user, second.user))
     _locked(dose.lot, dose)
-    if dose.state != DoseState.ISSUED:
+    if not DOSE.allows(dose, "administered"):
         raise OutOfSequence(f"This dose unit is {dose.state.title.lower()}: only an issued unit is checked "
                             "at the bedside.")
     if not appearance_ok:

@@ -117,4 +117,4 @@ def administered_dates(subject) -> dict[int, date]:
     query = (select(DoseUnit.infusion_number, Administration.started_at)
              .join(DoseUnit, Administration.dose_unit_id == DoseUnit.id).join(Lot, DoseUnit.lot_id == Lot.id)
              .where(Lot.subject_id == subject.id).order_by(Administration.started_at))
-    return {infusion: clock.to_local(started_at).date() for infusion, started_at in db.session.execute(query)}
+    return {infusion: clock.local_date(started_at) for infusion, started_at in db.session.execute(query)}

@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from manufacturing.core import clock
 from manufacturing.core.forms import ReasonForm
 from manufacturing.core.permissions import role_required
 from manufacturing.core.web import acting_user, attempt, form_errors
@@ -13,7 +14,7 @@ from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.patients import guards, operations, plan
 from manufacturing.patients.forms import BodyWeightForm, CorrectSubjectForm, OrderForm, SubjectForm
-from manufacturing.patients.models import InfusionOrder, OrderStatus, Subject
+from manufacturing.patients.models import InfusionOrder, Subject
 from manufacturing.processing.models import DoseUnit
 from manufacturing.specifications import registry
 from manufacturing.specifications.loader import SpecError
@@ -36,7 +37,7 @@ def index():
                                   .order_by(Subject.subject_code)).all()
     lot_counts = dict(db.session.execute(select(Lot.subject_id, func.count()).group_by(Lot.subject_id)).all())
     return render_template("patients/index.html", subjects=subjects, lot_counts=lot_counts,
-                           may_register=guards.may_register_subjects(current_user), OPEN=OrderStatus.OPEN)
+                           may_register=guards.may_register_subjects(current_user))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -91,12 +92,12 @@ def _subject_page(subject: Subject, status: int = 200, **forms):
     """Render the subject page; a form just refused is passed in, to show what was typed and its errors."""
     spec, spec_problem = _study_spec()
     latest = subject.latest_weight
-    rows = plan.infusion_plan(spec, subject.orders, latest and latest.weight, operations.today(),
+    rows = plan.infusion_plan(spec, subject.orders, latest and latest.weight, clock.today(),
                               administered_dates(subject)) if spec else []
     lots, dose_units = _production(subject)
     context = {
         "correct_form": CorrectSubjectForm.of(subject, formdata=None),
-        "weight_form": BodyWeightForm(formdata=None, measured_on=operations.today()),
+        "weight_form": BodyWeightForm(formdata=None, measured_on=clock.today()),
         "reason_form": ReasonForm(formdata=None),
         **forms,
         "order_form": _order_form(subject, spec, rows, forms.get("order_form")),
@@ -105,9 +106,9 @@ def _subject_page(subject: Subject, status: int = 200, **forms):
         "may_order": guards.may_order_infusions(current_user),
     }
     return render_template(
-        "patients/detail.html", subject=subject, age=guards.age_on(subject.date_of_birth, operations.today()),
+        "patients/detail.html", subject=subject, age=guards.age_on(subject.date_of_birth, clock.today()),
         spec=spec, spec_problem=spec_problem, plan=rows, lots=lots, dose_units=dose_units,
-        lot_pages="lots.detail" in current_app.view_functions, OPEN=OrderStatus.OPEN, **context,
+        lot_pages="lots.detail" in current_app.view_functions, **context,
     ), status
 
 

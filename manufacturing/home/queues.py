@@ -12,6 +12,7 @@ from manufacturing.lots.models import Lot, LotState
 from manufacturing.materials.models import MaterialLot, MaterialStatus
 from manufacturing.processing.models import ProcessStep, StepKind, StepStatus
 from manufacturing.processing.progress import step_title
+from manufacturing.processing.rules import culture_day
 from manufacturing.quality.models import Deviation, DeviationStatus, QcResult, QcStatus
 from manufacturing.release import alerts, queries
 
@@ -26,14 +27,14 @@ class Queue:
 
 def culture_days_due() -> list[tuple[Lot, int]]:
     """Lots in culture without today's count, with the culture day it would be."""
-    today = clock.to_local(clock.now()).date()
+    today = clock.today()
     due = []
     for lot in db.session.scalars(select(Lot).where(Lot.state == LotState.IN_CULTURE).order_by(Lot.lot_number)):
         steps = db.session.scalars(select(ProcessStep).where(ProcessStep.lot_id == lot.id)).all()
         day0 = next((s for s in steps if s.kind == StepKind.CULTURE_DAY0), None)
-        counted = {clock.to_local(s.performed_at).date() for s in steps if s.kind == StepKind.CULTURE_DAY}
+        counted = {clock.local_date(s.performed_at) for s in steps if s.kind == StepKind.CULTURE_DAY}
         if day0 is not None and today not in counted:
-            due.append((lot, (today - clock.to_local(day0.performed_at).date()).days))
+            due.append((lot, culture_day(day0, clock.now())))
     return due
 
 

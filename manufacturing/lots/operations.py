@@ -17,7 +17,7 @@ from manufacturing.specifications import registry
 
 
 def _new_lot_number() -> str:
-    year = clock.to_local(clock.now()).year
+    year = clock.today().year
     return f"NK-{year}-{next_number(db.session, f'lot-{year}'):04d}"
 
 

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from manufacturing.core import clock
 from manufacturing.materials import operations
-from manufacturing.materials.guards import local_date
 from manufacturing.materials.models import EquipmentKind, MaterialKind
 
 # kind, name, manufacturer, supplier lot, days to expiry
@@ -41,7 +40,7 @@ EQUIPMENT = [
 
 def _receive(technician, material: tuple, ahead: int):
     kind, name, manufacturer, supplier_lot, days = material
-    expiry = local_date(clock.now()) + timedelta(days=days + ahead)
+    expiry = clock.today() + timedelta(days=days + ahead)
     return operations.receive_material(technician, kind, name, manufacturer, supplier_lot, expiry)
 
 
@@ -52,7 +51,7 @@ def _receive_expired_lot(technician, qa_user, qa_password: str, ahead: int) -> N
     otherwise it is received as it was, some weeks ago.
     """
     kind, name, manufacturer, supplier_lot, days = EXPIRED
-    expiry = local_date(clock.now()) + timedelta(days=days + ahead)
+    expiry = clock.today() + timedelta(days=days + ahead)
     received = clock.now() if days + ahead >= 0 else clock.now() - timedelta(days=EXPIRED_RECEIVED_DAYS_AGO)
     with clock.frozen(received):
         material_lot = operations.receive_material(technician, kind, name, manufacturer, supplier_lot, expiry)
@@ -71,5 +70,5 @@ def load_demo(technician, qa_user, qa_password: str, ahead: int = 0) -> None:
                                     comment="Certificate of analysis reviewed; incoming inspection passed.")
     _receive(technician, QUARANTINED, ahead)
     for code, name, kind, location, days in EQUIPMENT:
-        due = local_date(clock.now()) + timedelta(days=days + ahead)
+        due = clock.today() + timedelta(days=days + ahead)
         operations.register_equipment(qa_user, code, name, kind, location, due)

@@ -1,6 +1,6 @@
 """Rules of materials and equipment: who may act, and whether a lot or an instrument may be used."""
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from manufacturing.core import clock
 from manufacturing.core.errors import DomainError
@@ -11,11 +11,6 @@ RECEIVERS = (Role.TECHNICIAN, Role.QA)
 MATERIAL_DECIDERS = (Role.QA,)
 EQUIPMENT_MANAGERS = (Role.QA, Role.ADMIN)
 WARNING_DAYS = 30
-
-
-def local_date(at: datetime) -> date:
-    """Return the site's local calendar date at a moment."""
-    return clock.to_local(at).date()
 
 
 def describe_lot(material_lot: MaterialLot) -> str:
@@ -46,21 +41,46 @@ def received_by(material_lot: MaterialLot, user) -> bool:
 
 def is_expired(material_lot: MaterialLot, at: datetime) -> bool:
     """A lot is usable through the end of its expiry date, in the site's local time."""
-    return local_date(at) > material_lot.expiry_date
+    return clock.local_date(at) > material_lot.expiry_date
 
 
 def expires_soon(material_lot: MaterialLot, at: datetime, days: int = WARNING_DAYS) -> bool:
-    return not is_expired(material_lot, at) and material_lot.expiry_date <= local_date(at) + timedelta(days=days)
+    return not is_expired(material_lot, at) and material_lot.expiry_date <= clock.local_date(at) + timedelta(days=days)
 
 
 def calibration_overdue(equipment: Equipment, at: datetime) -> bool:
     """Equipment is usable through the end of its calibration due date, in the site's local time."""
-    return local_date(at) > equipment.calibration_due
+    return clock.local_date(at) > equipment.calibration_due
 
 
 def calibration_due_soon(equipment: Equipment, at: datetime, days: int = WARNING_DAYS) -> bool:
     return (not calibration_overdue(equipment, at)
-            and equipment.calibration_due <= local_date(at) + timedelta(days=days))
+            and equipment.calibration_due <= clock.local_date(at) + timedelta(days=days))
+
+
+def release_problem(material_lot: MaterialLot) -> str | None:
+    """Say why QA cannot release the lot as it stands, or None (a lot in quarantine)."""
+    if material_lot.status is MaterialStatus.REJECTED:
+        return f"{describe_lot(material_lot)} was rejected by QA: a rejected lot is never released."
+    if material_lot.status is MaterialStatus.RELEASED:
+        return f"{describe_lot(material_lot)} is already released."
+    return None
+
+
+def reject_problem(material_lot: MaterialLot) -> str | None:
+    """Say why QA cannot reject the lot, or None: a rejection is for good."""
+    if material_lot.status is MaterialStatus.REJECTED:
+        return f"{describe_lot(material_lot)} is already rejected."
+    return None
+
+
+def quarantine_problem(material_lot: MaterialLot) -> str | None:
+    """Say why QA cannot put the lot back in quarantine, or None (a released lot)."""
+    if material_lot.status is MaterialStatus.REJECTED:
+        return f"{describe_lot(material_lot)} was rejected by QA: it stays rejected."
+    if material_lot.status is MaterialStatus.QUARANTINE:
+        return f"{describe_lot(material_lot)} is already in quarantine."
+    return None
 
 
 def check_material_usable(material_lot: MaterialLot, at: datetime) -> None:

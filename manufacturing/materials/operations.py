@@ -19,8 +19,10 @@ from manufacturing.materials.guards import (
     describe_equipment,
     describe_lot,
     is_expired,
-    local_date,
+    quarantine_problem,
     received_by,
+    reject_problem,
+    release_problem,
 )
 from manufacturing.materials.models import Equipment, EquipmentKind, MaterialKind, MaterialLot, MaterialStatus
 
@@ -36,8 +38,9 @@ def _require(allowed: bool, message: str) -> None:
         raise NotPermitted(message)
 
 
-
-
+def _refuse(problem: str | None) -> None:
+    if problem:
+        raise DomainError(problem)
 
 
 def _hold(record: MaterialLot | Equipment) -> None:
@@ -67,7 +70,7 @@ def receive_material(user, kind: MaterialKind | None, name: str, manufacturer: s
     supplier_lot = required_text(supplier_lot, "The supplier lot number", 60)
     if expiry_date is None:
         raise DomainError("Give the expiry date printed on the label.")
-    if expiry_date < local_date(clock.now()):
+    if expiry_date < clock.today():
         raise DomainError(f"{kind.title} {name} lot {supplier_lot} expired on {expiry_date.isoformat()}: "
                           "an expired lot is not received.")
     existing = _find_lot(name, supplier_lot)
@@ -87,10 +90,7 @@ def release_material(qa, material_lot: MaterialLot, password: str, *, username: 
     _require(can_decide_material(qa), "Only QA releases material lots.")
     _hold(material_lot)
     item = describe_lot(material_lot)
-    if material_lot.status is MaterialStatus.REJECTED:
-        raise DomainError(f"{item} was rejected by QA: a rejected lot is never released.")
-    if material_lot.status is MaterialStatus.RELEASED:
-        raise DomainError(f"{item} is already released.")
+    _refuse(release_problem(material_lot))
     if received_by(material_lot, qa):
         raise NotPermitted(f"You received {item}: another QA person must release it.")
     if is_expired(material_lot, clock.now()):
@@ -109,8 +109,7 @@ def reject_material(qa, material_lot: MaterialLot, reason: str, password: str, *
     """Reject a lot for good, signed by QA with the meaning 'Rejected'."""
     _require(can_decide_material(qa), "Only QA rejects material lots.")
     _hold(material_lot)
-    if material_lot.status is MaterialStatus.REJECTED:
-        raise DomainError(f"{describe_lot(material_lot)} is already rejected.")
+    _refuse(reject_problem(material_lot))
     reason = require_reason(db.session, reason, "rejecting the lot")
     material_lot.status = MaterialStatus.REJECTED
     material_lot.status_reason = reason
@@ -123,11 +122,7 @@ def quarantine_material(qa, material_lot: MaterialLot, reason: str) -> None:
     """Put a released lot back in quarantine (a supplier recall, a suspected defect)."""
     _require(can_decide_material(qa), "Only QA puts a material lot back in quarantine.")
     _hold(material_lot)
-    item = describe_lot(material_lot)
-    if material_lot.status is MaterialStatus.REJECTED:
-        raise DomainError(f"{item} was rejected by QA: it stays rejected.")
-    if material_lot.status is MaterialStatus.QUARANTINE:
-        raise DomainError(f"{item} is already in quarantine.")
+    _refuse(quarantine_problem(material_lot))
     material_lot.status_reason = require_reason(db.session, reason, "putting the lot back in quarantine")
     material_lot.status = MaterialStatus.QUARANTINE
     _record("material_lot.quarantined", material_lot)
@@ -167,7 +162,7 @@ def record_calibration(user, equipment: Equipment, calibration_due: date | None,
         raise DomainError(f"{item} is retired: its calibration is no longer recorded.")
     if calibration_due is None:
         raise DomainError("Give the next calibration due date from the calibration certificate.")
-    if calibration_due < local_date(clock.now()):
+    if calibration_due < clock.today():
         raise DomainError(f"The new calibration due date {calibration_due.isoformat()} has already passed: "
                           "check the calibration certificate.")
     if calibration_due == equipment.calibration_due:
@@ -192,7 +187,7 @@ def usable_materials(kind: MaterialKind, at: datetime) -> list[MaterialLot]:
     """Return the released, in-date lots of a kind, the first to expire first."""
     query = (select(MaterialLot)
              .where(MaterialLot.kind == kind, MaterialLot.status == MaterialStatus.RELEASED,
-                    MaterialLot.expiry_date >= local_date(at))
+                    MaterialLot.expiry_date >= clock.local_date(at))
              .order_by(MaterialLot.expiry_date, MaterialLot.name, MaterialLot.supplier_lot))
     return list(db.session.scalars(query))
 
@@ -200,6 +195,7 @@ def usable_materials(kind: MaterialKind, at: datetime) -> list[MaterialLot]:
 def usable_equipment(kind: EquipmentKind, at: datetime) -> list[Equipment]:
     """Return the active equipment of a kind whose calibration is in date."""
     query = (select(Equipment)
-             .where(Equipment.kind == kind, Equipment.active.is_(True), Equipment.calibration_due >= local_date(at))
+             .where(Equipment.kind == kind, Equipment.active.is_(True),
+                    Equipment.calibration_due >= clock.local_date(at))
              .order_by(Equipment.code))
     return list(db.session.scalars(query))

@@ -27,7 +27,10 @@ from manufacturing.materials.guards import (
     can_decide_material,
     can_manage_equipment,
     can_receive_material,
+    quarantine_problem,
     received_by,
+    reject_problem,
+    release_problem,
 )
 from manufacturing.materials.models import Equipment, MaterialLot
 
@@ -84,6 +87,8 @@ def lot(lot_id: int):
         receiver=db.session.get(User, material_lot.received_by_id), may_decide=can_decide_material(current_user),
         received_by_me=received_by(material_lot, current_user), release_form=ReleaseMaterialForm(),
         reject_form=RejectMaterialForm(), quarantine_form=QuarantineMaterialForm(),
+        may_release=release_problem(material_lot) is None, may_reject=reject_problem(material_lot) is None,
+        may_quarantine=quarantine_problem(material_lot) is None,
     )
 
 

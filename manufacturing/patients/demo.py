@@ -5,6 +5,7 @@ The caller sets the audit actor and commits (e.g. `flask demo load`).
 
 from datetime import date, timedelta
 
+from manufacturing.core import clock
 from manufacturing.patients import operations
 from manufacturing.patients.guards import SubjectDetails
 from manufacturing.patients.models import Sex, Subject
@@ -22,7 +23,7 @@ DEMO_SUBJECTS = (
 
 def load_demo(pharmacist) -> dict[str, Subject]:
     """Register the demo subjects and their weights (the infusion orders come with the lots' story)."""
-    today = operations.today()
+    today = clock.today()
     subjects = {}
     for code, initials, born, sex, site, weights in DEMO_SUBJECTS:
         subject = operations.register_subject(pharmacist, SubjectDetails(code, initials, born, sex, site))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from manufacturing.core.permissions import Role, has_role
+from manufacturing.patients.models import OrderStatus
+from manufacturing.specifications.dose_limits import exceeded_maximum
 from manufacturing.units import Q_, Quantity, format_limit, format_quantity
 
 SUBJECT_ROLES = (Role.PHARMACY, Role.QA, Role.ADMIN)
@@ -115,10 +117,9 @@ def infusion_number_problem(requested: int, next_infusion: int, max_infusions: i
 def dose_problem(dose_per_kg: Quantity, allowed: Sequence[Quantity], infusion: int,
                  maxima: Sequence[Quantity]) -> str | None:
     """Refuse a dose above any maximum (hard stop, whatever the schedule says) or not allowed now."""
-    for maximum in maxima:
-        if dose_per_kg > maximum:
-            return (f"{format_limit(dose_per_kg)} is above the maximum dose of {format_limit(maximum)}: "
-                    "this dose can never be ordered.")
+    if (maximum := exceeded_maximum(dose_per_kg, maxima)) is not None:
+        return (f"{format_limit(dose_per_kg)} is above the maximum dose of {format_limit(maximum)}: "
+                "this dose can never be ordered.")
     if not any(dose_per_kg == level for level in allowed):
         levels = ", ".join(format_limit(level) for level in allowed) or "none"
         return (f"{format_limit(dose_per_kg)} cannot be ordered for infusion {infusion}: the levels allowed "
@@ -148,9 +149,19 @@ def planned_date_problem(planned: date, today: date, earliest: date | None, prev
     return None
 
 
+def is_open_order(order) -> bool:
+    """The order waits to be served: neither fulfilled nor cancelled."""
+    return order.status == OrderStatus.OPEN
+
+
+def order_tone(status: OrderStatus | None) -> str:
+    """The colour of an order's badge: fulfilled green, open amber, else (not ordered, cancelled) grey."""
+    return {OrderStatus.FULFILLED: "green", OrderStatus.OPEN: "amber"}.get(status, "grey")
+
+
 def cancel_problem(order, dose_units: int, later_infusion: int | None) -> str | None:
     """Refuse to cancel an order that is not open, is in production, or has a later order after it."""
-    if order.status.name != "OPEN":
+    if not is_open_order(order):
         return f"Infusion {order.infusion_number} is {order.status.title.lower()}: only an open order can be cancelled."
     if dose_units:
         return (f"Infusion {order.infusion_number} has {dose_units} dose unit(s) made for it: "

@@ -15,6 +15,7 @@ from manufacturing.patients.guards import SubjectDetails
 from manufacturing.patients.models import BodyWeight, InfusionOrder, OrderStatus, Subject
 from manufacturing.patients.signals import administered_dates, dose_units_made, subject_code_problem
 from manufacturing.specifications import registry
+from manufacturing.specifications.dose_limits import dose_maxima
 from manufacturing.specifications.model import DoseLevel, StudySpec
 from manufacturing.units import parse_quantity, to_lab_unit
 
@@ -29,13 +30,6 @@ class OrderEntry:
     planned_date: date
     prescriber: str
     order_reference: str
-
-
-def today() -> date:
-    """Return today's date at the site."""
-    return registry.today()
-
-
 
 
 def _refuse(problem: str | None) -> None:
@@ -66,7 +60,7 @@ def register_subject(user, details: SubjectDetails) -> Subject:
     if not guards.may_register_subjects(user):
         raise NotPermitted("Only pharmacy or QA register study subjects.")
     details = details.normalised()
-    _refuse(guards.subject_problem(details, today(), registering=True))
+    _refuse(guards.subject_problem(details, clock.today(), registering=True))
     _check_code_free(details.subject_code)
     subject = Subject(subject_code=details.subject_code, initials=details.initials,
                       date_of_birth=details.date_of_birth, sex=details.sex, site=details.site,
@@ -81,7 +75,7 @@ def correct_subject(user, subject: Subject, details: SubjectDetails, reason: str
     if not guards.may_register_subjects(user):
         raise NotPermitted("Only pharmacy or QA correct subject data.")
     details = details.normalised()
-    _refuse(guards.subject_problem(details, today(), registering=False))
+    _refuse(guards.subject_problem(details, clock.today(), registering=False))
     changed = [f.name for f in fields(details) if getattr(subject, f.name) != getattr(details, f.name)]
     if not changed:
         raise DomainError("Nothing to correct: the values entered are those recorded.")
@@ -102,7 +96,7 @@ def record_body_weight(user, subject: Subject, entered: str, measured_on: date) 
     if len(entered) > 60:
         raise DomainError("A body weight may have at most 60 characters.")
     weight = to_lab_unit(parse_quantity(entered, "kg"), "kg")
-    _refuse(guards.weight_problem(weight, measured_on, today()))
+    _refuse(guards.weight_problem(weight, measured_on, clock.today()))
     body_weight = BodyWeight(subject=subject, weight=weight, entered=entered, measured_on=measured_on,
                              recorded_at=clock.now(), recorded_by_id=user.id)
     db.session.add(body_weight)
@@ -119,13 +113,13 @@ def _check_order(subject: Subject, entry: OrderEntry, spec: StudySpec) -> tuple[
     if level is None:
         raise DomainError(f"The study schedule has no dose level {entry.dose_level}.")
     product = registry.product_spec()
-    maxima = (spec.max_dose_per_kg, product.max_dose_per_kg)
+    maxima = dose_maxima(product, [spec])
     _refuse(guards.dose_problem(level.dose_per_kg, [item.dose_per_kg for item in levels],
                                 entry.infusion_number, maxima))
     last = plan.previous_date(subject.orders, entry.infusion_number, administered_dates(subject))
-    earliest = plan.earliest_date(spec, last, today()) if last else None
+    earliest = plan.earliest_date(spec, last, clock.today()) if last else None
     why = f"at least {plan.interval_days(spec)} days after infusion {entry.infusion_number - 1} ({last})"
-    _refuse(guards.planned_date_problem(entry.planned_date, today(), earliest, why))
+    _refuse(guards.planned_date_problem(entry.planned_date, clock.today(), earliest, why))
     weight = db.session.get(BodyWeight, entry.body_weight_id)
     if weight is None or weight.subject_id != subject.id:
         raise DomainError("Choose one of this subject's body weights (record one first if there is none).")

@@ -9,6 +9,7 @@ from manufacturing.processing.kinds import definition, limit_source
 from manufacturing.processing.models import DoseUnit, ProcessStep
 from manufacturing.specifications import registry
 from manufacturing.specifications.loader import Evaluation, InProcessLimit, Outcome, ProductSpec, evaluate_limit
+from manufacturing.specifications.model import StudySpec
 from manufacturing.units import Q_
 
 
@@ -20,8 +21,7 @@ class LimitCheck:
 
     @property
     def colour(self) -> str:
-        return {Outcome.PASS: "green", Outcome.ALERT: "amber", Outcome.FAIL: "red"}.get(
-            self.evaluation.outcome, "grey")
+        return self.evaluation.outcome.tone
 
 
 def lot_spec(lot: Lot) -> ProductSpec:
@@ -29,8 +29,13 @@ def lot_spec(lot: Lot) -> ProductSpec:
     return registry.pinned(lot.spec_id, lot.spec_version, lot.spec_hash)
 
 
+def lot_study(lot: Lot) -> StudySpec:
+    """The study specification version the lot pinned when it was opened."""
+    return registry.pinned(lot.study_spec_id, lot.study_spec_version, lot.study_spec_hash)
+
+
 def weight_age_days(unit: DoseUnit, step: ProcessStep):
-    prepared_on = clock.to_local(step.performed_at).date()
+    prepared_on = clock.local_date(step.performed_at)
     return Q_((prepared_on - unit.weight_record.measured_on).days, "day")
 
 

@@ -13,15 +13,16 @@ from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.patients.models import BodyWeight, InfusionOrder, OrderStatus
-from manufacturing.processing.checks import lot_spec
+from manufacturing.processing.checks import lot_spec, lot_study
 from manufacturing.processing.derived import derive
 from manufacturing.processing.entries import StepInput
 from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, ProcessStep, StepKind, StepStatus
 from manufacturing.processing.operations import advance_lot, check_can_record, check_time, lot_steps
 from manufacturing.processing.uses import set_uses
-from manufacturing.specifications import registry
-from manufacturing.units import Quantity, format_quantity, parse_quantity
+from manufacturing.specifications.dose_limits import dose_maxima, exceeded_maximum
+from manufacturing.specifications.model import ProductSpec, StudySpec
+from manufacturing.units import Quantity, format_limit, format_quantity, parse_quantity
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,14 @@ def _harvest_numbers(history: list[ProcessStep]) -> tuple[Quantity, Quantity]:
     return derived["viable_nk_concentration"], harvest.value("volume").quantity
 
 
-def _check_request(request: DoseRequest, study) -> None:
+def _check_request(request: DoseRequest, spec: ProductSpec, study: StudySpec) -> None:
     if not 1 <= request.infusion_number <= study.max_infusions:
         raise DomainError(f"Infusion {request.infusion_number} is not in the study (1 to {study.max_infusions}).")
+    if (maximum := exceeded_maximum(request.dose_per_kg, dose_maxima(spec, [study]))) is not None:
+        raise DomainError(f"{format_limit(request.dose_per_kg)} is above the maximum dose of {format_limit(maximum)}: "
+                          "hard stop, no dose unit is made at this dose.")
     level = study.dose_for_infusion(request.infusion_number)
-    if request.dose_per_kg > level or request.dose_per_kg > study.max_dose_per_kg:
+    if request.dose_per_kg > level:
         raise DomainError(f"Infusion {request.infusion_number} may not exceed {format_quantity(level)}: "
                           f"{format_quantity(request.dose_per_kg)} was asked.")
 
@@ -91,7 +95,7 @@ def prepare_doses(lot: Lot, given: StepInput, requests: list[DoseRequest], weigh
     step_definition, history = definition(StepKind.DOSE_PREPARATION), lot_steps(lot)
     check_can_record(lot, step_definition, user, history)
     check_time(given.performed_at, StepKind.DOSE_PREPARATION, history)
-    spec, study = lot_spec(lot), registry.pinned(lot.study_spec_id, lot.study_spec_version, lot.study_spec_hash)
+    spec, study = lot_spec(lot), lot_study(lot)
     if not 1 <= len(requests) <= len(spec.division_codes):
         raise DomainError(f"Prepare between 1 and {len(spec.division_codes)} dose units.")
     if any(r.kind == DoseKind.CRYOPRESERVED for r in requests) and not (
@@ -100,7 +104,7 @@ def prepare_doses(lot: Lot, given: StepInput, requests: list[DoseRequest], weigh
     weight = _check_weight(lot, weight)
     concentration, harvest_volume = _harvest_numbers(history)
     for request in requests:
-        _check_request(request, study)
+        _check_request(request, spec, study)
     units = [_unit(lot, request, weight, concentration, division, given.performed_at, spec)
              for request, division in zip(requests, spec.division_codes, strict=False)]
     _check_totals(units, harvest_volume)

@@ -7,7 +7,7 @@ from manufacturing.lots.guards import closed_problem
 from manufacturing.lots.models import Lot
 from manufacturing.lots.states import LOT
 from manufacturing.processing.kinds import StepDefinition
-from manufacturing.processing.models import ProcessStep, StepStatus
+from manufacturing.processing.models import ProcessStep, StepKind, StepStatus
 from manufacturing.processing.states import STEP
 
 
@@ -22,8 +22,25 @@ def in_sequence(lot: Lot, definition: StepDefinition, history: list[ProcessStep]
     return LOT.allows(lot, definition.lot_action)
 
 
+def is_verified(step: ProcessStep) -> bool:
+    """The step's current version was verified by a second technician."""
+    return step.status == StepStatus.VERIFIED
+
+
 def unverified(steps: list[ProcessStep]) -> list[ProcessStep]:
-    return [step for step in steps if step.status != StepStatus.VERIFIED]
+    return [step for step in steps if not is_verified(step)]
+
+
+def correction_problem(step: ProcessStep) -> str | None:
+    """Say why this step is never corrected, or None: dose units are rejected and made again instead."""
+    if step.kind == StepKind.DOSE_PREPARATION:
+        return "Dose units are not corrected: record a deviation and have QA reject the unit."
+    return None
+
+
+def is_corrected(step: ProcessStep) -> bool:
+    """The step was corrected after it was first signed: every correction raises its revision."""
+    return step.revision > 1
 
 
 def performed_signature(step: ProcessStep) -> Signature | None:

@@ -153,9 +153,9 @@ def correct_step(step: ProcessStep, given: StepInput, reason: str, user, passwor
         raise NotPermitted("Only cell-processing technicians correct process steps.")
     if (problem := closed_problem(step.lot, "no step of it is corrected until QA lifts the hold")):
         raise OutOfSequence(problem)
-    if step.kind == StepKind.DOSE_PREPARATION:
-        raise DomainError("Dose units are not corrected: record a deviation and have QA reject the unit.")
-    require_reason(db.session, reason, "the correction: it is kept with the old values")
+    if (problem := guards.correction_problem(step)):
+        raise DomainError(problem)
+    reason = require_reason(db.session, reason, "the correction: it is kept with the old values")
     step_definition = definition(step.kind)
     history = lot_steps(step.lot)
     earlier = [other for other in history if other.id < step.id]
@@ -168,7 +168,7 @@ def correct_step(step: ProcessStep, given: StepInput, reason: str, user, passwor
         raise DomainError("Nothing was changed: the record stays as signed.")
     STEP.move(step, "corrected")
     step.verified_by_id, step.verified_at, step.revision = None, None, step.revision + 1
-    sign(step, Meaning.PERFORMED, user, password, username=username, comment=f"Correction: {reason.strip()}")
+    sign(step, Meaning.PERFORMED, user, password, username=username, comment=f"Correction: {reason}")
     announce_correction(step, reason)
 
 

@@ -4,10 +4,12 @@ from sqlalchemy import select
 
 from manufacturing.core import clock
 from manufacturing.extensions import db
-from manufacturing.lots.models import Lot, LotState
+from manufacturing.lots.guards import awaits_release, is_cancelled, is_on_hold
+from manufacturing.lots.models import Lot
 from manufacturing.processing import guards
 from manufacturing.processing.kinds import next_kinds
 from manufacturing.processing.models import ProcessStep, StepKind, StepStatus
+from manufacturing.processing.rules import culture_day
 
 
 def step_title(step: ProcessStep) -> str:
@@ -16,9 +18,9 @@ def step_title(step: ProcessStep) -> str:
 
 def next_action(lot: Lot, steps: list[ProcessStep]) -> str:
     """Say what the lot waits for, in the words of the bench."""
-    if lot.state == LotState.CANCELLED:
+    if is_cancelled(lot):
         return "Nothing: cancelled"
-    if lot.state == LotState.ON_HOLD:
+    if is_on_hold(lot):
         return "QA to review the hold"
     waiting = guards.unverified(steps)
     if waiting:
@@ -28,7 +30,7 @@ def next_action(lot: Lot, steps: list[ProcessStep]) -> str:
         return "Culture day count or harvest"
     if kinds:
         return f"Record {kinds[0].title.lower()}"
-    return "QA review and release" if lot.state == LotState.DOSES_PREPARED else ""
+    return "QA review and release" if awaits_release(lot) else ""
 
 
 def culture_day_today(steps: list[ProcessStep]) -> int | None:
@@ -36,7 +38,7 @@ def culture_day_today(steps: list[ProcessStep]) -> int | None:
     day0 = next((s for s in steps if s.kind == StepKind.CULTURE_DAY0), None)
     if day0 is None or any(s.kind == StepKind.HARVEST for s in steps):
         return None
-    return (clock.to_local(clock.now()).date() - clock.to_local(day0.performed_at).date()).days
+    return culture_day(day0, clock.now())
 
 
 def awaiting_verification() -> list[ProcessStep]:

@@ -15,6 +15,11 @@ def _latest(history: list[ProcessStep], kind: StepKind) -> ProcessStep | None:
     return steps[-1] if steps else None
 
 
+def culture_day(day0: ProcessStep, at: datetime) -> int:
+    """Count the culture day of a moment: site-local calendar days since culture day 0."""
+    return (clock.local_date(at) - clock.local_date(day0.performed_at)).days
+
+
 def culture_day_number(kind: StepKind, history: list[ProcessStep], performed_at: datetime) -> int | None:
     """Number a culture day from the date of day 0, in the site's local dates."""
     if kind != StepKind.CULTURE_DAY:
@@ -22,7 +27,7 @@ def culture_day_number(kind: StepKind, history: list[ProcessStep], performed_at:
     day0 = _latest(history, StepKind.CULTURE_DAY0)
     if day0 is None:
         raise OutOfSequence("Culture day 0 is not recorded.")
-    number = (clock.to_local(performed_at).date() - clock.to_local(day0.performed_at).date()).days
+    number = culture_day(day0, performed_at)
     if number < 1:
         raise OutOfSequence("A culture day comes at least one day after day 0.")
     if any(step.day_number == number for step in history if step.kind == StepKind.CULTURE_DAY):

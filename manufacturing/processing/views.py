@@ -9,10 +9,9 @@ from manufacturing.extensions import db
 from manufacturing.lots.lookup import lot_or_404
 from manufacturing.patients.models import BodyWeight
 from manufacturing.processing import doses, forms, operations
-from manufacturing.processing.checks import lot_spec
+from manufacturing.processing.checks import lot_spec, lot_study
 from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import ProcessStep, StepKind
-from manufacturing.specifications import registry
 
 bp = Blueprint("steps", __name__, url_prefix="/lots")
 
@@ -104,7 +103,7 @@ def correct(lot_id: int, step_id: int):
 @role_required(Role.TECHNICIAN)
 def prepare_doses(lot_id: int):
     lot = lot_or_404(lot_id)
-    study = registry.pinned(lot.study_spec_id, lot.study_spec_version, lot.study_spec_hash)
+    study = lot_study(lot)
     weights = db.session.query(BodyWeight).filter_by(subject_id=lot.subject_id).order_by(
         BodyWeight.measured_on.desc()).all()
     extra = forms.dose_fields(weights, [level.dose_per_kg for level in study.dose_schedule], study.max_infusions)

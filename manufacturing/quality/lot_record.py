@@ -16,11 +16,15 @@ from manufacturing.lots.models import Lot
 from manufacturing.processing.checks import LimitCheck, action_breached, lot_spec, step_checks
 from manufacturing.processing.derived import LABELS, derive
 from manufacturing.processing.entries import as_datetime
+from manufacturing.processing.guards import correction_problem, is_corrected, is_verified
 from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import DoseUnit, ProcessStep, StepKind
 from manufacturing.processing.operations import lot_steps
 from manufacturing.processing.progress import step_title
-from manufacturing.quality.models import Deviation, DeviationStatus
+from manufacturing.processing.rules import culture_day
+from manufacturing.processing.states import STEP
+from manufacturing.quality.models import Deviation
+from manufacturing.quality.states import is_open
 from manufacturing.specifications.loader import ProductSpec
 from manufacturing.units import format_quantity
 
@@ -47,10 +51,19 @@ class StepView:
     deviations: list[Deviation]
     late: bool
     corrected: bool
+    verified: bool
+    verifiable: bool  # the step's state lets a second technician verify it
+    correctable: bool
 
     @property
     def needs_deviation(self) -> bool:
         return bool(action_breached(self.checks)) and not self.deviations
+
+    @property
+    def correction_notes(self) -> list[str]:
+        """The reason of each correction, as its performer signed it."""
+        return [line.signature.comment for line in self.signatures
+                if line.signature.meaning == Meaning.PERFORMED and line.signature.comment]
 
     @property
     def signatures_intact(self) -> bool:
@@ -68,7 +81,7 @@ class LotRecord:
 
     @property
     def open_deviations(self) -> list[Deviation]:
-        return [deviation for deviation in self.deviations if deviation.status == DeviationStatus.OPEN]
+        return [deviation for deviation in self.deviations if is_open(deviation)]
 
 
 def _shown(step: ProcessStep, key: str) -> ValueLine | None:
@@ -98,7 +111,8 @@ def _step_view(step: ProcessStep, derived, spec: ProductSpec, deviations: list[D
         materials=[(use.role, f"{use.material_lot} (exp. {use.material_lot.expiry_date})") for use in step.materials],
         equipment=[(use.role, str(use.item)) for use in step.equipment],
         deviations=[d for d in deviations if d.step_id == step.id], late=_is_late(step),
-        corrected=sum(1 for s in signatures if s.signature.meaning == Meaning.PERFORMED) > 1,
+        corrected=is_corrected(step), verified=is_verified(step), verifiable=STEP.allows(step, "verified"),
+        correctable=correction_problem(step) is None,
     )
 
 
@@ -118,7 +132,7 @@ def _growth(steps: list[ProcessStep], derived) -> list[tuple[int, float]]:
 
 def _day_of(step: ProcessStep, steps: list[ProcessStep]) -> int:
     day0 = next(s for s in steps if s.kind == StepKind.CULTURE_DAY0)
-    return (clock.to_local(step.performed_at).date() - clock.to_local(day0.performed_at).date()).days
+    return culture_day(day0, step.performed_at)
 
 
 def deviations_of(lot: Lot) -> list[Deviation]:

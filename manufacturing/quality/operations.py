@@ -2,7 +2,7 @@
 
 from manufacturing.core import clock
 from manufacturing.core.audit import set_reason
-from manufacturing.core.checks import required_text
+from manufacturing.core.checks import require_reason, required_text
 from manufacturing.core.counters import next_number
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.permissions import Role
@@ -24,7 +24,7 @@ def open_deviation(lot: Lot, user, classification: DeviationClass, title: str, d
         raise NotPermitted("Technicians and QA open deviations.")
     if step is not None and step.lot_id != lot.id:
         raise DomainError("That step belongs to another lot.")
-    year = clock.to_local(clock.now()).year
+    year = clock.today().year
     deviation = Deviation(
         number=f"DEV-{year}-{next_number(db.session, f'deviation-{year}'):04d}", lot_id=lot.id,
         step_id=step.id if step else None, qc_result_id=qc_result_id, classification=classification,
@@ -46,9 +46,10 @@ def assess(deviation: Deviation, user, impact_assessment: str, affects_product: 
         raise NotPermitted("Only QA assesses the impact of a deviation.")
     if (problem := DEVIATION.refusal(deviation, "closed")):
         raise OutOfSequence(problem)
-    if deviation.impact_assessment and not (reason or "").strip():
-        raise DomainError("Give a reason for changing the impact assessment.")
-    set_reason(db.session, reason)
+    if deviation.impact_assessment:
+        require_reason(db.session, reason, "changing the impact assessment")
+    else:
+        set_reason(db.session, reason)
     was_affecting = deviation.affects_product
     deviation.impact_assessment = required_text(impact_assessment, "The impact assessment")
     deviation.affects_product = affects_product

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from manufacturing.core import clock
 from manufacturing.core.audit import record_event, set_reason
-from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence, ReasonRequired
+from manufacturing.core.checks import require_reason
+from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.permissions import Role
 from manufacturing.core.signatures import Meaning, Signature, is_intact, sign, signatures_of
 from manufacturing.core.transitions import lock
@@ -140,8 +141,8 @@ def _check_kind(lot: Lot, dose: DoseUnit | None, criterion: Criterion, kind: QcK
     if retest_of.id not in {result.id for result in earlier}:
         raise DomainError(f"A {name} repeats a result of the same test on the same sample: choose a result "
                           f"of {criterion.name} of {where(dose)} of lot {lot.lot_number}.")
-    if not (comment or "").strip():
-        raise ReasonRequired(f"Say why the {name} was done: the reason is kept with both results.")
+    require_reason(db.session, comment, f"the {name}",
+                   refusal=f"Say why the {name} was done: the reason is kept with both results.")
 
 
 def _sample_origin(lot: Lot, criterion: Criterion, dose: DoseUnit | None) -> tuple[str, datetime]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 
 from manufacturing.extensions import db
-from manufacturing.processing.checks import lot_spec
+from manufacturing.processing.checks import lot_spec, lot_study
 from manufacturing.processing.models import DoseUnit
 from manufacturing.quality.models import QcResult
 from manufacturing.specifications.loader import (
@@ -44,12 +44,13 @@ def result_value(result: QcResult | None):
 
 
 def dose_context(dose: DoseUnit, spec: ProductSpec | None = None) -> DoseContext:
-    """The dose-dependent inputs of release; the infusion time comes from the specification."""
+    """The dose-dependent inputs of release; the infusion time and the study's maximum come from the specifications."""
     spec = spec or lot_spec(dose.lot)
     endotoxin = next((c for c in spec.release if isinstance(c, EndotoxinCriterion)), None)
     return DoseContext(target_dose_per_kg=dose.target_dose_per_kg, body_weight=dose.body_weight,
                        infused_volume=dose.final_volume,
-                       infusion_time=endotoxin.infusion_time if endotoxin else None)
+                       infusion_time=endotoxin.infusion_time if endotoxin else None,
+                       study_maxima=(lot_study(dose.lot).max_dose_per_kg,))
 
 
 @dataclass

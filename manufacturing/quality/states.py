@@ -10,3 +10,13 @@ QC_RESULT = StateMachine(QcResult, [
 DEVIATION = StateMachine(Deviation, [
     Transition("closed", states(DeviationStatus.OPEN), DeviationStatus.CLOSED),
 ], field="status", what=lambda deviation: f"Deviation {deviation.number}")
+
+
+def is_verified(result: QcResult) -> bool:
+    """A second person verified the QC result: nothing is left to verify."""
+    return not QC_RESULT.allows(result, "verified")
+
+
+def is_open(deviation: Deviation) -> bool:
+    """The deviation waits for QA to close it."""
+    return DEVIATION.allows(deviation, "closed")

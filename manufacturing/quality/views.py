@@ -9,7 +9,7 @@ from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
 from manufacturing.lots.lookup import lot_or_404
 from manufacturing.processing.models import ProcessStep
-from manufacturing.quality import operations
+from manufacturing.quality import operations, states
 from manufacturing.quality.forms import AssessmentForm, CloseForm, DeviationForm
 from manufacturing.quality.models import Deviation, DeviationStatus
 
@@ -55,7 +55,8 @@ def detail(deviation_id: int):
                                 affects_product={True: "yes", False: "no"}.get(deviation.affects_product))
     return render_template("quality/detail.html", deviation=deviation, lot=deviation.lot, signatures=signatures,
                            step=db.session.get(ProcessStep, deviation.step_id) if deviation.step_id else None,
-                           assessment_form=assessment, close_form=CloseForm())
+                           assessment_form=assessment, close_form=CloseForm(),
+                           deviation_open=states.is_open(deviation))
 
 
 @bp.post("/<int:deviation_id>/assess")

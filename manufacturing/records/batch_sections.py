@@ -9,9 +9,10 @@ from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import StepKind
 from manufacturing.quality.lot_record import LotRecord
+from manufacturing.quality.models import QcKind
 from manufacturing.quality.results import release_lines, result_line
 from manufacturing.release.models import Disposition, LabelPrint
-from manufacturing.specifications.loader import ProductSpec
+from manufacturing.specifications.loader import Outcome, ProductSpec
 from manufacturing.units import format_quantity
 
 GROWTH_KINDS = (StepKind.CULTURE_DAY0, StepKind.CULTURE_DAY, StepKind.HARVEST)
@@ -78,8 +79,8 @@ def _investigations(record: LotRecord) -> dict[int, str]:
 
 def _result_text(result, verdict, investigations: dict[int, str]) -> str:
     shown = format_quantity(result.quantity) if result.quantity is not None else (result.text or "")
-    marks = [result.kind.title.lower()] if result.kind.name != "ORIGINAL" else []
-    if verdict.outcome.name == "FAIL":
+    marks = [result.kind.title.lower()] if result.kind != QcKind.ORIGINAL else []
+    if verdict.outcome is Outcome.FAIL:
         marks.append("OOS")
         if result.id in investigations:
             marks.append(f"investigation {investigations[result.id]}")

@@ -14,13 +14,14 @@ from manufacturing.core import clock
 from manufacturing.core.audit import record_event, set_reason
 from manufacturing.core.checks import require_reason
 from manufacturing.core.counters import next_number
-from manufacturing.core.errors import NotPermitted, OutOfSequence, ReasonRequired
+from manufacturing.core.errors import NotPermitted, OutOfSequence
 from manufacturing.core.permissions import Role, has_role
-from manufacturing.core.transitions import lock
+from manufacturing.core.transitions import lock, states
 from manufacturing.extensions import db
 from manufacturing.lots.din import ProductCode
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit
+from manufacturing.processing.states import RELEASED
 from manufacturing.records import storage
 from manufacturing.records.barcodes import code128_svg
 from manufacturing.records.models import DocumentKind
@@ -30,8 +31,7 @@ from manufacturing.release.operations import standing_disposition
 from manufacturing.units import format_quantity
 
 TEMPLATE = "records/label.html"
-LABELLED_STATES = frozenset({DoseState.QUARANTINE, DoseState.RELEASED_INTERIM, DoseState.RELEASED,
-                             DoseState.ISSUED})
+LABELLED_STATES = states(DoseState.QUARANTINE, DoseState.ISSUED) | RELEASED
 PRINTERS = (Role.TECHNICIAN, Role.QA, Role.PHARMACY)
 QUARANTINE_MARK = "QUARANTINE — NOT FOR INFUSION"
 
@@ -118,6 +118,11 @@ def state_problem(dose: DoseUnit) -> str | None:
     return f"Dose unit {dose.division_code} is {dose.state.title.lower()}: no label is printed for it."
 
 
+def may_print(dose: DoseUnit, user) -> bool:
+    """The user prints labels and the unit's state gets one (the page shows the button only then)."""
+    return can_print(user) and state_problem(dose) is None
+
+
 def _check_print(dose: DoseUnit, user) -> None:
     if not can_print(user):
         raise NotPermitted("Only cell-processing technicians, QA and pharmacy print bag labels.")
@@ -144,12 +149,12 @@ def print_label(dose: DoseUnit, user, reason: str | None = None) -> tuple[bytes,
     """Print the bag label of a dose unit: log the print, keep the PDF, return its bytes and the log row."""
     lock(dose)
     _check_print(dose, user)
-    reason = (reason or "").strip() or None
     number = next_number(db.session, f"label-print-{dose.id}")
-    if number > 1 and reason is None:
-        raise ReasonRequired(f"The label of dose unit {dose.division_code} was printed before (print {number - 1}): "
-                             "give the reason for the reprint.")
-    if reason:
+    if number > 1:
+        reason = require_reason(db.session, reason, "the reprint", refusal=(
+            f"The label of dose unit {dose.division_code} was printed before (print {number - 1}): "
+            "give the reason for the reprint."))
+    elif reason := (reason or "").strip() or None:
         set_reason(db.session, reason)
     data = label_data(dose, number, current_app.config["SITE_NAME"])
     label_print = _log_print(dose, user, number, reason)

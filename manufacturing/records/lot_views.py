@@ -15,8 +15,11 @@ from manufacturing.processing.growth import growth_chart
 from manufacturing.processing.kinds import next_kinds
 from manufacturing.processing.operations import lot_steps
 from manufacturing.quality import lot_record
+from manufacturing.quality.states import is_open
 from manufacturing.records import storage
+from manufacturing.records.label import may_print
 from manufacturing.release.models import LabelPrint
+from manufacturing.release.operations import has_certificate
 
 bp = Blueprint("lots", __name__, url_prefix="/lots")
 
@@ -35,7 +38,7 @@ def index():
         steps = lot_steps(lot)
         rows.append({"lot": lot, "culture_day": progress.culture_day_today(steps),
                      "next_action": progress.next_action(lot, steps),
-                     "open_deviations": len([d for d in lot_record.deviations_of(lot) if d.status.name == "OPEN"])})
+                     "open_deviations": len([d for d in lot_record.deviations_of(lot) if is_open(d)])})
     return render_template("lots/index.html", rows=rows)
 
 
@@ -49,6 +52,9 @@ def detail(lot_id: int):
         chart=growth_chart(executed.growth), sign_form=SignForm(), reason_form=ReasonForm(),
         can_hold=guards.can_hold(lot, current_user), can_lift_hold=guards.can_lift_hold(lot, current_user),
         can_cancel=guards.can_cancel(lot, current_user), lot_open=guards.is_open(lot),
+        on_hold=guards.is_on_hold(lot), cancelled=guards.is_cancelled(lot),
+        certified={dose.id for dose in executed.doses if has_certificate(dose)},
+        printable={dose.id for dose in executed.doses if may_print(dose, current_user)},
     )
 
 

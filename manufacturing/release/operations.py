@@ -6,7 +6,6 @@ from datetime import date
 from sqlalchemy import select
 
 from manufacturing.core import clock
-from manufacturing.core.audit import set_reason
 from manufacturing.core.checks import require_reason
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.signatures import Meaning, sign
@@ -42,9 +41,11 @@ def _exception(found: Review, justification: str | None, physician: str | None, 
     failing = guards.failing_problems(found)
     if not failing:
         return False
-    if not (justification or "").strip() or not (physician or "").strip() or acknowledged is None:
-        raise OutOfSequence("Not releasable: " + " ".join(failing) + " An exceptional release needs a written "
-                            "justification and the treating physician's acknowledgement (name and date).")
+    needs = ("Not releasable: " + " ".join(failing) + " An exceptional release needs a written justification and "
+             "the treating physician's acknowledgement (name and date).")
+    if not (physician or "").strip() or acknowledged is None:
+        raise OutOfSequence(needs)
+    require_reason(db.session, justification, "the exceptional release", refusal=needs)
     return True
 
 
@@ -99,8 +100,6 @@ def release_dose(dose: DoseUnit, user, password: str, username: str, *, justific
     _refuse(guards.record_problems(found), "Not releasable:")
     exceptional = _exception(found, justification, physician_name, physician_acknowledged_on)
     decision = Decision.RELEASED_INTERIM if found.pending else Decision.RELEASED_FINAL
-    if exceptional:
-        set_reason(db.session, justification)
     _end_standing(dose, "superseded", "A new release decision replaces it.")
     disposition = _decide(dose, found, decision, user, password, username, exceptional=exceptional,
                           justification=(justification or "").strip() or None,
@@ -149,9 +148,14 @@ def latest_disposition(dose: DoseUnit) -> Disposition | None:
     return db.session.scalars(query).first()
 
 
+def has_certificate(dose: DoseUnit) -> bool:
+    """The unit's latest decision is a release: its certificate is served (a withdrawn one saying so)."""
+    disposition = latest_disposition(dose)
+    return disposition is not None and disposition.is_release
+
+
 def require_certificate(dose: DoseUnit) -> Disposition:
     """The certificate of the unit's latest release (a withdrawn one is served saying so); none after rejection."""
-    disposition = latest_disposition(dose)
-    if disposition is None or not disposition.is_release:
+    if not has_certificate(dose):
         raise DomainError(f"Dose unit {dose.division_code} has no certificate: it is not released.")
-    return disposition
+    return latest_disposition(dose)

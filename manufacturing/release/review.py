@@ -7,12 +7,16 @@ from sqlalchemy import or_, select
 from manufacturing.core.audit import AuditEvent
 from manufacturing.core.signatures import Signature, current_signatures, is_intact
 from manufacturing.extensions import db
-from manufacturing.lots.models import Lot, LotState
-from manufacturing.processing.models import DoseUnit, StepStatus
+from manufacturing.lots.guards import awaits_release
+from manufacturing.lots.models import Lot
+from manufacturing.processing.models import DoseUnit, ProcessStep, StepEquipment, StepMaterial, StepValue
 from manufacturing.quality.lot_record import LotRecord, build
-from manufacturing.quality.models import Deviation, DeviationStatus, QcResult, QcStatus
+from manufacturing.quality.models import Deviation, QcResult
 from manufacturing.quality.results import CheckLine, is_computed, release_lines
+from manufacturing.quality.states import is_open, is_verified
 from manufacturing.specifications.loader import Outcome
+
+STEP_RECORDS = tuple(model.audit_entity() for model in (ProcessStep, StepValue, StepMaterial, StepEquipment))
 
 
 @dataclass
@@ -28,6 +32,7 @@ class Review:
     unverified_results: list[QcResult] = field(default_factory=list)
     deviations: list[Deviation] = field(default_factory=list)
     corrections: list[AuditEvent] = field(default_factory=list)
+    corrected_steps: list = field(default_factory=list)
     late_steps: list = field(default_factory=list)
     broken_signatures: list[tuple[str, Signature]] = field(default_factory=list)
     process_problems: list[str] = field(default_factory=list)
@@ -49,7 +54,7 @@ class Review:
     @property
     def blocking_deviations(self) -> list[Deviation]:
         """Deviations neither closed nor assessed as not affecting the product."""
-        return [d for d in self.deviations if d.status != DeviationStatus.CLOSED and d.affects_product is not False]
+        return [d for d in self.deviations if is_open(d) and d.affects_product is not False]
 
     @property
     def affecting_deviations(self) -> list[Deviation]:
@@ -58,10 +63,10 @@ class Review:
 
 def _process_problems(record: LotRecord) -> list[str]:
     problems = []
-    if record.lot.state != LotState.DOSES_PREPARED:
+    if not awaits_release(record.lot):
         problems.append(f"The lot is {record.lot.state.title.lower()}, not with its doses prepared.")
     for view in record.steps:
-        if view.step.status != StepStatus.VERIFIED:
+        if not view.verified:
             problems.append(f"{view.title} is not verified.")
         if view.needs_deviation:
             problems.append(f"{view.title} crossed an action limit without a deviation.")
@@ -69,9 +74,13 @@ def _process_problems(record: LotRecord) -> list[str]:
 
 
 def _corrections(lot: Lot) -> list[AuditEvent]:
-    """Changes made with a reason: corrections after signing, holds, reassessments."""
+    """Changes made with a reason to the lot's records but its steps (holds, reassessments, results).
+
+    Whether a step was corrected is the step's own rule (`is_corrected`); the review lists those steps apart.
+    """
     changed = or_(AuditEvent.action.endswith(".updated"), AuditEvent.action.endswith(".deleted"))
-    query = select(AuditEvent).where(AuditEvent.scope == f"lot:{lot.id}", AuditEvent.reason.is_not(None), changed)
+    query = select(AuditEvent).where(AuditEvent.scope == f"lot:{lot.id}", AuditEvent.reason.is_not(None), changed,
+                                     AuditEvent.entity_type.not_in(STEP_RECORDS))
     return list(db.session.scalars(query.order_by(AuditEvent.id)))
 
 
@@ -99,7 +108,7 @@ def _results(review: Review) -> list[QcResult]:
             review.alerts.append(line)
         elif outcome == Outcome.PENDING and not is_computed(line.criterion):
             review.pending.append(line)
-    review.unverified_results = [r for r in results if r.status != QcStatus.VERIFIED]
+    review.unverified_results = [r for r in results if not is_verified(r)]
     return results
 
 
@@ -110,6 +119,7 @@ def review(dose: DoseUnit) -> Review:
     results = _results(found)
     found.deviations = record.deviations
     found.corrections = _corrections(dose.lot)
+    found.corrected_steps = [view for view in record.steps if view.corrected]
     found.late_steps = [view for view in record.steps if view.late]
     found.process_problems = _process_problems(record)
     _signatures(found, results)

@@ -41,6 +41,8 @@ def dose(dose_id: int):
         "release/review.html", review=found, dose=unit, lot=found.lot,
         record_problems=guards.record_problems(found), failing=guards.failing_problems(found),
         segregation=guards.segregation_problem(found, current_user), dispositions=queries.dispositions(unit),
+        may_release=guards.can_release(unit, current_user), may_reject=guards.can_reject(unit, current_user),
+        may_release_final=guards.can_release_final(unit, current_user),
         release_form=ReleaseForm(), final_form=FinalReleaseForm(), reject_form=RejectForm(),
     )
 
@@ -88,9 +90,9 @@ def reject(dose_id: int):
 @bp.get("/doses/<int:dose_id>/certificate")
 def certificate(dose_id: int):
     unit = _dose_or_404(dose_id)
-    disposition = operations.latest_disposition(unit)
-    if disposition is None or disposition.decision.name == "REJECTED":
+    if not operations.has_certificate(unit):
         abort(404)
+    disposition = operations.latest_disposition(unit)
     signatures = signature_lines(disposition)
     data = Certificate.from_dict(json.loads(disposition.certificate))
     return render_template("release/certificate.html", certificate=data, disposition=disposition,

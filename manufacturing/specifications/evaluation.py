@@ -7,15 +7,16 @@ Numbers are compared exactly; the reason shows as many digits as needed to agree
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 
 import pint
 
-from manufacturing.calculations import cd3_cells_per_kg, dose_deviation, endotoxin_limit
+from manufacturing.calculations import cd3_cells_per_kg, dose_deviation, dose_per_kg, endotoxin_limit
 from manufacturing.core.errors import DomainError
+from manufacturing.specifications.compare import HOLDS
+from manufacturing.specifications.dose_limits import exceeded_maximum, within_tolerance
 from manufacturing.specifications.model import (
     Cd3PerKgCriterion,
     Criterion,
@@ -36,7 +37,7 @@ from manufacturing.units import (
     shown_magnitude,
 )
 
-_PERCENT, _PER_KG, _CELLS, _KG = lab_unit("%"), lab_unit("cells/kg"), lab_unit("cells"), lab_unit("kg")
+_PERCENT, _CELLS = lab_unit("%"), lab_unit("cells")
 Result = pint.Quantity | str | None
 
 
@@ -53,6 +54,11 @@ class Outcome(Enum):
         """Return the human title."""
         return self.value
 
+    @property
+    def tone(self) -> str:
+        """Return the colour of the verdict's badge: green, amber, red, or grey while pending."""
+        return {"pass": "green", "alert": "amber", "fail": "red"}.get(self.value, "grey")
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -66,7 +72,7 @@ class Evaluation:
 
 @dataclass(frozen=True, kw_only=True)
 class DoseContext:
-    """The dose-dependent inputs of release: target dose, body weight, infusion, %NK and %CD3+."""
+    """The dose-dependent inputs of release: target dose, body weight, infusion, %NK and %CD3+, study maxima."""
 
     target_dose_per_kg: pint.Quantity | None = None
     body_weight: pint.Quantity | None = None
@@ -74,22 +80,11 @@ class DoseContext:
     infusion_time: pint.Quantity | None = None
     nk_fraction: pint.Quantity | None = None
     cd3_fraction: pint.Quantity | None = None
+    study_maxima: tuple[pint.Quantity, ...] = ()  # the studies' maximum doses per kg, besides the product's
 
 
 class EvaluationError(DomainError):
     """A result cannot be judged against its criterion (wrong kind of value, unknown test)."""
-
-
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
-
-
-_HOLDS: dict[str, Callable[[float, float], bool]] = {
-    ">=": lambda v, limit: v >= limit or _close(v, limit),
-    "<=": lambda v, limit: v <= limit or _close(v, limit),
-    ">": lambda v, limit: v > limit and not _close(v, limit),
-    "<": lambda v, limit: v < limit and not _close(v, limit),
-}
 
 
 def _shown(value: pint.Quantity, judge: Callable[[float], object]) -> str:
@@ -135,7 +130,7 @@ def _within_bounds(criterion: LimitCriterion | Cd3PerKgCriterion, value: pint.Qu
 
     def judge(magnitude: float) -> int | None:
         for index, (sign, limit) in enumerate(bounds):
-            if not _HOLDS[sign](magnitude, limit.m_as(value.units)):
+            if not HOLDS[sign](magnitude, limit.m_as(value.units)):
                 return index
         return None
 
@@ -159,8 +154,7 @@ def _dose_per_kg(criterion: DoseCriterion, result: Result, context: DoseContext)
     if isinstance(result, pint.Quantity) and same_dimension(result, _CELLS):
         if context.body_weight is None:
             return None
-        weight = _measured("Body weight", _KG, context.body_weight)
-        return Q_(result.m_as(_CELLS) / weight.m_as(_KG), _PER_KG).to(criterion.unit)
+        return dose_per_kg(result, context.body_weight).to(criterion.unit)
     return _measured(criterion.name, criterion.unit, result)
 
 
@@ -171,14 +165,14 @@ def _dose(criterion: DoseCriterion, result: Result, context: DoseContext | None)
     if delivered is None:
         return _pending(criterion, "the body weight")
     target = _measured("Target dose", criterion.unit, context.target_dose_per_kg)
-    if not _HOLDS["<="](delivered.m_as(_PER_KG), criterion.max_per_kg.m_as(_PER_KG)):
-        shown, top = format_quantity(delivered), format_limit(criterion.max_per_kg)
-        return Evaluation(Outcome.FAIL, f"{criterion.name} {shown} is above the maximum {top}", delivered)
-    low, high = (limit.m_as(_PERCENT) for limit in criterion.tolerance)
+    top = exceeded_maximum(delivered, (criterion.max_per_kg, *context.study_maxima))
+    if top is not None:
+        shown = format_quantity(delivered)
+        return Evaluation(Outcome.FAIL, f"{criterion.name} {shown} is above the maximum {format_limit(top)}", delivered)
     percent = Q_(100 + dose_deviation(delivered, target).m_as(_PERCENT), _PERCENT)
 
     def judge(magnitude: float) -> bool:
-        return _HOLDS[">="](magnitude, low) and _HOLDS["<="](magnitude, high)
+        return within_tolerance(Q_(magnitude - 100, _PERCENT), criterion.tolerance)
 
     inside = judge(percent.magnitude)
     reason = (
@@ -196,7 +190,7 @@ def _endotoxin(criterion: EndotoxinCriterion, result: Result, context: DoseConte
     value = _measured(criterion.name, criterion.unit, result)
 
     def judge(magnitude: float) -> bool:
-        return _HOLDS["<="](magnitude, limit.magnitude)
+        return HOLDS["<="](magnitude, limit.magnitude)
 
     passes = judge(value.magnitude)
     weight, volume, time = (format_quantity(q) for q in inputs)
@@ -254,7 +248,7 @@ def evaluate_limit(limit: InProcessLimit, value: pint.Quantity | None) -> Evalua
 
     def judge(magnitude: float) -> int | None:
         crossed = (
-            i for i, (*_, sign, bound) in enumerate(checks) if _HOLDS[sign](magnitude, bound.m_as(unit))
+            i for i, (*_, sign, bound) in enumerate(checks) if HOLDS[sign](magnitude, bound.m_as(unit))
         )
         return next(crossed, None)
 

@@ -81,7 +81,7 @@ def record_new_versions() -> list[Spec]:
 
 def spec_in_force(spec_id: str, on: date | None = None) -> Spec:
     """Return the version of a specification in force on a date; nothing is written."""
-    return in_force([item.spec for item in read_files()], spec_id, on or today())
+    return in_force([item.spec for item in read_files()], spec_id, on or clock.today())
 
 
 def pin(spec_id: str) -> Spec:
@@ -93,13 +93,9 @@ def pin(spec_id: str) -> Spec:
     return spec_in_force(spec_id)
 
 
-def today() -> date:
-    return clock.to_local(clock.now()).date()
-
-
 def versions_in_force(specs: list[Spec]) -> list[Spec]:
     """Return, for each specification id, the version in force today."""
-    return [in_force(specs, spec_id, today()) for spec_id in sorted({spec.id for spec in specs})]
+    return [in_force(specs, spec_id, clock.today()) for spec_id in sorted({spec.id for spec in specs})]
 
 
 def pinned(spec_id: str, version: str, content_hash: str) -> Spec:

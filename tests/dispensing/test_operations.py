@@ -164,7 +164,7 @@ def test_infusion_two_needs_infusion_one_administered(ward):
 def test_infusion_two_comes_at_least_28_days_after_infusion_one(ward):
     given = clock.now() - timedelta(hours=1)
     give(ward, at=given)
-    assert administered_dates(ward.bench.subject) == {1: clock.to_local(given + timedelta(minutes=10)).date()}
+    assert administered_dates(ward.bench.subject) == {1: clock.local_date(given + timedelta(minutes=10))}
     with clock.frozen(given + timedelta(days=20)):
         add_weight(ward.pharmacist, ward.bench.subject, "64.0 kg", days_ago=0)
         order = make_order(ward.pharmacist, ward.bench.subject)
@@ -307,7 +307,7 @@ def test_administration_fulfils_the_order(issued):
     assert given.volume_infused.m_as("mL") == 48.5 and given.deviations is None
     [signature] = signatures_of(given)
     assert signature.meaning == Meaning.ADMINISTERED and is_intact(signature, given)
-    assert administered_dates(ward.bench.subject) == {1: clock.to_local(given.started_at).date()}
+    assert administered_dates(ward.bench.subject) == {1: clock.local_date(given.started_at)}
 
 
 def test_administration_only_after_a_bedside_check(issued):

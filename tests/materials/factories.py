@@ -6,7 +6,6 @@ from manufacturing.core import clock
 from manufacturing.core.audit import set_actor
 from manufacturing.extensions import db
 from manufacturing.materials import operations
-from manufacturing.materials.guards import local_date
 from manufacturing.materials.models import Equipment, EquipmentKind, MaterialKind, MaterialLot
 from tests.factories import PASSWORD
 
@@ -15,7 +14,7 @@ CD3 = {"kind": MaterialKind.CD3_REAGENT, "name": "CliniMACS CD3 Reagent", "suppl
 
 def in_days(days: int) -> date:
     """Return the site's local date so many days from today."""
-    return local_date(clock.now()) + timedelta(days=days)
+    return clock.today() + timedelta(days=days)
 
 
 def acting(user) -> None:

@@ -36,7 +36,7 @@ def make_subject(user, code: str = SUBJECT_CODE, **changes) -> Subject:
 
 def add_weight(user, subject: Subject, entered: str = "64.5 kg", days_ago: int = 1) -> BodyWeight:
     acting(user)
-    weight = operations.record_body_weight(user, subject, entered, operations.today() - timedelta(days=days_ago))
+    weight = operations.record_body_weight(user, subject, entered, clock.today() - timedelta(days=days_ago))
     db.session.commit()
     return weight
 
@@ -47,7 +47,7 @@ def order_entry(subject: Subject, **changes) -> operations.OrderEntry:
     infusion = plan.next_infusion(subject.orders)
     previous = plan.previous_date(subject.orders, infusion, {})
     values = {"infusion_number": infusion, "dose_level": infusion, "body_weight_id": subject.latest_weight.id,
-              "planned_date": plan.earliest_date(spec, previous, operations.today() + timedelta(days=1)),
+              "planned_date": plan.earliest_date(spec, previous, clock.today() + timedelta(days=1)),
               "prescriber": "Dr. Anna Conti", "order_reference": f"ORD-{subject.subject_code}-{infusion}"}
     return operations.OrderEntry(**(values | changes))
 

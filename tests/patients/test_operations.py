@@ -237,7 +237,7 @@ def test_after_a_lower_level_escalation_resumes_by_one_step(database, pharmacist
     make_order(pharmacist, weighed)
     clock.advance(timedelta(days=28))
     add_weight(pharmacist, weighed, "64 kg", days_ago=0)
-    make_order(pharmacist, weighed, dose_level=1, planned_date=operations.today() + timedelta(days=1))
+    make_order(pharmacist, weighed, dose_level=1, planned_date=clock.today() + timedelta(days=1))
     clock.advance(timedelta(days=28))
     add_weight(pharmacist, weighed, "63.5 kg", days_ago=0)
     with pytest.raises(DomainError, match="1 × 10⁷ cells/kg cannot be ordered for infusion 3"):

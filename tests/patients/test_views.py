@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
-from manufacturing.patients import operations
 from manufacturing.patients.models import BodyWeight, InfusionOrder, OrderStatus, Subject
 from tests.patients.factories import add_weight, make_dose_unit, make_lot, make_order, make_subject
 
@@ -34,7 +34,7 @@ def registration(**changes) -> dict:
 
 
 def order_form(subject, **changes) -> dict:
-    planned = (operations.today() + timedelta(days=1)).isoformat()
+    planned = (clock.today() + timedelta(days=1)).isoformat()
     return {"infusion_number": "1", "dose_level": "1", "body_weight": str(subject.latest_weight.id),
             "planned_date": planned, "prescriber": "Dr. Anna Conti", "order_reference": "ORD-7"} | changes
 
@@ -98,7 +98,7 @@ def test_a_technician_cannot_post_a_registration(client, login, technician, data
 
 def test_a_minor_is_refused_on_the_page_and_nothing_is_written(client, login, pharmacist, database):
     login(pharmacist)
-    born = (operations.today() - timedelta(days=17 * 365)).isoformat()
+    born = (clock.today() - timedelta(days=17 * 365)).isoformat()
     response = client.post("/subjects/new", data=registration(date_of_birth=born))
     assert response.status_code == 422
     assert "years old: the study enrols adults only" in text(response)
@@ -117,7 +117,7 @@ def test_a_missing_date_is_shown_at_its_field(client, login, pharmacist, databas
                                                   ("technician", 403)])
 def test_who_records_a_body_weight(request, client, login, subject, database, fixture, status):
     login(request.getfixturevalue(fixture))
-    day = operations.today().isoformat()
+    day = clock.today().isoformat()
     response = client.post(f"/subjects/{subject.id}/weights", data={"weight": "63,8 kg", "measured_on": day})
     assert response.status_code == status
     assert count(database, BodyWeight) == (2 if status == 302 else 1)
@@ -131,7 +131,7 @@ def test_a_refused_weight_is_shown_with_what_was_typed(client, login, pharmacist
                                                        message):
     login(pharmacist)
     response = client.post(f"/subjects/{subject.id}/weights",
-                           data={"weight": entered, "measured_on": operations.today().isoformat()})
+                           data={"weight": entered, "measured_on": clock.today().isoformat()})
     assert response.status_code == 422 and message in text(response)
     assert f'value="{entered}"' in text(response)
     assert count(database, BodyWeight) == 1
@@ -163,7 +163,7 @@ def test_no_order_form_before_a_body_weight(client, login, pharmacist):
 
 def test_a_refused_order_is_shown_on_the_page_and_nothing_is_written(client, login, pharmacist, subject, database):
     login(pharmacist)
-    later = (operations.today() + timedelta(days=20)).isoformat()
+    later = (clock.today() + timedelta(days=20)).isoformat()
     response = client.post(f"/subjects/{subject.id}/orders", data=order_form(subject, planned_date=later))
     assert response.status_code == 422 and "days old on the planned date" in text(response)
     assert 'value="ORD-7"' in text(response)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from manufacturing.accounts import operations as accounts
 from manufacturing.core import clock
-from manufacturing.core.errors import NotPermitted, OutOfSequence
+from manufacturing.core.errors import NotPermitted, OutOfSequence, ReasonRequired
 from manufacturing.core.permissions import Role
 from manufacturing.core.signatures import Meaning, is_intact, signatures_of
 from manufacturing.lots import operations as lot_operations
@@ -111,6 +111,17 @@ def test_failing_result_needs_an_exceptional_release(database, bench, dose, qc_t
                           justification="No alternative product; benefit outweighs the risk",
                           physician_name="Dr. Anna Conti", physician_acknowledged_on=date.today())
     assert disposition.exceptional and disposition.physician_name == "Dr. Anna Conti"
+
+
+def test_an_exceptional_release_needs_a_written_justification(database, bench, dose, qc_time):
+    record_results(bench, dose.lot, dose, qc_time, viability="65 %")
+    oos = next(d for d in quality_deviations(database, dose) if d.qc_result_id)
+    quality.assess(oos, bench.qa, "Viability 65 %", affects_product=True)
+    quality.close(oos, bench.qa, PASSWORD, bench.qa.username)
+    database.session.commit()
+    message = refused(database, bench, dose, qc_time + timedelta(hours=1), error=ReasonRequired, justification="  ",
+                      physician_name="Dr. Anna Conti", physician_acknowledged_on=date.today())
+    assert "An exceptional release needs a written justification" in message
 
 
 def quality_deviations(database, dose):

@@ -274,3 +274,9 @@ def test_in_process_value_missing_or_of_the_wrong_kind():
         EvaluationError, match=re.escape("Viability: 80.0 mL is a volume, but a percentage is expected")
     ):
         evaluate_limit(limit, Q_(80, "mL"))
+
+
+@pytest.mark.parametrize(("outcome", "tone"), [(Outcome.PASS, "green"), (Outcome.ALERT, "amber"),
+                                               (Outcome.FAIL, "red"), (Outcome.PENDING, "grey")])
+def test_each_verdict_has_one_colour(outcome, tone):
+    assert outcome.tone == tone
