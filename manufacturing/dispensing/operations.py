@@ -233,14 +233,14 @@ def record_administration(dose: DoseUnit, user, password: str, username: str, st
     _locked(dose.lot, dose)
     _refuse(DOSE.refusal(dose, "administered"))
     check = queries.latest_check(dose)
+    held = held_at(dose) if dose.state == DoseState.ON_HOLD and check is not None else None
+    if held is None:
+        _refuse_unfit(dose, started_at, "the infusion may not start")
     if check is None:
         raise OutOfSequence("No bedside check is recorded for this dose unit: two people check it at the bedside "
                             "before the infusion is recorded.")
-    held = held_at(dose) if dose.state == DoseState.ON_HOLD else None
     if held is not None:
         _refuse(guards.given_before_hold_problem(started_at, check.checked_at, held))
-    else:
-        _refuse_unfit(dose, started_at, "the infusion may not start")
     issue = queries.issue_of(dose)
     _refuse(guards.administration_problem(started_at, ended_at, check.checked_at, issue.use_by,
                                           clock.now() + FUTURE_TOLERANCE))

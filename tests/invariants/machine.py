@@ -31,7 +31,6 @@ from manufacturing.quality.models import Deviation, DeviationClass, DeviationSta
 from manufacturing.release import alerts
 from manufacturing.release import operations as release
 from manufacturing.release.models import ReleaseAlert
-from manufacturing.specifications import registry
 from tests.conftest import clean_database
 from tests.dispensing.factories import administer, check, issue
 from tests.factories import PASSWORD
@@ -250,7 +249,7 @@ class Lifecycle(RuleBasedStateMachine):
             ok, message = self.attempt(user, release.release_final, dose, user, PASSWORD, by)
         else:
             extra = {"justification": "No alternative product; benefit outweighs the risk",
-                     "physician_name": "Dr. Anna Conti", "physician_acknowledged_on": registry.today()}
+                     "physician_name": "Dr. Anna Conti", "physician_acknowledged_on": clock.today()}
             ok, message = self.attempt(user, release.release_dose, dose, user, PASSWORD, by,
                                        **(extra if exceptional else {}))
         frozen_pending = dose.kind == DoseKind.CRYOPRESERVED and blockers == ["sterility has no result"]
