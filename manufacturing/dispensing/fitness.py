@@ -7,7 +7,7 @@ The pages show the same list before anyone acts.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from manufacturing.core import clock
 from manufacturing.dispensing.models import Issue
@@ -91,7 +91,7 @@ def valid_labels(dose: DoseUnit, run: ReleaseRun) -> list[LabelPrint]:
 
 def labels_printed(dose: DoseUnit) -> int:
     """How many labels were printed for the unit, quarantine ones included (a reprint needs a reason)."""
-    return len(db.session.scalars(select(LabelPrint.id).where(LabelPrint.dose_unit_id == dose.id)).all())
+    return db.session.scalar(select(func.count(LabelPrint.id)).where(LabelPrint.dose_unit_id == dose.id))
 
 
 def label_problem(dose: DoseUnit, run: ReleaseRun) -> str | None:

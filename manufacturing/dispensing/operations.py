@@ -23,7 +23,8 @@ from manufacturing.patients.models import InfusionOrder, OrderStatus
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit
 from manufacturing.processing.states import DOSE
-from manufacturing.release.alerts import given_before_the_hold, held_at
+from manufacturing.release.alerts import given_before_the_hold
+from manufacturing.release.guards import held_at
 from manufacturing.specifications import registry
 from manufacturing.specifications.dose_limits import dose_maxima
 from manufacturing.specifications.model import StudySpec

@@ -16,7 +16,7 @@ from manufacturing.extensions import db
 from manufacturing.patients.models import InfusionOrder
 from manufacturing.processing.models import DoseUnit
 from manufacturing.processing.states import DOSE
-from manufacturing.release.alerts import held_at
+from manufacturing.release.guards import held_at
 
 bp = Blueprint("dispensing", __name__, url_prefix="/pharmacy")
 ORDER_ID = re.compile(r"[1-9][0-9]{0,8}")  # ASCII digits in the range of an id: anything else is no order

@@ -6,7 +6,7 @@ a unit already given keeps its state and its alert stays open until someone reco
 physician was informed.
 """
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from manufacturing.core import clock
 from manufacturing.core.checks import required_text
@@ -72,13 +72,6 @@ def raise_if_released(result: QcResult, evaluation: Evaluation) -> list[ReleaseA
     if evaluation.outcome != Outcome.FAIL:
         return []
     return stop_released_units(result.lot_id, evaluation.reason, result.id)
-
-
-def held_at(dose: DoseUnit):
-    """When a unit at the ward was put on hold, or None."""
-    query = select(func.max(ReleaseAlert.raised_at)).where(ReleaseAlert.dose_unit_id == dose.id,
-                                                           ReleaseAlert.dose_state_at_alert == DoseState.ISSUED.name)
-    return db.session.scalar(query)
 
 
 def given_before_the_hold(dose: DoseUnit, started_at) -> ReleaseAlert:

@@ -1,6 +1,6 @@
 """What must hold before QA releases a dose unit; each rule says what is missing, in QA's words."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from manufacturing.core.permissions import Role
 from manufacturing.extensions import db
@@ -13,17 +13,18 @@ from manufacturing.release.review import Review
 FINAL_RELEASABLE = frozenset({DoseState.RELEASED_INTERIM, DoseState.ISSUED, DoseState.ADMINISTERED})
 
 
-def was_issued_before_hold(dose: DoseUnit) -> bool:
-    query = select(ReleaseAlert.id).where(ReleaseAlert.dose_unit_id == dose.id,
-                                          ReleaseAlert.dose_state_at_alert == DoseState.ISSUED.name)
-    return db.session.scalar(query.limit(1)) is not None
+def held_at(dose: DoseUnit):
+    """When a unit that was at the ward was put on hold, or None (it was held in the pharmacy, or never)."""
+    query = select(func.max(ReleaseAlert.raised_at)).where(ReleaseAlert.dose_unit_id == dose.id,
+                                                           ReleaseAlert.dose_state_at_alert == DoseState.ISSUED.name)
+    return db.session.scalar(query)
 
 
 def release_state_problem(dose: DoseUnit) -> str | None:
     """Say why the unit cannot be released from where it stands, or None (quarantine, or on hold at pharmacy)."""
     if (problem := DOSE.refusal(dose, "released")):
         return problem
-    if dose.state == DoseState.ON_HOLD and was_issued_before_hold(dose):
+    if dose.state == DoseState.ON_HOLD and held_at(dose) is not None:
         return (f"Dose unit {dose.division_code} was at the ward when it was put on hold: it is never released "
                 "again. Reject and discard it.")
     return None
