@@ -28,6 +28,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'manufacturing.db'}"
     )
+    # On PostgreSQL the owner of the schema migrates; the application runs as a role that may not (README).
+    DATABASE_OWNER_URI = os.environ.get("DATABASE_OWNER_URL")
     SQLITE_BUSY_TIMEOUT_SECONDS = 30
     SITE_TIMEZONE = os.environ.get("SITE_TIMEZONE", "Europe/Rome")
     SITE_NAME = os.environ.get("SITE_NAME", "Cell Therapy GMP Facility")

@@ -1,24 +1,31 @@
-"""Fixtures: the app on SQLite always, and on PostgreSQL too when TEST_DATABASE_URL is set."""
+"""Fixtures: the app on SQLite always, and on PostgreSQL too when TEST_DATABASE_URL is set.
+
+On PostgreSQL the database is migrated by its owner (the server's user in TEST_DATABASE_URL) and the application
+connects as a runtime role of this test run's own, granted by `flask db grant-runtime`, as in production.
+"""
 
 import contextvars
 import os
 import secrets
+from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg
 import pytest
-from flask import has_app_context
+from flask import current_app, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import make_url, update
 
 from manufacturing import create_app
 from manufacturing.config import TestConfig
+from manufacturing.core import database as engines
 from manufacturing.core.audit import GENESIS, AuditChainHead
 from manufacturing.extensions import db
 from tests.factories import PASSWORD, make_user
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+RUNTIME_PASSWORD_VARIABLE = "NK_TEST_RUNTIME_PASSWORD"
 
 
 def _server_dsn(url) -> str:
@@ -53,27 +60,85 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+class RuntimeRole:
+    """A login role of this test run's own (roles are cluster-wide, and other runs share the server)."""
+
+    def __init__(self, owner_url: str):
+        self.owner_url = owner_url
+        self.name = f"nk_runtime_{os.getpid()}_{secrets.token_hex(3)}"
+        self.password = secrets.token_hex(16)
+        self.url = make_url(owner_url).set(username=self.name, password=self.password).render_as_string(
+            hide_password=False)
+
+    def grant(self, application) -> None:
+        """Create and grant the role through the command production uses, as the owner."""
+        result = application.test_cli_runner().invoke(
+            args=["db", "grant-runtime", "--runtime-role", self.name, "--password-from-env", RUNTIME_PASSWORD_VARIABLE],
+            env={RUNTIME_PASSWORD_VARIABLE: self.password})
+        assert result.exit_code == 0, result.output
+
+    def drop(self) -> None:
+        owner = make_url(self.owner_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(owner, autocommit=True) as connection:
+            connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                               (self.name,))
+            connection.execute(f'DROP OWNED BY "{self.name}"')
+            connection.execute(f'DROP ROLE "{self.name}"')
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
-    """One application per database, migrated with the project's own migrations."""
-    config = type("RunConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": database_url,
-                                               "WTF_CSRF_ENABLED": False})
-    application = create_app(config)
+    """One application per database, migrated with the project's own migrations by the owner."""
+    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False}
+    runtime = RuntimeRole(database_url) if database_url.startswith("postgresql") else None
+    if runtime is not None:
+        settings.update(SQLALCHEMY_DATABASE_URI=runtime.url, DATABASE_OWNER_URI=database_url)
+    application = create_app(type("RunConfig", (TestConfig,), settings))
     application.test_client_class = IsolatedClient
     with application.app_context():
         upgrade()
+        if runtime is not None:
+            runtime.grant(application)
     yield application
     with application.app_context():
         db.engine.dispose()
+        owner_engine().dispose()
+    if runtime is not None:
+        runtime.drop()
+
+
+def owner_engine():
+    """The owner's engine (on SQLite, the application's): for cleaning, tampering and the tests' own tables."""
+    if "test_owner_engine" not in current_app.extensions:
+        current_app.extensions["test_owner_engine"] = engines.owner_engine(current_app)
+    return current_app.extensions["test_owner_engine"]
+
+
+@contextmanager
+def past_the_triggers():
+    """A transaction as the owner with the append-only triggers out of the way, for cleaning and tampering only.
+
+    PostgreSQL switches them off for the transaction (session_replication_role, a superuser's setting). SQLite
+    cannot switch a trigger off: they are dropped and created again from their own text in the same
+    transaction, so a failure rolls both back and the schema carries no switch the application could flip.
+    """
+    with owner_engine().begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            yield connection
+            return
+        connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # deviations and QC results refer to each other
+        triggers = connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all()
+        for name, _ in triggers:
+            connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+        yield connection
+        for _, definition in triggers:
+            connection.exec_driver_sql(definition)
 
 
 def clean_database() -> None:
-    """Empty every table; on PostgreSQL the append-only triggers are bypassed for the cleaning only."""
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-        else:  # deviations and QC results refer to each other: check the keys at commit
-            connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+    """Empty every table, the append-only triggers bypassed for the cleaning only."""
+    with past_the_triggers() as connection:
         for table in reversed(db.metadata.sorted_tables):
             if table.name != AuditChainHead.__tablename__:
                 connection.execute(table.delete())

@@ -1,6 +1,9 @@
-"""Engine behaviour: SQLite with WAL, foreign keys, a busy timeout and IMMEDIATE write transactions."""
+"""Engine behaviour: SQLite's WAL, foreign keys, busy timeout and IMMEDIATE writes; the schema owner's engine."""
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+from manufacturing.extensions import db
 
 
 @event.listens_for(Engine, "connect")
@@ -26,3 +29,11 @@ def _begin_immediate(connection) -> None:
 
 def is_postgresql(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def owner_engine(app) -> Engine:
+    """The engine of the schema's owner (DATABASE_OWNER_URI), or the application's own where none is set."""
+    owner_uri = app.config.get("DATABASE_OWNER_URI")
+    if not owner_uri:
+        return db.engine
+    return create_engine(owner_uri, poolclass=NullPool)

@@ -5,6 +5,8 @@ from alembic import context
 from flask import current_app
 from sqlalchemy.types import TypeDecorator
 
+from manufacturing.core.database import owner_engine
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -16,7 +18,8 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    return current_app.extensions['migrate'].db.engine
+    """The owner of the schema migrates (DATABASE_OWNER_URL); the application's role may not change it."""
+    return owner_engine(current_app)
 
 
 def get_engine_url():

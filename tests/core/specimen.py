@@ -4,8 +4,10 @@ import pytest
 from sqlalchemy import MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from manufacturing.core.database_roles import ROW_PRIVILEGES
 from manufacturing.core.signatures import Signable
 from manufacturing.extensions import db
+from tests.conftest import owner_engine
 
 
 class TestBase(DeclarativeBase):
@@ -27,7 +29,12 @@ class Specimen(Signable, TestBase):
 
 @pytest.fixture
 def specimen_table(database):
-    TestBase.metadata.create_all(db.engine)
+    """The table, made by the owner and, on PostgreSQL, given to the runtime role as any table of rows."""
+    with owner_engine().begin() as connection:
+        TestBase.metadata.create_all(connection)
+        if connection.dialect.name == "postgresql":
+            runtime_role = db.engine.url.username
+            connection.exec_driver_sql(f'GRANT {", ".join(ROW_PRIVILEGES)} ON test_specimens TO "{runtime_role}"')
     yield Specimen
     db.session.remove()
-    TestBase.metadata.drop_all(db.engine)
+    TestBase.metadata.drop_all(owner_engine())

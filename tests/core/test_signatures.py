@@ -8,6 +8,7 @@ from manufacturing.core.audit import AuditEvent, set_reason
 from manufacturing.core.errors import ReasonRequired, SignatureError
 from manufacturing.core.signatures import Meaning, is_intact, manifestation, sign, signatures_of
 from manufacturing.core.web import settle_refusal
+from tests.conftest import owner_engine
 from tests.core.specimen import Specimen, specimen_table  # noqa: F401
 from tests.factories import PASSWORD
 
@@ -88,12 +89,10 @@ def test_tampered_signature_shows_as_broken(database, specimen, technician, veri
     assert not is_intact(signature, specimen)
 
 
-def test_postgresql_refuses_to_rewrite_a_signature(database, specimen, technician):
+def test_a_signature_is_not_rewritten_even_by_the_owner(database, specimen, technician):
     sign(specimen, Meaning.PERFORMED, technician, PASSWORD)
     database.session.commit()
-    if database.engine.dialect.name != "postgresql":
-        pytest.skip("the append-only triggers are PostgreSQL's")
-    with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as connection:
+    with pytest.raises(DBAPIError, match="append-only"), owner_engine().begin() as connection:
         connection.execute(text("UPDATE signatures SET printed_name = 'someone else'"))
 
 

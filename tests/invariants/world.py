@@ -18,7 +18,7 @@ from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import DoseKind, DoseUnit, StepKind
 from manufacturing.processing.operations import lot_steps
-from tests.conftest import clean_database
+from tests.conftest import clean_database, past_the_triggers
 from tests.dispensing.factories import OTHER_DIN, SCAN, UNITS, Ward
 from tests.factories import make_user
 from tests.patients.factories import add_weight, make_order, make_subject
@@ -109,11 +109,7 @@ def restore(rows: dict[str, list[dict]]) -> None:
     db.session.remove()
     clean_database()
     head = AuditChainHead.__table__
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-        else:  # deviations and QC results refer to each other: check the keys at commit
-            connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+    with past_the_triggers() as connection:
         for table in db.metadata.sorted_tables:
             if table is head:
                 for row in rows[table.name]:
