@@ -25,7 +25,7 @@ DELETED_KEY = "audit_deleted"
 
 
 class AuditEvent(db.Model):
-    """One row of the trail; never updated or deleted (PostgreSQL triggers refuse both)."""
+    """One row of the trail; never updated or deleted (triggers refuse both, on either database)."""
 
     __tablename__ = "audit_events"
 
