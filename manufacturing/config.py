@@ -53,6 +53,10 @@ class Config:
     ARGON2_PARALLELISM = 1
     LATE_ENTRY_MINUTES = _int("LATE_ENTRY_MINUTES", 60)
 
+    # Reverse proxies in front of the application (e.g. 1 for nginx terminating HTTPS): the client address
+    # that login throttling counts is then taken from X-Forwarded-For. 0 means clients connect directly.
+    PROXIES_IN_FRONT = _int("PROXIES_IN_FRONT", 0)
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"

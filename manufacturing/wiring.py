@@ -5,6 +5,7 @@ import importlib
 from flask import Flask, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from manufacturing import models  # noqa: F401  (every table registered before first use)
 from manufacturing.core import clock, database  # noqa: F401  (engine behaviour)
@@ -33,6 +34,9 @@ ERROR_TITLES = {
 
 
 def init_app(app: Flask) -> None:
+    if app.config["PROXIES_IN_FRONT"]:
+        proxies = app.config["PROXIES_IN_FRONT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     _init_database(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -244,10 +244,10 @@ def unlock_at_console(user: User, reason: str) -> None:
 def _unlock(user: User, reason: str) -> None:
     """Clear the lock, the count of wrong passwords and the account's login throttle; record why."""
     require_reason(db.session, reason, "unlocking the account")
+    throttle.forget_account(user.username)  # the throttle row before the user's, in the order a login locks them
     lock(user)
     if not user.locked:
         raise DomainError(f"{user.username} is not locked.")
     user.locked_at = None
     user.failed_logins = 0
-    throttle.forget_account(user.username)
     record_event(db.session, "auth.unlocked", "user", user.id, scope=f"user:{user.id}")

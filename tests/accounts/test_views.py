@@ -211,3 +211,15 @@ def test_cli_unlocks_an_account_with_a_reason_and_clears_its_throttle(app, clien
 def test_cli_unlock_refusals(app, technician, arguments, message):
     result = app.test_cli_runner().invoke(args=["users", "unlock", *arguments])
     assert result.exit_code != 0 and message in result.output
+
+
+def test_behind_a_proxy_the_client_address_is_the_forwarded_one(app, database, technician):
+    from manufacturing import create_app
+    from manufacturing.accounts.models import AuthSession
+
+    proxied = create_app({**app.config, "PROXIES_IN_FRONT": 1})
+    username = technician.username
+    database.session.commit()
+    proxied.test_client().post("/login", data={"username": username, "password": PASSWORD},
+                               headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert database.session.scalars(select(AuthSession)).one().remote_addr == "203.0.113.7"
