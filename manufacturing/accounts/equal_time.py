@@ -13,8 +13,12 @@ _seconds_per_hash: dict[int, float] = {}
 
 @cache
 def _dummy_hash(password_hasher: PasswordHasher) -> str:
-    """A hash of a random password made with the configured parameters; no one knows what it hides."""
     return password_hasher.hash(secrets.token_urlsafe(24))
+
+
+def dummy_hash() -> str:
+    """Return a hash of a random password made with the configured parameters; no one knows what it hides."""
+    return _dummy_hash(hasher())
 
 
 def verify(password_hash: str, password: str) -> bool:
@@ -29,7 +33,7 @@ def verify(password_hash: str, password: str) -> bool:
 
 def spend_one_hash(password: str) -> None:
     """Pay for one hash against the dummy (an unknown, locked or deactivated account); the answer is ignored."""
-    verify(_dummy_hash(hasher()), password)
+    verify(dummy_hash(), password)
 
 
 def wait_one_hash() -> None:

@@ -85,9 +85,8 @@ def log_in(username: str, password: str, remote_addr: str | None = None) -> tupl
     username = (username or "").strip().lower()
     throttles = throttle.claim(username, remote_addr)
     if throttle.waiting(throttles):
-        throttle.count_refused(throttles)
-        equal_time.wait_one_hash()
-        raise DomainError(LOGIN_REFUSED, keep_changes=True)
+        throttle.count_refused(throttles)  # the wait for equal time comes after the commit frees the rows
+        raise DomainError(LOGIN_REFUSED, keep_changes=True, after_rollback=(equal_time.wait_one_hash,))
     user = find_user(username)
     cause = _refusal_cause(user, password or "")
     if cause is not None:
