@@ -38,6 +38,14 @@ class Config:
 
     LOCKOUT_THRESHOLD = _int("LOCKOUT_THRESHOLD", 5)
     IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 15)
+    SESSION_ABSOLUTE_HOURS = _int("SESSION_ABSOLUTE_HOURS", 12)
+    # Failed logins per account name and per client address: free tries, then waits of
+    # FIRST, 2 x FIRST, 4 x FIRST ... seconds up to MAX; the count is forgotten after WINDOW without a failure.
+    LOGIN_THROTTLE_ACCOUNT_FREE = _int("LOGIN_THROTTLE_ACCOUNT_FREE", 3)
+    LOGIN_THROTTLE_ADDRESS_FREE = _int("LOGIN_THROTTLE_ADDRESS_FREE", 10)
+    LOGIN_THROTTLE_FIRST_WAIT_SECONDS = _int("LOGIN_THROTTLE_FIRST_WAIT_SECONDS", 2)
+    LOGIN_THROTTLE_MAX_WAIT_SECONDS = _int("LOGIN_THROTTLE_MAX_WAIT_SECONDS", 900)
+    LOGIN_THROTTLE_WINDOW_MINUTES = _int("LOGIN_THROTTLE_WINDOW_MINUTES", 60)
     PASSWORD_MIN_LENGTH = _int("PASSWORD_MIN_LENGTH", 12)
     PASSWORD_MAX_AGE_DAYS = _int("PASSWORD_MAX_AGE_DAYS", 90)
     PASSWORD_HISTORY = _int("PASSWORD_HISTORY", 5)
@@ -46,6 +54,10 @@ class Config:
     ARGON2_MEMORY_COST = 19456
     ARGON2_PARALLELISM = 1
     LATE_ENTRY_MINUTES = _int("LATE_ENTRY_MINUTES", 60)
+
+    # Reverse proxies in front of the application (e.g. 1 for nginx terminating HTTPS): the client address
+    # that login throttling counts is then taken from X-Forwarded-For. 0 means clients connect directly.
+    PROXIES_IN_FRONT = _int("PROXIES_IN_FRONT", 0)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

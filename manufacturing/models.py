@@ -1,6 +1,6 @@
 """Every table of the application, imported in one place for migrations and relationships."""
 
-from manufacturing.accounts.models import AuthSession, PasswordHistory, User, UserRole
+from manufacturing.accounts.models import AuthSession, LoginThrottle, PasswordHistory, User, UserRole
 from manufacturing.core.audit import AuditChainHead, AuditEvent
 from manufacturing.core.counters import Counter
 from manufacturing.core.signatures import Signature
@@ -36,6 +36,7 @@ __all__ = [
     "Issue",
     "LabelPrint",
     "LabelVoid",
+    "LoginThrottle",
     "Lot",
     "MaterialLot",
     "PasswordHistory",

@@ -2,9 +2,10 @@
 
 import importlib
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from manufacturing import models  # noqa: F401  (every table registered before first use)
 from manufacturing.core import clock, database  # noqa: F401  (engine behaviour)
@@ -19,6 +20,9 @@ from manufacturing.units import format_limit, format_quantity
 
 PUBLIC_ENDPOINTS = {"auth.login", "static", "home.healthz"}
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "static"}
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+HSTS = "max-age=31536000"
 ERROR_TITLES = {
     400: "The request could not be understood",
     403: "You are not allowed to do this",
@@ -30,6 +34,9 @@ ERROR_TITLES = {
 
 
 def init_app(app: Flask) -> None:
+    if app.config["PROXIES_IN_FRONT"]:
+        proxies = app.config["PROXIES_IN_FRONT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     _init_database(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -37,6 +44,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = None
     app.before_request(_require_login)
+    app.after_request(_security_headers)
     csrf.init_app(app)
     _register_blueprints(app)
     _connect_receivers()
@@ -110,6 +118,20 @@ def _require_login():
     if current_user.password_change_due and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
         return redirect(url_for("auth.change_password"))
     return None
+
+
+def _security_headers(response):
+    """Every response: no inline script, no framing, no sniffing, no referrer abroad; pages are not cached."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    if request.endpoint != "static":
+        headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _register_errors(app: Flask) -> None:

@@ -1,5 +1,7 @@
 """The application shell: start-up rules, health check, error pages, deny-by-default."""
 
+import re
+
 import pytest
 
 from manufacturing import create_app
@@ -73,3 +75,40 @@ def test_static_files_are_served_locally_without_cdn(client):
     response = client.get("/static/css/app.css")
     assert response.status_code == 200
     assert b"http" not in response.data
+
+
+def test_every_response_carries_the_security_headers(client, login, technician):
+    anonymous = client.get("/login")
+    login(technician)
+    for response in (anonymous, client.get("/"), client.get("/no-such-page"), client.get("/static/css/app.css")):
+        policy = response.headers["Content-Security-Policy"]
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+        assert directives["script-src"] == "'self'" and "unsafe-inline" not in policy
+        assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert "Strict-Transport-Security" not in response.headers
+
+
+def test_pages_are_not_cached_but_static_files_may_be(client, login, technician):
+    login(technician)
+    assert client.get("/").headers["Cache-Control"] == "no-store"
+    assert client.get("/login").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in client.get("/static/css/app.css").headers.get("Cache-Control", "")
+
+
+def test_strict_transport_security_when_cookies_are_secure(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "SESSION_COOKIE_SECURE", True)
+    assert client.get("/login").headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_no_page_has_inline_script_or_event_handlers():
+    from pathlib import Path
+
+    pattern = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|\sstyle\s*=", re.IGNORECASE)
+    pages = [path for path in (Path(__file__).resolve().parents[1] / "templates").rglob("*.html")
+             if path.parent.name != "records"]  # the print templates become PDF, never a page
+    assert len(pages) > 20
+    offending = [f"{path.name}: {match.group(0)}" for path in pages for match in pattern.finditer(path.read_text())]
+    assert offending == []

@@ -50,3 +50,21 @@ def list_users() -> None:
             state += ", locked"
         roles = ",".join(sorted(role.name.lower() for role in user.role_set))
         click.echo(f"{user.username}\t{user.full_name}\t{roles}\t{state}")
+
+
+@users_cli.command("unlock")
+@click.argument("username")
+@click.option("--reason", required=True, help="Why the account is unlocked (recorded in the audit trail).")
+def unlock(username: str, reason: str) -> None:
+    """Unlock an account locked after wrong passwords and clear its login throttle."""
+    cli_actor()
+    user = operations.find_user(username)
+    if user is None:
+        raise click.ClickException(f"There is no account {username.strip().lower()}.")
+    try:
+        operations.unlock_at_console(user, reason)
+        db.session.commit()
+    except DomainError as error:
+        settle_refusal(error)
+        raise click.ClickException(error.message) from None
+    click.echo(f"Unlocked {user.username}; the reason is recorded in the audit trail.")

@@ -6,6 +6,7 @@ import secrets
 from flask import current_app
 from sqlalchemy import select
 
+from manufacturing.accounts import equal_time, throttle
 from manufacturing.accounts.models import PasswordHistory, User, UserRole
 from manufacturing.accounts.passwords import hash_password, policy_problems, verify_password
 from manufacturing.accounts.sessions import end_sessions, start_session
@@ -77,25 +78,51 @@ def create_user(username: str, full_name: str, roles: list[Role], password: str)
 
 
 def log_in(username: str, password: str, remote_addr: str | None = None) -> tuple[User, str]:
-    """Check the user ID and password; return the user and a new session token."""
-    user = find_user(username or "")
-    if user is None:
-        raise DomainError(LOGIN_REFUSED, after_rollback=(lambda: _record_unknown(username),))
-    lock(user)  # one attempt at a time per account: the count of wrong passwords is the count of checks
-    if user.locked:
-        raise DomainError("This account is locked after too many failed attempts. "
-                          "Ask an administrator to unlock it.",
-                          after_rollback=(lambda: _record_refused(user.id, "locked"),))
-    if not user.active:
-        raise DomainError(LOGIN_REFUSED, after_rollback=(lambda: _record_refused(user.id, "deactivated"),))
-    if not verify_password(user.password_hash, password or ""):
-        register_failed_password(user, "login")
+    """Check the user ID and password; return the user and a new session token.
+
+    Every refusal reads the same and costs one hash's time; only the trail names its cause.
+    """
+    username = (username or "").strip().lower()
+    throttles = throttle.claim(username, remote_addr)
+    if throttle.waiting(throttles):
+        throttle.count_refused(throttles)  # the wait for equal time comes after the commit frees the rows
+        raise DomainError(LOGIN_REFUSED, keep_changes=True, after_rollback=(equal_time.wait_one_hash,))
+    user = find_user(username)
+    cause = _refusal_cause(user, password or "")
+    if cause is not None:
+        _record_refusal(user, username, cause)
+        actor = _actor(user) if user else Actor(None, username[:80] or "(blank)")
+        throttle.count_failure(throttles, actor, f"user:{user.id}" if user else None)
         raise DomainError(LOGIN_REFUSED, keep_changes=True)
     user.failed_logins = 0
+    throttle.forget_account(username)
     set_actor(db.session, user.id, user.username)
     token = start_session(user, remote_addr)
     record_event(db.session, "auth.login", "user", user.id, scope=f"user:{user.id}")
     return user, token
+
+
+def _refusal_cause(user: User | None, password: str) -> str | None:
+    """Name why a login is refused, or None; every cause costs one hash."""
+    if user is None:
+        equal_time.spend_one_hash(password)
+        return "unknown user"
+    lock(user)  # one attempt at a time per account: the count of wrong passwords is the count of checks
+    if user.locked or not user.active:
+        equal_time.spend_one_hash(password)
+        return "locked" if user.locked else "deactivated"
+    if not equal_time.verify(user.password_hash, password):
+        return "wrong password"
+    return None
+
+
+def _record_refusal(user: User | None, username: str, cause: str) -> None:
+    if user is None:
+        _record_unknown(username)
+    elif cause == "wrong password":
+        register_failed_password(user, "login")
+    else:
+        _record_refused(user.id, cause)
 
 
 def _record_unknown(username: str | None) -> None:
@@ -116,7 +143,8 @@ def register_failed_password(user: User | int, context: str) -> None:
     lock(user)
     user.failed_logins += 1
     record_event(db.session, f"auth.{context}_failed", "user", user.id,
-                 {"failed_attempts": {"new": user.failed_logins}}, scope=f"user:{user.id}",
+                 {"failed_attempts": {"new": user.failed_logins}, "cause": {"new": "wrong password"}},
+                 scope=f"user:{user.id}",
                  actor=_actor(user))
     if user.failed_logins >= current_app.config["LOCKOUT_THRESHOLD"] and not user.locked:
         user.locked_at = clock.now()
@@ -204,7 +232,19 @@ def reactivate(admin: User, user: User, reason: str) -> None:
 
 def unlock(admin: User, user: User, reason: str) -> None:
     _guard_admin_on(admin, user, "unlock")
+    _unlock(user, reason)
+
+
+def unlock_at_console(user: User, reason: str) -> None:
+    """Unlock an account from the server's shell (when no administrator can log in), with a reason."""
+    _unlock(user, reason)
+
+
+def _unlock(user: User, reason: str) -> None:
+    """Clear the lock, the count of wrong passwords and the account's login throttle; record why."""
     require_reason(db.session, reason, "unlocking the account")
+    throttle.forget_account(user.username)  # the throttle row before the user's, in the order a login locks them
+    lock(user)
     if not user.locked:
         raise DomainError(f"{user.username} is not locked.")
     user.locked_at = None

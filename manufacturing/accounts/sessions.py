@@ -1,4 +1,4 @@
-"""Login sessions kept in the database: revocable, idle-limited, the same on every worker."""
+"""Login sessions kept in the database: revocable, idle- and age-limited, the same on every worker."""
 
 import hashlib
 import secrets
@@ -40,8 +40,20 @@ def end_sessions(user: User, reason: str, *, only_token: str | None = None,
     db.session.execute(query.values(ended_at=clock.now(), end_reason=reason))
 
 
+def _expiry(record: AuthSession, now) -> tuple[str, str, str] | None:
+    """Say why a session has run out (its absolute lifetime, or idleness), or None while it lives."""
+    config = current_app.config
+    if now - record.started_at > timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]):
+        return ("absolute timeout", "auth.session_expired",
+                f"Your session reached its limit of {config['SESSION_ABSOLUTE_HOURS']} hours. Please log in again.")
+    if now - record.last_seen_at > timedelta(minutes=config["IDLE_TIMEOUT_MINUTES"]):
+        return ("idle timeout", "auth.session_timeout",
+                "Your session ended after a period without activity. Please log in again.")
+    return None
+
+
 def resume(token: str) -> User | None:
-    """Return the user of a live session, ending it if idle too long; None if it is not live."""
+    """Return the user of a live session, ending it if idle or too old; None if it is not live."""
     record = db.session.scalar(select(AuthSession).where(AuthSession.token_hash == _digest(token)))
     if record is None or record.ended_at is not None:
         return None
@@ -51,13 +63,14 @@ def resume(token: str) -> User | None:
         record.ended_at, record.end_reason = now, "account disabled"
         db.session.commit()
         return None
-    idle_limit = timedelta(minutes=current_app.config["IDLE_TIMEOUT_MINUTES"])
-    if now - record.last_seen_at > idle_limit:
-        record.ended_at, record.end_reason = now, "idle timeout"
-        record_event(db.session, "auth.session_timeout", "user", user.id, scope=f"user:{user.id}",
+    expiry = _expiry(record, now)
+    if expiry is not None:
+        reason, action, message = expiry
+        record.ended_at, record.end_reason = now, reason
+        record_event(db.session, action, "user", user.id, scope=f"user:{user.id}",
                      actor=Actor(user.id, user.username))
         db.session.commit()
-        flash("Your session ended after a period without activity. Please log in again.", "warning")
+        flash(message, "warning")
         return None
     if now - record.last_seen_at > TOUCH_INTERVAL:
         record.last_seen_at = now

@@ -154,3 +154,72 @@ def test_cli_refuses_a_weak_password_with_a_message(app, database):
     result = app.test_cli_runner().invoke(args=["users", "create", "qa.weak", "--name", "W", "--role", "qa"],
                                           input="short\n")
     assert result.exit_code != 0 and "at least 12 characters" in result.output
+
+
+def test_a_session_ends_after_its_absolute_lifetime_whatever_the_activity(app, client, login, technician):
+    login(technician)
+    step = timedelta(minutes=app.config["IDLE_TIMEOUT_MINUTES"] - 1)
+    limit = clock.now() + timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
+    with clock.frozen(clock.now()):
+        while clock.now() + step < limit:
+            clock.advance(step)
+            assert client.get("/").status_code == 200, clock.now()
+        clock.advance(step)
+        response = client.get("/")
+        assert response.status_code == 302
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"limit of {app.config['SESSION_ABSOLUTE_HOURS']} hours" in page
+
+
+def lock_by_wrong_passwords(app, database, user) -> None:
+    from manufacturing.accounts import operations
+    from manufacturing.core.errors import DomainError
+    from manufacturing.core.web import settle_refusal
+
+    with clock.frozen(clock.now()):
+        for _ in range(app.config["LOCKOUT_THRESHOLD"]):
+            try:
+                operations.log_in(user.username, "not-the-password", "10.0.0.5")
+            except DomainError as error:
+                settle_refusal(error)
+            clock.advance(timedelta(seconds=app.config["LOGIN_THROTTLE_MAX_WAIT_SECONDS"] + 1))
+    assert user.locked
+
+
+def test_cli_unlocks_an_account_with_a_reason_and_clears_its_throttle(app, client, database, technician):
+    from manufacturing.accounts.models import LoginThrottle
+    from manufacturing.core.audit import AuditEvent
+
+    lock_by_wrong_passwords(app, database, technician)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "unlock", technician.username, "--reason", "Identity checked in person"])
+    assert result.exit_code == 0, result.output
+    database.session.expire_all()
+    assert not technician.locked and technician.failed_logins == 0
+    event = database.session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.unlocked")).one()
+    assert event.reason == "Identity checked in person" and event.username.startswith("cli:")
+    assert database.session.scalar(select(LoginThrottle).where(LoginThrottle.kind == "account")) is None
+    response = client.post("/login", data={"username": technician.username, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["tech.one", "--reason", " "], "Give a reason"),
+    (["nobody.here", "--reason", "Checked"], "no account nobody.here"),
+    (["tech.one", "--reason", "Checked"], "not locked"),
+])
+def test_cli_unlock_refusals(app, technician, arguments, message):
+    result = app.test_cli_runner().invoke(args=["users", "unlock", *arguments])
+    assert result.exit_code != 0 and message in result.output
+
+
+def test_behind_a_proxy_the_client_address_is_the_forwarded_one(app, database, technician):
+    from manufacturing import create_app
+    from manufacturing.accounts.models import AuthSession
+
+    proxied = create_app({**app.config, "PROXIES_IN_FRONT": 1})
+    username = technician.username
+    database.session.commit()
+    proxied.test_client().post("/login", data={"username": username, "password": PASSWORD},
+                               headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert database.session.scalars(select(AuthSession)).one().remote_addr == "203.0.113.7"

@@ -53,6 +53,7 @@ def verify_open_step(page, username: str) -> None:
 def test_receipt_to_dose_preparation(app, new_page, bench, database, monkeypatch):
     # Two weeks pass in this test; keep the two sessions alive across them.
     monkeypatch.setitem(app.config, "IDLE_TIMEOUT_MINUTES", 60 * 24 * 30)
+    monkeypatch.setitem(app.config, "SESSION_ABSOLUTE_HOURS", 24 * 30)
     tech, verifier = bench.technician.username, bench.verifier.username
     code = bench.subject.subject_code
     bench.weigh(bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] - 20))

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from manufacturing.accounts import operations as accounts
+from manufacturing.accounts import equal_time
 from manufacturing.core.signatures import Meaning
 from tests.concurrency import bursts
 from tests.concurrency.bursts import Tally, all_at_once, login_figures, make_people, release_figures, signature_count
@@ -105,11 +105,7 @@ def test_fifty_qa_releases_of_one_dose_release_it_once(app, on_postgresql, lot):
     assert tally.only_one_accepted(RELEASES), figures
 
 
-def test_forty_wrong_passwords_are_each_counted_and_none_checked_past_the_lockout(app, on_postgresql, monkeypatch):
-    threshold = app.config["LOCKOUT_THRESHOLD"]
-    assert threshold < WRONG_PASSWORDS
-    username = make_user("tech.target", roles=["TECHNICIAN"]).username
-    checks = _count_hash_checks(monkeypatch)
+def _guess_at_once(app, on_postgresql, username: str) -> list:
     clients = [app.test_client() for _ in range(WRONG_PASSWORDS)]
 
     def guessing(client):
@@ -120,14 +116,45 @@ def test_forty_wrong_passwords_are_each_counted_and_none_checked_past_the_lockou
         return send
 
     on_postgresql.session.close()
-    answers = all_at_once([guessing(client) for client in clients])
+    return all_at_once([guessing(client) for client in clients])
+
+
+def _guess_once_more(app, username: str) -> None:
+    app.test_client().post("/login", data={"username": username, "password": "Wrong-horse-41"})
+
+
+def test_forty_wrong_passwords_at_once_check_only_the_free_tries(app, on_postgresql, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_THROTTLE_FIRST_WAIT_SECONDS", 600)  # no wait ends during the burst
+    free = app.config["LOGIN_THROTTLE_ACCOUNT_FREE"]
+    username = make_user("tech.target", roles=["TECHNICIAN"]).username
+    checks = _count_hash_checks(monkeypatch)
+    answers = _guess_at_once(app, on_postgresql, username)
     tally = Tally.of(answers, None)
     during_burst = checks["count"]
     account = login_figures(username)
-    guessing(app.test_client())()  # once the account is locked, a further guess checks no hash
+    _guess_once_more(app, username)  # while the account name waits, a further guess checks no hash
+    figures = _report(f"{WRONG_PASSWORDS} wrong passwords, throttled", tally, answers, hash_checks=during_burst,
+                      hash_checks_while_waiting=checks["count"] - during_burst, **account)
+    assert tally.refused == WRONG_PASSWORDS, figures  # no server error, each told the same
+    assert during_burst == account["failed_logins"] == account["failure_events"] == free, figures
+    assert checks["count"] == during_burst, figures
+
+
+def test_forty_wrong_passwords_are_each_counted_and_none_checked_past_the_lockout(app, on_postgresql, monkeypatch):
+    for name in ("LOGIN_THROTTLE_ACCOUNT_FREE", "LOGIN_THROTTLE_ADDRESS_FREE"):
+        monkeypatch.setitem(app.config, name, 1000)  # the lockout alone, as if the throttle were not there
+    threshold = app.config["LOCKOUT_THRESHOLD"]
+    assert threshold < WRONG_PASSWORDS
+    username = make_user("tech.target", roles=["TECHNICIAN"]).username
+    checks = _count_hash_checks(monkeypatch)
+    answers = _guess_at_once(app, on_postgresql, username)
+    tally = Tally.of(answers, None)
+    during_burst = checks["count"]
+    account = login_figures(username)
+    _guess_once_more(app, username)  # once the account is locked, a further guess checks no real hash
     figures = _report(f"{WRONG_PASSWORDS} wrong passwords", tally, answers, hash_checks=during_burst,
                       hash_checks_after_lockout=checks["count"] - during_burst, **account)
-    assert tally.refused == WRONG_PASSWORDS, figures  # no server error, each told why
+    assert tally.refused == WRONG_PASSWORDS, figures  # no server error, each told the same
     assert account["failed_logins"] == during_burst, figures  # every checked password is counted
     assert account["locked"], figures
     assert during_burst == threshold, figures  # no password is checked past the lockout
@@ -135,14 +162,18 @@ def test_forty_wrong_passwords_are_each_counted_and_none_checked_past_the_lockou
 
 
 def _count_hash_checks(monkeypatch) -> dict[str, int]:
-    """Count, across threads, the password hashes the login checks."""
+    """Count, across threads, the passwords the login checks against an account's own hash.
+
+    The hash a refused login pays for against a dummy (locked, deactivated, unknown) checks nothing and is not counted.
+    """
     checks, lock = {"count": 0}, threading.Lock()
-    original = accounts.verify_password
+    original = equal_time.verify_password
 
     def counted(password_hash: str, password: str) -> bool:
-        with lock:
-            checks["count"] += 1
+        if password_hash != equal_time.dummy_hash():
+            with lock:
+                checks["count"] += 1
         return original(password_hash, password)
 
-    monkeypatch.setattr(accounts, "verify_password", counted)
+    monkeypatch.setattr(equal_time, "verify_password", counted)
     return checks
