@@ -45,8 +45,8 @@ def _status_findings(name: str, status: PdfSignatureStatus, site: x509.Certifica
     if status.signing_cert.dump() != site.dump():
         findings.append(Finding(False, f"Signature {name} was made with another certificate "
                                        f"({_who(status.signing_cert)}), not the site's ({_who(site)})."))
-    elif not status.trusted:
-        findings.append(Finding(False, f"Signature {name}: the site's certificate does not validate "
+    elif status.intact and status.valid and not status.trusted:
+        findings.append(Finding(False, f"Signature {name}: the site's certificate does not validate now "
                                        f"({status.trust_problem_indic}); it may have expired."))
     else:
         findings.append(Finding(True, f"Signature {name} was made with the site's certificate ({_who(site)})."))

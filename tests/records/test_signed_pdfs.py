@@ -4,6 +4,7 @@ import hashlib
 import io
 import shutil
 import subprocess
+from datetime import timedelta
 
 import pytest
 from pyhanko.pdf_utils import generic
@@ -11,11 +12,18 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from manufacturing.core.errors import DomainError
 from manufacturing.core.site_certificate import MISSING, signing_problem
+from manufacturing.processing.doses import doses_of
+from manufacturing.processing.models import StepKind
 from manufacturing.records import coa, documents, signing, storage
 from manufacturing.records.models import DocumentKind, StoredDocument
 from manufacturing.records.site_certificate import write
 from manufacturing.records.verification import verify_file
+from manufacturing.release import operations
+from tests.factories import PASSWORD
+from tests.processing.factories import SCHEDULE
+from tests.release.factories import record_results
 
 
 def _stored(kind: DocumentKind) -> list[StoredDocument]:
@@ -161,3 +169,17 @@ def test_a_signed_certificate_still_renders_and_poppler_lists_its_signature(ward
     if shutil.which("pdfsig"):
         listed = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True).stdout
         assert "Signature #1" in listed and "Cell Therapy GMP Facility" in listed
+
+
+def test_outside_testing_the_release_is_refused_without_the_site_certificate(app, bench, tmp_path, monkeypatch):
+    lot = bench.lot_through(StepKind.DOSE_PREPARATION)
+    dose = doses_of(lot)[0]
+    at = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
+    record_results(bench, lot, dose, at)
+    _use_certificate(monkeypatch, app, tmp_path / "none.pem", tmp_path / "none-key.pem")
+    monkeypatch.setattr(app, "testing", False)
+    with pytest.raises(DomainError, match="signing certificate is not in place"):
+        bench._as(bench.qa, at + timedelta(hours=1), operations.release_dose, dose, bench.qa, PASSWORD,
+                  bench.qa.username)
+    storage.db.session.rollback()
+    assert _stored(DocumentKind.CERTIFICATE) == [] and dose.state.name == "QUARANTINE"
