@@ -4,13 +4,16 @@ The signature field is invisible: the page already prints QA's signatures with n
 and a visible stamp would be drawn by pyHanko in a font not embedded in the file, which PDF/A forbids.
 Readers list the signature, its signer, reason and location in their signature panel.
 pyHanko does not enforce PDF/A: the signature is appended as an incremental update, which PDF/A-3 allows,
-and the original PDF/A-3b revision is kept byte for byte.
+the original PDF/A-3b revision is kept byte for byte, the invisible widget has a zero-size rectangle and the
+print flag, and pyHanko updates the XMP metadata it finds (PDF/A identification kept).
 """
 
 import io
 
 from flask import current_app
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.model import VENDOR
 from pyhanko.sign import fields, signers, timestamps
 
 from manufacturing.core.errors import DomainError
@@ -47,9 +50,17 @@ def _timestamper() -> timestamps.HTTPTimeStamper | None:
     return timestamps.HTTPTimeStamper(url) if url else None
 
 
+def _producer_as_in_xmp(writer: IncrementalPdfFileWriter) -> None:
+    """Name pyHanko as producer in the Info dictionary too, as it does in the XMP: PDF/A wants both to agree."""
+    info = writer.trailer["/Info"]
+    info[generic.NameObject("/Producer")] = generic.TextStringObject(VENDOR)
+    writer.update_container(info)
+
+
 def sign_pdf(content: bytes, reason: str) -> bytes:
     """Sign a PDF with the site's certificate, the reason shown in the signature."""
     writer = IncrementalPdfFileWriter(io.BytesIO(content))
+    _producer_as_in_xmp(writer)
     signed = signers.sign_pdf(writer, _metadata(reason), signer=site_signer(), timestamper=_timestamper())
     return signed.getvalue()
 

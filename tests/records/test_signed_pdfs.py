@@ -59,6 +59,13 @@ def test_a_release_stores_certificate_and_batch_record_signed_for_it(ward):
         assert document.sha256 == hashlib.sha256(document.content).hexdigest()
 
 
+def test_the_signed_certificate_keeps_its_pdf_a_identification_and_one_producer(ward):
+    reader = PdfReader(io.BytesIO(_stored(DocumentKind.CERTIFICATE)[0].content))
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
+    assert f'pdf:Producer="{reader.metadata["/Producer"]}"' in xmp
+
+
 def test_labels_and_copies_not_stored_are_not_signed(ward):
     label = _stored(DocumentKind.LABEL)[0]
     assert PdfReader(io.BytesIO(label.content)).get_fields() is None
