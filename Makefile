@@ -28,7 +28,10 @@ instance/secret_key:
 	$(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
 	chmod 600 $@
 
-db: install instance/secret_key
+instance/site-certificate.pem: | install instance/secret_key
+	$(FLASK) records make-site-cert
+
+db: install instance/secret_key instance/site-certificate.pem
 	$(FLASK) db upgrade
 
 demo: db

@@ -35,6 +35,12 @@ class Config:
     SITE_NAME = os.environ.get("SITE_NAME", "Cell Therapy GMP Facility")
     SPECS_DIR = os.environ.get("SPECS_DIR", str(Path(__file__).resolve().parent.parent / "specs"))
     DOCUMENTS_DIR = os.environ.get("DOCUMENTS_DIR", str(INSTANCE_DIR / "documents"))
+    # The site's certificate and key (PEM) that sign stored certificates and batch records; TSA_URL adds a timestamp.
+    SIGNING_CERT = os.environ.get("SIGNING_CERT", str(INSTANCE_DIR / "site-certificate.pem"))
+    SIGNING_KEY = os.environ.get("SIGNING_KEY", str(INSTANCE_DIR / "site-key.pem"))
+    SIGNING_KEY_PASSPHRASE = os.environ.get("SIGNING_KEY_PASSPHRASE") or None
+    SIGNING_LOCATION = os.environ.get("SIGNING_LOCATION", "")
+    TSA_URL = os.environ.get("TSA_URL") or None
 
     LOCKOUT_THRESHOLD = _int("LOCKOUT_THRESHOLD", 5)
     IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 15)

@@ -87,9 +87,20 @@ class RuntimeRole:
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def site_certificate(tmp_path_factory) -> tuple[str, str]:
+    """A self-signed site certificate and key, made once per test session: stored documents are signed with it."""
+    from manufacturing.records.site_certificate import write
+
+    folder = tmp_path_factory.mktemp("site-certificate")
+    write(folder / "site-certificate.pem", folder / "site-key.pem", TestConfig.SITE_NAME, 30)
+    return str(folder / "site-certificate.pem"), str(folder / "site-key.pem")
+
+
+@pytest.fixture(scope="session")
+def app(database_url, site_certificate):
     """One application per database, migrated with the project's own migrations by the owner."""
-    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False}
+    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False,
+                "SIGNING_CERT": site_certificate[0], "SIGNING_KEY": site_certificate[1]}
     runtime = RuntimeRole(database_url) if database_url.startswith("postgresql") else None
     if runtime is not None:
         settings.update(SQLALCHEMY_DATABASE_URI=runtime.url, DATABASE_OWNER_URI=database_url)

@@ -1,16 +1,19 @@
 """`flask records ...` and `flask lots list`: documents and lots from the command line."""
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from manufacturing.core.cli import cli_actor
 from manufacturing.core.errors import DomainError
+from manufacturing.core.site_certificate import paths
 from manufacturing.core.web import settle_refusal
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import DoseUnit
-from manufacturing.records import coa, documents, label
+from manufacturing.records import coa, documents, label, site_certificate
+from manufacturing.records.verification import verify_file
 
 records_cli = AppGroup("records", help="GMP documents as PDF files.")
 lots_cli = AppGroup("lots", help="Lots.")
@@ -89,6 +92,32 @@ def certificate(dose: str, output: str) -> None:
 def bag_label(dose: str, output: str, reason: str | None) -> None:
     """Print the bag label of a dose unit (LOT/DIVISION); every print is counted."""
     _write(label.print_label, _dose(dose), None, reason, output=output)
+
+
+@records_cli.command("verify")
+@click.argument("file", type=click.File("rb"))
+def verify(file) -> None:
+    """Check a PDF: the site's signature intact, nothing added after it, and its SHA-256 stored by the system."""
+    findings = verify_file(file.read())
+    for finding in findings:
+        click.echo(("PASS  " if finding.passed else "FAIL  ") + finding.text)
+    if not all(finding.passed for finding in findings):
+        raise click.ClickException("The file is NOT verified: see FAIL above.")
+    click.echo("Verified: a signed document stored by this system, unchanged.")
+
+
+@records_cli.command("make-site-cert")
+@click.option("--common-name", default=None, help="The signer's name in the certificate (default: SITE_NAME).")
+@click.option("--days", default=3 * 365, show_default=True, type=click.IntRange(min=1))
+def make_site_cert(common_name: str | None, days: int) -> None:
+    """Make a self-signed site certificate and key for signing stored documents (demonstration and tests)."""
+    certificate, key = paths()
+    if certificate.exists() or key.exists():
+        raise click.ClickException(f"{certificate} or {key} exists already: documents signed with it are checked "
+                                   "against it, so it is not replaced.")
+    site_certificate.write(certificate, key, common_name or current_app.config["SITE_NAME"], days,
+                           current_app.config["SIGNING_KEY_PASSPHRASE"])
+    click.echo(f"Wrote {certificate} and {key} (owner-only) for {days} days.")
 
 
 @lots_cli.command("list")

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from flask import current_app
 
 from manufacturing.core import clock
-from manufacturing.core.signatures import is_intact, manifestation, signatures_of
+from manufacturing.core.signatures import Meaning, is_intact, manifestation, signatures_of
 from manufacturing.lots.din import parse as parse_din
 from manufacturing.processing.models import DoseUnit
 from manufacturing.records import storage
@@ -111,14 +111,26 @@ def _render(data: CoaData, revision) -> bytes:
     return render_pdf(TEMPLATE, coa=data, revision=revision, issued=clock.format_local(clock.now()))
 
 
+def signature_reason(data: CoaData) -> str:
+    """The reason the site's PDF signature states: who in QA released the unit, with the meaning they signed."""
+    released = [line for line in data.signatures if line.meaning == Meaning.RELEASED.title] or data.signatures
+    reason = f"Released by QA: {released[-1].printed_name}, {released[-1].meaning}" if released else "Released by QA"
+    return reason if data.standing == "STANDING" else f"{reason}; {data.standing.lower()} since"
+
+
 def coa_pdf(dose: DoseUnit, user=None) -> StoredDocument:
-    """Return the stored certificate of the dose's latest disposition, issuing it first if it is new."""
+    """Return the stored certificate of the dose's latest disposition, issuing it first (signed) if it is new."""
     disposition, data, data_hash = _current(dose)
     reason = f"{data.certificate.kind} certificate of disposition {disposition.id}"
     if data.standing != "STANDING":
         reason += f", {data.standing.lower()}"
     return storage.issue(DocumentKind.CERTIFICATE, dose.lot, dose, data_hash, lambda revision: _render(data, revision),
-                         data.filename, user, reason)
+                         data.filename, user, reason, signature=signature_reason(data))
+
+
+def release_signature_reason(dose: DoseUnit) -> str:
+    """The signature reason of the dose's current certificate, also stated on the batch record stored with it."""
+    return signature_reason(_current(dose)[1])
 
 
 def coa_copy(dose: DoseUnit) -> storage.Download:

@@ -21,11 +21,14 @@ def render_batch_record(lot: Lot, revision: int = 0, user=None) -> bytes:
     return _render(build_batch_record(lot), revision or "draft", user)
 
 
-def batch_record(lot: Lot, user=None) -> StoredDocument:
-    """Store the batch record as it stands: the stored revision, or a new one if the record changed."""
+STORED_ON_REQUEST = "Executed batch record as it stands, stored on request"
+
+
+def batch_record(lot: Lot, user=None, signature: str = STORED_ON_REQUEST) -> StoredDocument:
+    """Store the batch record as it stands, signed: the stored revision, or a new one if the record changed."""
     data = build_batch_record(lot)
     return storage.issue(DocumentKind.BATCH_RECORD, lot, None, storage.source_hash(data.as_dict()),
-                         lambda revision: _render(data, revision, user), _filename(lot), user)
+                         lambda revision: _render(data, revision, user), _filename(lot), user, signature=signature)
 
 
 def batch_record_copy(lot: Lot, user=None) -> storage.Download:
@@ -36,7 +39,7 @@ def batch_record_copy(lot: Lot, user=None) -> storage.Download:
 
 
 def issue_release_documents(dose, user=None) -> list[StoredDocument]:
-    """Store the certificate and the lot's batch record as they stand at a release."""
-    from manufacturing.records.coa import coa_pdf
+    """Store the certificate and the lot's batch record as they stand at a release, both signed for the release."""
+    from manufacturing.records.coa import coa_pdf, release_signature_reason
 
-    return [coa_pdf(dose, user), batch_record(dose.lot, user)]
+    return [coa_pdf(dose, user), batch_record(dose.lot, user, release_signature_reason(dose))]

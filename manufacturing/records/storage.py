@@ -17,6 +17,7 @@ from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import DoseUnit
 from manufacturing.records.models import DocumentKind, StoredDocument
+from manufacturing.records.signing import signed
 
 
 def source_hash(data: dict) -> str:
@@ -51,13 +52,13 @@ def _next_revision(kind: DocumentKind, lot: Lot, dose: DoseUnit | None) -> int:
 
 
 def issue(kind: DocumentKind, lot: Lot, dose: DoseUnit | None, data_hash: str, render: Callable[[int], bytes],
-          filename: str, user=None, reason: str = "") -> StoredDocument:
-    """Return the stored document for this data; render and store a new revision when the data changed."""
+          filename: str, user=None, reason: str = "", signature: str | None = None) -> StoredDocument:
+    """Return the stored document for this data; render, sign (`signature`: its reason) and store a new revision."""
     stored = current(kind, lot, dose, data_hash)
     if stored is not None:
         return stored
     revision, earlier = _next_revision(kind, lot, dose), latest(kind, lot, dose)
-    content = render(revision)
+    content = signed(render(revision), signature)
     why = reason or ("first issue" if earlier is None else f"the record changed since revision {earlier.revision}")
     document = StoredDocument(kind=kind, lot_id=lot.id, dose_unit_id=dose.id if dose else None, revision=revision,
                               reason=why[:200], source_hash=data_hash, sha256=hashlib.sha256(content).hexdigest(),

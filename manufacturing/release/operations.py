@@ -9,6 +9,7 @@ from manufacturing.core import clock
 from manufacturing.core.checks import require_reason
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.signatures import Meaning, sign
+from manufacturing.core.site_certificate import signing_problem
 from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
 from manufacturing.lots.guards import closed_problem
@@ -35,6 +36,8 @@ def _check_releaser(found: Review, user) -> None:
         raise NotPermitted(problem)
     if (problem := closed_problem(found.lot, "its units are not released")):
         raise OutOfSequence(problem)
+    if (problem := signing_problem()):  # the certificate and batch record are stored signed with the release
+        raise DomainError(problem)
 
 
 def _exception(found: Review, justification: str | None, physician: str | None, acknowledged: date | None):
