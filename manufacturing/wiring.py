@@ -17,7 +17,7 @@ from manufacturing.processing.states import dose_tone
 from manufacturing.quality import states as quality_states
 from manufacturing.units import format_limit, format_quantity
 
-PUBLIC_ENDPOINTS = {"auth.login", "static", "home.healthz"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.set_up_password", "static", "home.healthz"}
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "static"}
 ERROR_TITLES = {
     400: "The request could not be understood",
