@@ -30,8 +30,8 @@ def _guessability_problem(password: str, user_words: list[str]) -> str | None:
     if result["score"] >= MINIMUM_STRENGTH:
         return None
     warning = result["feedback"]["warning"].rstrip(".").lower()
-    hint = "add two or three uncommon words; a year, capitals or a final '!' do not help much"
-    return f"it is too easy to guess ({warning}): {hint}" if warning else f"it is too easy to guess: {hint}"
+    hint = "use two or three uncommon words, since a year, capitals or a final '!' add little"
+    return f"it is too easy to guess ({warning}); {hint}" if warning else f"it is too easy to guess; {hint}"
 
 
 @cache
