@@ -42,7 +42,14 @@ class User(Audited, db.Model):
     session_token = None
 
     def has_role(self, role: Role) -> bool:
+        """An administrator account does no GMP work, even with a GMP role granted before that rule."""
+        if role is not Role.ADMIN and self.has_admin_role:
+            return False
         return any(grant.role == role for grant in self.roles)
+
+    @property
+    def has_admin_role(self) -> bool:
+        return any(grant.role == Role.ADMIN for grant in self.roles)
 
     @property
     def role_set(self) -> set[Role]:

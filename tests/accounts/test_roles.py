@@ -3,8 +3,9 @@
 import pytest
 
 from manufacturing.accounts import operations
+from manufacturing.accounts.models import UserRole
 from manufacturing.core.errors import DomainError
-from manufacturing.core.permissions import Role
+from manufacturing.core.permissions import Role, has_role
 
 
 @pytest.mark.parametrize("gmp_role", [Role.TECHNICIAN, Role.QA, Role.PHARMACY])
@@ -25,3 +26,11 @@ def test_gmp_roles_combine_among_themselves_and_admin_alone_is_fine(database, ad
     assert qa_user.role_set == {Role.QA, Role.PHARMACY}
     user, _code = operations.create_user("it.two", "Secondo Amministratore", [Role.ADMIN])
     assert user.role_set == {Role.ADMIN}
+
+
+def test_an_administrator_granted_a_gmp_role_before_the_rule_still_does_no_gmp_work(database, admin):
+    """Accounts from before the rule may hold both: the GMP role then counts for nothing."""
+    admin.roles.append(UserRole(role=Role.QA))
+    database.session.commit()
+    assert admin.role_set == {Role.ADMIN, Role.QA}
+    assert admin.has_role(Role.ADMIN) and not has_role(admin, Role.QA)
