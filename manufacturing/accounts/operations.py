@@ -43,14 +43,19 @@ def _check_new_password(user: User, password: str) -> None:
         select(PasswordHistory.password_hash).where(PasswordHistory.user_id == user.id)
         .order_by(PasswordHistory.id.desc()).limit(current_app.config["PASSWORD_HISTORY"])
     )
-    if any(verify_password(old, password) for old in [user.password_hash, *recent]):
+    if any(verify_password(old, password) for old in [user.password_hash, *recent] if old):
         raise DomainError("The new password is not accepted: it was used recently; choose another.")
 
 
-def _set_password(user: User, password: str, must_change: bool) -> None:
+def _retire_password(user: User) -> None:
+    """Keep the current password in the history, so that it is not chosen again soon."""
     if user.id is not None and user.password_hash:
         db.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash,
                                        created_at=clock.now()))
+
+
+def _set_password(user: User, password: str, must_change: bool) -> None:
+    _retire_password(user)
     user.password_hash = hash_password(password)
     user.password_changed_at = clock.now()
     user.must_change_password = must_change
@@ -60,9 +65,7 @@ def _set_password(user: User, password: str, must_change: bool) -> None:
 def _issue_setup_code(user: User) -> str:
     """Revoke the password and give the account a one-time setup code; return the code (shown once)."""
     code = generate_setup_code()
-    if user.id is not None and user.password_hash:
-        db.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash,
-                                       created_at=clock.now()))
+    _retire_password(user)
     user.password_hash = ""
     user.must_change_password = True
     user.setup_code_hash = setup_code_digest(code)
@@ -111,8 +114,11 @@ def set_up_password(username: str, code: str, new_password: str) -> User:
     if user is None:
         raise DomainError(SETUP_REFUSED, after_rollback=(lambda: _record_unknown_setup(username),))
     lock(user)
-    if user.locked or not user.active:
-        raise DomainError("This account is locked or deactivated: ask an administrator.")
+    if user.locked:
+        raise DomainError("This account is locked after too many failed attempts. Ask an administrator to "
+                          "unlock it and, if the code may be known to someone else, for a new one.")
+    if not user.active:
+        raise DomainError(SETUP_REFUSED)
     if not user.setup_code_hash or not hmac.compare_digest(user.setup_code_hash, setup_code_digest(code or "")):
         register_failed_password(user, "setup_code")
         raise DomainError(SETUP_REFUSED, keep_changes=True)
