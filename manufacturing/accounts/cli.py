@@ -63,5 +63,7 @@ def list_users() -> None:
         state = "active" if user.active else "deactivated"
         if user.locked:
             state += ", locked"
+        if user.awaiting_setup:
+            state += ", awaiting password set-up"
         roles = ",".join(sorted(role.name.lower() for role in user.role_set))
         click.echo(f"{user.username}\t{user.full_name}\t{roles}\t{state}")
