@@ -55,6 +55,9 @@ class Config:
     PASSWORD_MIN_LENGTH = _int("PASSWORD_MIN_LENGTH", 12)
     PASSWORD_MAX_AGE_DAYS = _int("PASSWORD_MAX_AGE_DAYS", 90)
     PASSWORD_HISTORY = _int("PASSWORD_HISTORY", 5)
+    # Without a minimum age the history is cycled by quick changes; a setup code is exempt.
+    PASSWORD_MIN_AGE_HOURS = _int("PASSWORD_MIN_AGE_HOURS", 24)
+    SETUP_CODE_HOURS = _int("SETUP_CODE_HOURS", 24)
     # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
     ARGON2_TIME_COST = 2
     ARGON2_MEMORY_COST = 19456

@@ -48,11 +48,16 @@ def demo_password() -> str:
 
 
 def create_demo_users() -> dict[str, str]:
-    """Create one account per demo person; return their passwords."""
+    """Create one account per demo person, each setting up a random password with its setup code; return them.
+
+    Only the demo loader plays both sides of the setup code; real accounts get the code from an administrator.
+    """
     passwords = {}
     for username, full_name, roles in DEMO_USERS:
         passwords[username] = demo_password()
-        accounts.create_user(username, full_name, roles, passwords[username])
+        _user, code = accounts.create_user(username, full_name, roles)
+        accounts.set_up_password(username, code, passwords[username])
+        cli_actor()
     return passwords
 
 
@@ -110,7 +115,16 @@ def load_story(now: datetime) -> dict[str, str]:
         bench.lot_in_culture(crew, subjects["LAL2013-RM-002"], dins[1], now - timedelta(days=6, hours=2), 5, lots),
         quality_demo.lot_on_hold(crew, subjects["LAL2013-RM-003"], dins[2], now - timedelta(hours=20), lots),
     )
+    _printed_passwords_must_change(people.values())
     return passwords
+
+
+def _printed_passwords_must_change(people) -> None:
+    """The demo passwords are printed on a console: each person changes theirs before signing anything."""
+    cli_actor()
+    for person in people:
+        person.must_change_password = True
+    db.session.flush()
 
 
 @demo_cli.command("load")

@@ -18,7 +18,7 @@ from manufacturing.processing.states import dose_tone
 from manufacturing.quality import states as quality_states
 from manufacturing.units import format_limit, format_quantity
 
-PUBLIC_ENDPOINTS = {"auth.login", "static", "home.healthz"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.set_up_password", "static", "home.healthz"}
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "static"}
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")

@@ -10,9 +10,10 @@ PASSWORD = "Correct-horse-42"
 
 def make_user(username: str, roles=("TECHNICIAN",), full_name: str | None = None,
               password: str = PASSWORD, must_change: bool = False):
-    """Create an account, by default with its first password already changed."""
+    """Create an account whose person set up their password with the setup code (or must still change it)."""
     set_actor(db.session, None, "test-setup")
-    user = operations.create_user(username, full_name or username.title(), [Role[r] for r in roles], password)
+    user, code = operations.create_user(username, full_name or username.title(), [Role[r] for r in roles])
+    operations.set_up_password(user.username, code, password)
     user.must_change_password = must_change
     db.session.commit()
     return user

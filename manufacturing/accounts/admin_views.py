@@ -1,4 +1,4 @@
-"""Account administration: create, change roles, deactivate, unlock, reset a password."""
+"""Account administration: create, change roles, deactivate, unlock, reset a password (by setup code)."""
 
 from flask import Blueprint, abort, redirect, render_template, url_for
 from sqlalchemy import select
@@ -36,11 +36,10 @@ def index():
 def create():
     form = CreateUserForm()
     if form.validate_on_submit():
-        temporary = operations.generate_temporary_password()
-        user = attempt(operations.create_user, form.username.data, form.full_name.data,
-                       form.role_values(), temporary)
-        if user:
-            return render_template("accounts/temporary_password.html", user=user, password=temporary)
+        created = attempt(operations.create_user, form.username.data, form.full_name.data, form.role_values())
+        if created:
+            user, code = created
+            return render_template("accounts/setup_code.html", user=user, code=code)
     return render_template("accounts/user_new.html", form=form)
 
 
@@ -102,10 +101,9 @@ def reset_password(user_id: int):
     user = _user_or_404(user_id)
     form = ReasonForm()
     if form.validate_on_submit():
-        temporary = attempt(operations.reset_password, acting_user(), user,
-                            form.reason.data)
-        if temporary:
-            return render_template("accounts/temporary_password.html", user=user, password=temporary)
+        code = attempt(operations.reset_password, acting_user(), user, form.reason.data)
+        if code:
+            return render_template("accounts/setup_code.html", user=user, code=code)
     else:
         form_errors(form)
     return redirect(url_for("users.detail", user_id=user.id))

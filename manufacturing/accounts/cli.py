@@ -1,4 +1,4 @@
-"""`flask users ...`: create the first administrator and manage accounts from the shell."""
+"""`flask users ...`: create the first administrator (who types a password) and accounts (setup codes)."""
 
 import sys
 
@@ -7,7 +7,8 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from manufacturing.accounts import operations
-from manufacturing.accounts.models import User
+from manufacturing.accounts.models import User, UserRole
+from manufacturing.core import clock
 from manufacturing.core.cli import cli_actor
 from manufacturing.core.errors import DomainError
 from manufacturing.core.permissions import Role
@@ -21,7 +22,12 @@ ROLE_NAMES = [role.name.lower() for role in Role]
 def _read_password() -> str:
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\r\n")
-    return click.prompt("Initial password", hide_input=True, confirmation_prompt=True)
+    return click.prompt("Your password", hide_input=True, confirmation_prompt=True)
+
+
+def _first_administrator(roles: list[Role]) -> bool:
+    """The very first administrator is at the keyboard: they choose their own password here."""
+    return roles == [Role.ADMIN] and db.session.scalar(select(UserRole.id).where(UserRole.role == Role.ADMIN)) is None
 
 
 @users_cli.command("create")
@@ -29,16 +35,25 @@ def _read_password() -> str:
 @click.option("--name", "full_name", required=True, help="Full name, printed with every signature.")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLE_NAMES))
 def create(username: str, full_name: str, roles: tuple[str, ...]) -> None:
-    """Create an account; the password is read from standard input when it is not a terminal."""
-    password = _read_password()
+    """Create an account and print its one-time setup code; the first administrator types a password instead."""
+    wanted = sorted({Role[name.upper()] for name in roles}, key=lambda role: role.name)
+    first = _first_administrator(wanted)
+    password = _read_password() if first else None
     cli_actor()
     try:
-        user = operations.create_user(username, full_name, [Role[name.upper()] for name in roles], password)
+        user, code = operations.create_user(username, full_name, wanted)
+        if first:
+            operations.set_up_password(user.username, code, password)
         db.session.commit()
     except DomainError as error:
         settle_refusal(error)
         raise click.ClickException(error.message) from None
-    click.echo(f"Created {user.username} ({user.full_name}); the password must be changed at first login.")
+    if first:
+        click.echo(f"Created {user.username} ({user.full_name}), the first administrator; log in with your password.")
+        return
+    click.echo(f"Created {user.username} ({user.full_name}). One-time setup code, shown only now: {code}\n"
+               f"Give it to the person in person or by telephone; it expires at "
+               f"{clock.format_local(user.setup_code_expires_at)}. They open /account/setup to choose a password.")
 
 
 @users_cli.command("list")
@@ -48,6 +63,8 @@ def list_users() -> None:
         state = "active" if user.active else "deactivated"
         if user.locked:
             state += ", locked"
+        if user.awaiting_setup:
+            state += ", awaiting password set-up"
         roles = ",".join(sorted(role.name.lower() for role in user.role_set))
         click.echo(f"{user.username}\t{user.full_name}\t{roles}\t{state}")
 

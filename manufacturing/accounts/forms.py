@@ -34,6 +34,18 @@ class ChangePasswordForm(FlaskForm):
                             validators=[DataRequired(), EqualTo("new_password", "The two entries differ.")])
 
 
+class SetUpPasswordForm(FlaskForm):
+    username = StringField("User ID", validators=[DataRequired(), Length(max=80)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none", "autofocus": True})
+    setup_code = StringField("Setup code", validators=[DataRequired(), Length(max=80)],
+                             render_kw={"autocomplete": "one-time-code", "autocapitalize": "characters",
+                                        "spellcheck": "false"})
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=200)],
+                                 render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("New password again", render_kw={"autocomplete": "new-password"},
+                            validators=[DataRequired(), EqualTo("new_password", "The two entries differ.")])
+
+
 class CreateUserForm(FlaskForm):
     username = StringField("User ID", validators=[DataRequired(), Length(max=40)],
                            render_kw={"autocapitalize": "none"})

@@ -19,15 +19,17 @@ class User(Audited, db.Model):
     __tablename__ = "users"
     __audit_entity__ = "user"
     __audit_exclude__ = frozenset({"failed_logins"})
-    __audit_mask__ = frozenset({"password_hash"})
+    __audit_mask__ = frozenset({"password_hash", "setup_code_hash"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(40), unique=True)
     full_name: Mapped[str] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(default=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))  # empty: revoked, a setup code is pending
     must_change_password: Mapped[bool] = mapped_column(default=True)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    setup_code_hash: Mapped[str | None] = mapped_column(String(64))
+    setup_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -40,7 +42,14 @@ class User(Audited, db.Model):
     session_token = None
 
     def has_role(self, role: Role) -> bool:
+        """An administrator account does no GMP work, even with a GMP role granted before that rule."""
+        if role is not Role.ADMIN and self.has_admin_role:
+            return False
         return any(grant.role == role for grant in self.roles)
+
+    @property
+    def has_admin_role(self) -> bool:
+        return any(grant.role == Role.ADMIN for grant in self.roles)
 
     @property
     def role_set(self) -> set[Role]:
@@ -53,6 +62,15 @@ class User(Audited, db.Model):
     @property
     def can_sign(self) -> bool:
         return self.active and not self.locked
+
+    @property
+    def awaiting_setup(self) -> bool:
+        """The password was revoked: the person sets a new one with a setup code from an administrator."""
+        return not self.password_hash
+
+    @property
+    def setup_code_expired(self) -> bool:
+        return self.setup_code_expires_at is not None and clock.now() > self.setup_code_expires_at
 
     @property
     def password_change_due(self) -> bool:
@@ -131,7 +149,7 @@ class PasswordHistory(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))  # empty: revoked, a setup code is pending
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

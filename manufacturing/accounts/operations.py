@@ -1,14 +1,17 @@
-"""The verbs of accounts: create, log in, change or reset a password, lock, deactivate."""
+"""The verbs of accounts: create, set up, log in, change or reset a password, lock, deactivate."""
 
+import hashlib
+import hmac
 import re
 import secrets
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
 from manufacturing.accounts import equal_time, throttle
 from manufacturing.accounts.models import PasswordHistory, User, UserRole
-from manufacturing.accounts.passwords import hash_password, policy_problems, verify_password
+from manufacturing.accounts.passwords import hash_password, policy_problems, too_soon_problem, verify_password
 from manufacturing.accounts.sessions import end_sessions, start_session
 from manufacturing.core import clock
 from manufacturing.core.audit import Actor, record_event, set_actor
@@ -20,6 +23,9 @@ from manufacturing.extensions import db
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")
 LOGIN_REFUSED = "User ID or password not accepted."
+SETUP_REFUSED = "User ID or setup code not accepted."
+SETUP_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+GMP_ROLES = frozenset({Role.TECHNICIAN, Role.QA, Role.PHARMACY})
 
 
 def _actor(user: User) -> Actor:
@@ -38,23 +44,48 @@ def _check_new_password(user: User, password: str) -> None:
         select(PasswordHistory.password_hash).where(PasswordHistory.user_id == user.id)
         .order_by(PasswordHistory.id.desc()).limit(current_app.config["PASSWORD_HISTORY"])
     )
-    if any(verify_password(old, password) for old in [user.password_hash, *recent]):
+    if any(verify_password(old, password) for old in [user.password_hash, *recent] if old):
         raise DomainError("The new password is not accepted: it was used recently; choose another.")
 
 
-def _set_password(user: User, password: str, must_change: bool) -> None:
-    if user.id is not None:
+def _retire_password(user: User) -> None:
+    """Keep the current password in the history, so that it is not chosen again soon."""
+    if user.id is not None and user.password_hash:
         db.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash,
                                        created_at=clock.now()))
+
+
+def _set_password(user: User, password: str, must_change: bool) -> None:
+    _retire_password(user)
     user.password_hash = hash_password(password)
     user.password_changed_at = clock.now()
     user.must_change_password = must_change
+    user.setup_code_hash = user.setup_code_expires_at = None
 
 
+def _issue_setup_code(user: User) -> str:
+    """Revoke the password and give the account a one-time setup code; return the code (shown once)."""
+    code = generate_setup_code()
+    _retire_password(user)
+    user.password_hash = ""
+    user.must_change_password = True
+    user.setup_code_hash = setup_code_digest(code)
+    user.setup_code_expires_at = clock.now() + timedelta(hours=current_app.config["SETUP_CODE_HOURS"])
+    return code
 
 
-def create_user(username: str, full_name: str, roles: list[Role], password: str) -> User:
-    """Create an account whose password must be changed at first login."""
+def _roles_problem(roles: set[Role]) -> str | None:
+    """The administrator is IT: an account holding ADMIN holds no GMP role (segregation of duties)."""
+    gmp = sorted(roles & GMP_ROLES, key=lambda role: role.name)
+    if Role.ADMIN in roles and gmp:
+        return ("The Administrator role is for IT work only and cannot be combined with "
+                + ", ".join(role.title for role in gmp)
+                + ": a person who does both needs two accounts.")
+    return None
+
+
+def create_user(username: str, full_name: str, roles: list[Role]) -> tuple[User, str]:
+    """Create an account with no password and a one-time setup code; return both (the code is shown once)."""
     username = username.strip().lower()
     if not USERNAME_PATTERN.match(username):
         raise DomainError("User ID: 3 to 40 characters, lower-case letters, digits, '.', '_' or '-', "
@@ -63,18 +94,51 @@ def create_user(username: str, full_name: str, roles: list[Role], password: str)
         raise DomainError("Give the person's full name: it is printed with every signature.")
     if not roles:
         raise DomainError("Give the account at least one role.")
+    if problem := _roles_problem(set(roles)):
+        raise DomainError(problem)
     if find_user(username) is not None:
         raise DomainError(f"The user ID {username} is already taken (IDs are never reused).")
     user = User(username=username, full_name=full_name.strip(), active=True, failed_logins=0,
-                created_at=clock.now(), password_hash="")
-    problems = policy_problems(password, username, full_name)
-    if problems:
-        raise DomainError("The initial password is not accepted: " + "; ".join(problems) + ".")
-    _set_password(user, password, must_change=True)
+                created_at=clock.now(), password_changed_at=clock.now(), password_hash="")
+    code = _issue_setup_code(user)
     user.roles = [UserRole(role=role) for role in sorted(set(roles), key=lambda r: r.name)]
     db.session.add(user)
     db.session.flush()
+    record_event(db.session, "auth.setup_code_issued", "user", user.id,
+                 {"expires_at": {"new": user.setup_code_expires_at.isoformat()}}, scope=f"user:{user.id}")
+    return user, code
+
+
+def set_up_password(username: str, code: str, new_password: str) -> User:
+    """Let the person choose their password with the setup code an administrator gave them (single use)."""
+    user = find_user(username or "")
+    if user is None:
+        raise DomainError(SETUP_REFUSED, after_rollback=(lambda: _record_unknown_setup(username),))
+    lock(user)
+    if user.locked:
+        raise DomainError("This account is locked after too many failed attempts. Ask an administrator to "
+                          "unlock it and, if the code may be known to someone else, for a new one.")
+    if not user.active:
+        raise DomainError(SETUP_REFUSED)
+    if not user.setup_code_hash or not hmac.compare_digest(user.setup_code_hash, setup_code_digest(code or "")):
+        register_failed_password(user, "setup_code")
+        raise DomainError(SETUP_REFUSED, keep_changes=True)
+    if user.setup_code_expired:
+        raise DomainError(f"This setup code expired at {clock.format_local(user.setup_code_expires_at)}: "
+                          "ask an administrator for a new one.")
+    _check_new_password(user, new_password)
+    set_actor(db.session, user.id, user.username)
+    _set_password(user, new_password, must_change=False)
+    user.failed_logins = 0
+    record_event(db.session, "auth.password_set_up", "user", user.id, scope=f"user:{user.id}",
+                 actor=_actor(user))
     return user
+
+
+def _record_unknown_setup(username: str | None) -> None:
+    record_event(db.session, "auth.setup_code_failed", "user", None,
+                 {"username": {"new": (username or "")[:80]}, "cause": {"new": "unknown user"}},
+                 actor=Actor(None, (username or "")[:80] or "(blank)"))
 
 
 def log_in(username: str, password: str, remote_addr: str | None = None) -> tuple[User, str]:
@@ -165,14 +229,24 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
         user_id = user.id
         raise DomainError("The current password is not correct.",
                           after_rollback=(lambda: register_failed_password(user_id, "password_change"),))
+    if not user.password_change_due and (problem := too_soon_problem(user.password_changed_at)):
+        raise DomainError(problem)
     _check_new_password(user, new_password)
     _set_password(user, new_password, must_change=False)
     end_sessions(user, "password changed", except_token=user.session_token)
     record_event(db.session, "auth.password_changed", "user", user.id, scope=f"user:{user.id}")
 
 
-def generate_temporary_password() -> str:
-    return "-".join(secrets.token_hex(3) for _ in range(3))
+def generate_setup_code() -> str:
+    """Return a random setup code: 25 characters without look-alikes (0/O, 1/I), 125 bits."""
+    characters = "".join(secrets.choice(SETUP_CODE_ALPHABET) for _ in range(25))
+    return "-".join(characters[start:start + 5] for start in range(0, 25, 5))
+
+
+def setup_code_digest(code: str) -> str:
+    """Hash a setup code as typed: case, spaces and dashes do not matter."""
+    normal = re.sub(r"[\s-]", "", code).upper()
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
 
 
 def _guard_admin_on(admin: User, user: User, what: str) -> None:
@@ -183,20 +257,22 @@ def _guard_admin_on(admin: User, user: User, what: str) -> None:
 
 
 def reset_password(admin: User, user: User, reason: str) -> str:
-    """Give a user a temporary password to be changed at next login; return it."""
+    """Revoke the user's password and sessions and issue a setup code; return it (no one learns a password)."""
     _guard_admin_on(admin, user, "reset the password of")
     require_reason(db.session, reason, "resetting the password")
-    temporary = generate_temporary_password()
-    _set_password(user, temporary, must_change=True)
+    code = _issue_setup_code(user)
     end_sessions(user, "password reset")
-    record_event(db.session, "auth.password_reset", "user", user.id, scope=f"user:{user.id}")
-    return temporary
+    record_event(db.session, "auth.password_reset", "user", user.id,
+                 {"expires_at": {"new": user.setup_code_expires_at.isoformat()}}, scope=f"user:{user.id}")
+    return code
 
 
 def set_roles(admin: User, user: User, roles: list[Role], reason: str) -> None:
     _guard_admin_on(admin, user, "change the roles of")
     if not roles:
         raise DomainError("Give the account at least one role; deactivate it to remove all access.")
+    if problem := _roles_problem(set(roles)):
+        raise DomainError(problem)
     require_reason(db.session, reason, "changing roles")
     wanted = set(roles)
     user.roles = [grant for grant in user.roles if grant.role in wanted] + [

@@ -1,10 +1,10 @@
-"""Login, logout and one's own password."""
+"""Login, logout, one's own password and setting it up with a setup code."""
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from manufacturing.accounts import operations
-from manufacturing.accounts.forms import ChangePasswordForm, LoginForm
+from manufacturing.accounts.forms import ChangePasswordForm, LoginForm, SetUpPasswordForm
 from manufacturing.core.web import acting_user, attempt
 
 bp = Blueprint("auth", __name__)
@@ -50,3 +50,15 @@ def change_password():
     ):
         return redirect(url_for("home.index"))
     return render_template("accounts/change_password.html", form=form)
+
+
+@bp.route("/account/setup", methods=["GET", "POST"])
+def set_up_password():
+    """Public: the person chooses their password with the one-time setup code from an administrator."""
+    form = SetUpPasswordForm()
+    if form.validate_on_submit() and attempt(
+        operations.set_up_password, form.username.data, form.setup_code.data, form.new_password.data,
+        success="Your password is set. Log in with it.",
+    ):
+        return redirect(url_for("auth.login"))
+    return render_template("accounts/set_up_password.html", form=form)

@@ -128,6 +128,10 @@ def _check_signer(user, password: str, username: str | None) -> None:
         raise SignatureError("You can only sign as yourself: the user ID entered is not the one logged in.")
     if not user.can_sign:
         raise SignatureError(f"The account {user.username} is deactivated or locked and cannot sign.")
+    if user.awaiting_setup or user.password_change_due:
+        raise SignatureError(f"The account {user.username} cannot sign until its holder chooses a new "
+                             "password: a temporary, expired or not yet set up password never signs. "
+                             "Change the password (or set it up with the setup code) first.")
     if not password or not user.verify_password(password):
         raise SignatureError(
             "Password not accepted: the signature was not applied.",

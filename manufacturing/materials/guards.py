@@ -9,7 +9,7 @@ from manufacturing.materials.models import Equipment, MaterialLot, MaterialStatu
 
 RECEIVERS = (Role.TECHNICIAN, Role.QA)
 MATERIAL_DECIDERS = (Role.QA,)
-EQUIPMENT_MANAGERS = (Role.QA, Role.ADMIN)
+EQUIPMENT_MANAGERS = (Role.QA,)
 WARNING_DAYS = 30
 
 

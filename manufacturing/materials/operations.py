@@ -135,7 +135,7 @@ def find_equipment(code: str) -> Equipment | None:
 def register_equipment(user, code: str, name: str, kind: EquipmentKind | None, location: str,
                        calibration_due: date | None) -> Equipment:
     """Register a piece of equipment under a unique code, with its calibration due date."""
-    _require(can_manage_equipment(user), "Only QA or an administrator registers equipment.")
+    _require(can_manage_equipment(user), "Only QA registers equipment.")
     code = required_text(code, "The equipment code", 40).upper()
     name = required_text(name, "The equipment name", 120)
     if kind is None:
@@ -155,7 +155,7 @@ def register_equipment(user, code: str, name: str, kind: EquipmentKind | None, l
 
 def record_calibration(user, equipment: Equipment, calibration_due: date | None, reason: str) -> None:
     """Record the next calibration due date after a calibration, with the reason (certificate number)."""
-    _require(can_manage_equipment(user), "Only QA or an administrator records a calibration.")
+    _require(can_manage_equipment(user), "Only QA records a calibration.")
     _hold(equipment)
     item = describe_equipment(equipment)
     if not equipment.active:
@@ -174,7 +174,7 @@ def record_calibration(user, equipment: Equipment, calibration_due: date | None,
 
 def retire_equipment(user, equipment: Equipment, reason: str) -> None:
     """Take equipment out of use for good."""
-    _require(can_manage_equipment(user), "Only QA or an administrator retires equipment.")
+    _require(can_manage_equipment(user), "Only QA retires equipment.")
     _hold(equipment)
     if not equipment.active:
         raise DomainError(f"{describe_equipment(equipment)} is already retired.")

@@ -10,7 +10,7 @@ from manufacturing.patients.models import OrderStatus
 from manufacturing.specifications.dose_limits import exceeded_maximum
 from manufacturing.units import Q_, Quantity, format_limit, format_quantity
 
-SUBJECT_ROLES = (Role.PHARMACY, Role.QA, Role.ADMIN)
+SUBJECT_ROLES = (Role.PHARMACY, Role.QA)
 WEIGHT_ROLES = (Role.PHARMACY, Role.QA)
 ORDER_ROLES = (Role.PHARMACY,)
 

@@ -56,7 +56,7 @@ def _check_code_free(code: str, subject: Subject | None = None) -> None:
 
 
 def register_subject(user, details: SubjectDetails) -> Subject:
-    """Register a study subject (pharmacy, QA or administrator); adults only."""
+    """Register a study subject (pharmacy or QA); adults only."""
     if not guards.may_register_subjects(user):
         raise NotPermitted("Only pharmacy or QA register study subjects.")
     details = details.normalised()

@@ -1,13 +1,20 @@
 """Login, sessions and account administration through the pages."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from manufacturing.accounts import operations
 from manufacturing.accounts.models import User
 from manufacturing.core import clock
+from manufacturing.core.permissions import Role
 from tests.factories import PASSWORD, make_user
+
+
+def setup_code_on(page: str) -> str:
+    return re.search(r'data-testid="setup-code">([^<]+)<', page).group(1)
 
 
 def session_cookie(client) -> str:
@@ -104,14 +111,47 @@ def test_audit_trail_is_for_qa_and_admin(request, client, login, fixture, status
     assert client.get("/audit/").status_code == status
 
 
-def test_admin_creates_an_account_with_a_temporary_password(client, login, admin, database):
+def test_admin_creates_an_account_with_a_setup_code_not_a_password(client, login, admin, database):
     login(admin)
     response = client.post("/admin/users/new", data={"username": "qa.new", "full_name": "Nuova Qualita",
                                                      "roles": ["QA"]})
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "shown only now" in page
+    code = setup_code_on(page)
     user = database.session.scalars(select(User).where(User.username == "qa.new")).one()
-    assert user.must_change_password
+    assert user.awaiting_setup and user.setup_code_hash != code and code not in user.setup_code_hash
+    assert user.setup_code_hash == operations.setup_code_digest(code)
+
+
+def test_admin_page_refuses_an_administrator_with_a_gmp_role_and_says_why(client, login, admin, database):
+    login(admin)
+    response = client.post("/admin/users/new", data={"username": "it.qa", "full_name": "Doppio Ruolo",
+                                                     "roles": ["ADMIN", "QA"]})
+    assert "cannot be combined with Quality assurance" in response.get_data(as_text=True)
+    assert database.session.scalars(select(User).where(User.username == "it.qa")).first() is None
+
+
+def test_admin_reset_shows_a_setup_code_that_the_user_redeems(client, login, admin, technician, database):
+    login(admin)
+    page = client.post(f"/admin/users/{technician.id}/reset-password",
+                       data={"reason": "Forgot password"}).get_data(as_text=True)
+    code = setup_code_on(page)
+    assert not technician.verify_password(PASSWORD) and technician.awaiting_setup
+    client.post("/logout")
+    assert client.get("/account/setup").status_code == 200
+    response = client.post("/account/setup", data={"username": technician.username, "setup_code": code.lower(),
+                                                   "new_password": "Fresh-start-2026", "confirm": "Fresh-start-2026"})
+    assert response.status_code == 302 and response.location.endswith("/login")
+    database.session.expire_all()
+    assert technician.verify_password("Fresh-start-2026") and not technician.must_change_password
+    login(technician, "Fresh-start-2026")
+
+
+def test_setup_page_refuses_a_wrong_code_with_the_uniform_message(client, technician):
+    response = client.post("/account/setup", data={"username": technician.username, "setup_code": "ABCDE",
+                                                   "new_password": "Fresh-start-2026", "confirm": "Fresh-start-2026"})
+    assert "User ID or setup code not accepted." in response.get_data(as_text=True)
+    assert technician.failed_logins == 1
 
 
 def test_admin_deactivation_without_reason_changes_nothing(client, login, admin, technician):
@@ -140,18 +180,34 @@ def test_audit_trail_date_filter_uses_local_dates(client, login, qa_user):
     assert "No events match." in page
 
 
-def test_cli_creates_a_user_reading_the_password_from_stdin(app, database):
+def test_cli_first_administrator_types_their_own_password(app, database):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["users", "create", "qa.cli", "--name", "Clara Cli", "--role", "qa",
-                                 "--role", "admin"], input="Dosing-safely-2026\n")
+    result = runner.invoke(args=["users", "create", "it.first", "--name", "Clara Cli", "--role", "admin"],
+                           input="Dosing-safely-2026\n")
+    assert result.exit_code == 0, result.output
+    user = database.session.scalars(select(User).where(User.username == "it.first")).one()
+    assert user.verify_password("Dosing-safely-2026") and not user.awaiting_setup
+    assert user.role_set == {Role.ADMIN}
+
+
+def test_cli_gives_later_accounts_a_setup_code_and_asks_no_password(app, database, admin):
+    result = app.test_cli_runner().invoke(args=["users", "create", "qa.cli", "--name", "Clara Cli", "--role", "qa"],
+                                          input="Dosing-safely-2026\n")
     assert result.exit_code == 0, result.output
     user = database.session.scalars(select(User).where(User.username == "qa.cli")).one()
-    assert user.verify_password("Dosing-safely-2026") and user.must_change_password
-    assert {role.name for role in user.role_set} == {"QA", "ADMIN"}
+    assert user.awaiting_setup and not user.verify_password("Dosing-safely-2026")
+    code = re.search(r"shown only now: (\S+)", result.output).group(1)
+    assert user.setup_code_hash == operations.setup_code_digest(code)
 
 
-def test_cli_refuses_a_weak_password_with_a_message(app, database):
-    result = app.test_cli_runner().invoke(args=["users", "create", "qa.weak", "--name", "W", "--role", "qa"],
+def test_cli_refuses_an_administrator_with_a_gmp_role(app, database):
+    result = app.test_cli_runner().invoke(args=["users", "create", "it.qa", "--name", "Doppio", "--role", "qa",
+                                                "--role", "admin"], input="Dosing-safely-2026\n")
+    assert result.exit_code != 0 and "IT work only" in result.output
+
+
+def test_cli_refuses_a_weak_first_password_with_a_message(app, database):
+    result = app.test_cli_runner().invoke(args=["users", "create", "it.weak", "--name", "W", "--role", "admin"],
                                           input="short\n")
     assert result.exit_code != 0 and "at least 12 characters" in result.output
 

@@ -1,4 +1,4 @@
-"""Login, forced password change, logout and lockout in a real browser.
+"""Login, forced password change, logout, lockout and a reset by setup code in a real browser.
 
 While the browser works, the test's own database session must hold no transaction (SQLite's
 write lock): read what the test needs first, then open the page.
@@ -61,3 +61,30 @@ def test_five_wrong_passwords_lock_the_account(app, new_page, technician, databa
     screenshot(page, "login-locked")
     database.session.refresh(technician)
     assert technician.locked
+
+
+def test_a_reset_hands_over_a_setup_code_and_the_person_chooses_the_password(new_page, admin, technician):
+    admin_name, user_id, username, full_name = admin.username, technician.id, technician.username, technician.full_name
+    page = new_page()
+    log_in(page, admin_name, PASSWORD)
+    page.goto(f"/admin/users/{user_id}")
+    reset = page.locator("section", has=page.get_by_role("heading", name="Reset password"))
+    reset.locator("textarea").fill("Forgot the password; identity checked by phone")
+    reset.get_by_role("button", name="Reset password").click()
+    code = page.get_by_test_id("setup-code").inner_text()
+    screenshot(page, "setup-code-shown-once")
+    page.get_by_role("button", name="Log out").click()
+    page.goto("/account/setup")
+    page.get_by_label("User ID").fill(username)
+    page.get_by_label("Setup code").fill(code)
+    page.get_by_label("New password", exact=True).fill("Welcome2024!")
+    page.get_by_label("New password again").fill("Welcome2024!")
+    page.get_by_role("button", name="Set my password").click()
+    page.get_by_text("too easy to guess").wait_for()
+    screenshot(page, "setup-weak-password-refused")
+    page.get_by_label("New password", exact=True).fill("Cell-culture-day-14")
+    page.get_by_label("New password again").fill("Cell-culture-day-14")
+    page.get_by_role("button", name="Set my password").click()
+    page.get_by_text("Your password is set. Log in with it.").wait_for()
+    log_in(page, username, "Cell-culture-day-14")
+    page.get_by_text(f"Good day, {full_name}").wait_for()

@@ -249,9 +249,8 @@ def test_usable_equipment_is_active_and_in_calibration(database, qa_user):
 
 # Equipment
 
-@pytest.mark.parametrize("fixture", ["qa_user", "admin"])
-def test_qa_or_admin_registers_equipment_under_a_unique_code(request, database, fixture):
-    manager = request.getfixturevalue(fixture)
+def test_qa_registers_equipment_under_a_unique_code(database, qa_user):
+    manager = qa_user
     prodigy = operations.register_equipment(manager, " cmp-01 ", "CliniMACS Prodigy", EquipmentKind.CELL_SEPARATOR,
                                             "Cleanroom B1", in_days(100))
     assert prodigy.code == "CMP-01" and prodigy.active
@@ -271,16 +270,19 @@ def test_registration_refuses_incomplete_details(database, qa_user, changes, mes
     assert refused(database, operations.register_equipment, qa_user, **details).message == message
 
 
-@pytest.mark.parametrize("fixture", ["technician", "pharmacist"])
-def test_only_qa_or_admin_manages_equipment(request, database, qa_user, fixture):
+@pytest.mark.parametrize("fixture", ["technician", "pharmacist", "admin"])
+def test_only_qa_manages_equipment(request, database, qa_user, fixture):
     prodigy = register(qa_user)
+    due = prodigy.calibration_due
     user = request.getfixturevalue(fixture)
     assert refused(database, operations.register_equipment, user, "X-1", "X", EquipmentKind.BALANCE, "Lab",
-                   in_days(9)).message == "Only QA or an administrator registers equipment."
+                   in_days(9)).message == "Only QA registers equipment."
     assert refused(database, operations.record_calibration, user, prodigy, in_days(300), "Calibrated").message == \
-        "Only QA or an administrator records a calibration."
+        "Only QA records a calibration."
     assert refused(database, operations.retire_equipment, user, prodigy, "Old").message == \
-        "Only QA or an administrator retires equipment."
+        "Only QA retires equipment."
+    database.session.refresh(prodigy)
+    assert prodigy.calibration_due == due and prodigy.active
 
 
 def test_a_calibration_is_a_gmp_change_in_the_trail_with_its_reason(database, qa_user):
@@ -308,16 +310,16 @@ def test_calibration_refuses_a_date_already_passed_or_unchanged(database, qa_use
         "Give the next calibration due date from the calibration certificate."
 
 
-def test_retired_equipment_stays_retired(database, admin):
-    prodigy = register(admin)
-    assert refused(database, operations.retire_equipment, admin, prodigy, "").message == \
+def test_retired_equipment_stays_retired(database, qa_user):
+    prodigy = register(qa_user)
+    assert refused(database, operations.retire_equipment, qa_user, prodigy, "").message == \
         "Give a reason for retiring the equipment."
-    operations.retire_equipment(admin, prodigy, "Decommissioned after board failure")
+    operations.retire_equipment(qa_user, prodigy, "Decommissioned after board failure")
     database.session.commit()
     assert events(database, "equipment.updated")[0].reason == "Decommissioned after board failure"
-    assert refused(database, operations.retire_equipment, admin, prodigy, "Again").message == \
+    assert refused(database, operations.retire_equipment, qa_user, prodigy, "Again").message == \
         f"{PRODIGY} is already retired."
-    assert refused(database, operations.record_calibration, admin, prodigy, in_days(300), "Cal").message == \
+    assert refused(database, operations.record_calibration, qa_user, prodigy, in_days(300), "Cal").message == \
         f"{PRODIGY} is retired: its calibration is no longer recorded."
 
 

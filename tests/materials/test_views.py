@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent, set_reason
+from manufacturing.core.signatures import signatures_of
 from manufacturing.materials.models import Equipment, MaterialKind, MaterialLot, MaterialStatus
 from tests.factories import PASSWORD
 from tests.materials.factories import in_days, receive_lot, register, released_lot
@@ -52,7 +53,7 @@ def test_everyone_sees_materials_lots_and_equipment(request, client, login, lot,
 
 
 @pytest.mark.parametrize(("fixture", "receive", "register_"), [
-    ("technician", 200, 403), ("qa_user", 200, 200), ("pharmacist", 403, 403), ("admin", 403, 200),
+    ("technician", 200, 403), ("qa_user", 200, 200), ("pharmacist", 403, 403), ("admin", 403, 403),
 ])
 def test_who_opens_the_receipt_and_registration_forms(request, client, login, fixture, receive, register_):
     login(request.getfixturevalue(fixture))
@@ -68,12 +69,29 @@ def test_only_qa_posts_lot_decisions(request, client, login, lot, fixture):
     assert lot.status is MaterialStatus.QUARANTINE
 
 
-@pytest.mark.parametrize("fixture", ["technician", "pharmacist"])
-def test_only_qa_and_admin_post_equipment_changes(request, client, login, prodigy, fixture):
+@pytest.mark.parametrize("fixture", ["technician", "pharmacist", "admin"])
+def test_only_qa_posts_equipment_changes(request, client, login, prodigy, fixture):
     login(request.getfixturevalue(fixture))
     assert client.post("/materials/equipment/new", data=EQUIPMENT).status_code == 403
     for action in ("calibration", "retire"):
         assert client.post(f"/materials/equipment/{prodigy.id}/{action}", data={}).status_code == 403
+
+
+def test_the_administrator_cannot_extend_a_calibration(client, login, prodigy, admin, database):
+    login(admin)
+    due = prodigy.calibration_due
+    data = {"calibration-calibration_due": in_days(365).isoformat(), "calibration-reason": "Certificate C-8812"}
+    assert client.post(f"/materials/equipment/{prodigy.id}/calibration", data=data).status_code == 403
+    database.session.refresh(prodigy)
+    assert prodigy.calibration_due == due
+
+
+def test_the_administrator_cannot_release_a_material_lot(client, login, lot, admin, database):
+    login(admin)
+    data = signing("release", username=admin.username, comment="CoA reviewed")
+    assert client.post(f"/materials/lots/{lot.id}/release", data=data).status_code == 403
+    database.session.refresh(lot)
+    assert lot.status is MaterialStatus.QUARANTINE and signatures_of(lot) == []
 
 
 def test_unknown_records_are_not_found(client, login, qa_user):
@@ -196,8 +214,8 @@ def test_the_list_warns_of_calibration(client, login, qa_user):
 
 # Equipment
 
-def test_admin_registers_equipment_and_a_duplicate_code_is_refused(client, login, admin, database):
-    login(admin)
+def test_qa_registers_equipment_and_a_duplicate_code_is_refused(client, login, qa_user, database):
+    login(qa_user)
     data = EQUIPMENT | {"calibration_due": in_days(100).isoformat()}
     response = client.post("/materials/equipment/new", data=data)
     prodigy = database.session.scalars(select(Equipment)).one()
