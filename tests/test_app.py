@@ -8,7 +8,7 @@ from manufacturing import create_app
 from manufacturing.config import DEFAULT_SECRET_KEY
 from tests.factories import PASSWORD
 
-PUBLIC = {"auth.login", "static", "home.healthz"}
+PUBLIC = {"auth.login", "auth.set_up_password", "static", "home.healthz"}
 
 
 def test_refuses_default_secret_key_outside_debug_and_testing():
