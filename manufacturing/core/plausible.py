@@ -140,12 +140,16 @@ def range_of(quantity: Quantity, field: str | None = None) -> Range:
     return next(kind for kind in plausible.kinds if same_dimension(kind.minimum, quantity))
 
 
-def read_typed(text: str, expected_unit: str | None = None, field: str | None = None) -> Quantity:
-    """Read a typed value (units.parse_quantity) and refuse it outside its plausible range."""
-    quantity = parse_quantity(text, expected_unit)
+def refuse_implausible(quantity: Quantity, text: str, field: str | None = None) -> Quantity:
+    """Return a value read from `text`; refuse it outside the plausible range of its field or kind."""
     if problem := range_of(quantity, field).refusal(quantity, text):
         raise Implausible(problem)
     return quantity
+
+
+def read_typed(text: str, expected_unit: str | None = None, field: str | None = None) -> Quantity:
+    """Read a typed value (units.parse_quantity) and refuse it outside its plausible range."""
+    return refuse_implausible(parse_quantity(text, expected_unit), text, field)
 
 
 def window(kind: str) -> Window:

@@ -15,7 +15,7 @@ from manufacturing.core.audit import record_event, set_reason
 from manufacturing.core.checks import require_reason
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.permissions import Role
-from manufacturing.core.plausible import read_typed
+from manufacturing.core.plausible import read_typed, refuse_implausible
 from manufacturing.core.signatures import Meaning, Signature, is_intact, sign, signatures_of
 from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
@@ -30,7 +30,7 @@ from manufacturing.quality.signals import announce_failure
 from manufacturing.quality.states import QC_RESULT
 from manufacturing.specifications.evaluation import Evaluation, Outcome, evaluate
 from manufacturing.specifications.model import Criterion, DoseCriterion, ProductSpec, QualitativeCriterion
-from manufacturing.units import Quantity, QuantityError, dimension_name, same_dimension, unit_label
+from manufacturing.units import Quantity, QuantityError, dimension_name, parse_quantity, same_dimension, unit_label
 
 # The clear negative answer offered beside each accepted answer of a qualitative test.
 NEGATIVE_ANSWERS = {"no growth": "growth", "no organisms seen": "organisms seen", "negative": "positive",
@@ -67,18 +67,15 @@ def _read_answer(criterion: QualitativeCriterion, entered: str) -> str:
 
 def _read_dose(entered: str) -> Quantity:
     """Read the dose as viable NK cells in the bag ("6.2e7 cells") or per kg ("9.7e5 cells/kg")."""
-    quantity = read_typed(entered)
+    quantity = parse_quantity(entered)
     if not (same_dimension(quantity, "cells") or same_dimension(quantity, "cells/kg")):
         raise QuantityError(f"{entered.strip()} is {dimension_name(quantity)}: enter the viable NK cells in the bag "
                             "(e.g. 6.2 × 10⁷ cells) or the dose per kg (e.g. 9.7 × 10⁵ cells/kg)")
-    return quantity
+    return refuse_implausible(quantity, entered)
 
 
 def _read_measured(criterion: Criterion, entered: str) -> Quantity:
-    quantity = read_typed(entered, unit_label(criterion.unit, plain=True), f"release.{criterion.key}")
-    if same_dimension(quantity, "%") and quantity.m_as("percent") > 100:
-        raise QuantityError(f"{entered.strip()}: a percentage cannot be above 100 %")
-    return quantity
+    return read_typed(entered, unit_label(criterion.unit, plain=True), f"release.{criterion.key}")
 
 
 def read_entry(criterion: Criterion, entered: str) -> tuple[Quantity | None, str | None]:
