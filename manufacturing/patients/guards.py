@@ -90,12 +90,14 @@ def subject_problem(details: SubjectDetails, today: date, registering: bool) -> 
     return None
 
 
-def weight_problem(weight: Quantity, measured_on: date, today: date) -> str | None:
-    """Refuse an implausible body weight or a measurement date in the future."""
+def weight_problem(weight: Quantity, measured_on: date, today: date, born: date | None = None) -> str | None:
+    """Refuse an implausible body weight, a measurement date in the future or before the subject's birth."""
     if problem := range_of(weight, "body_weight").refusal(weight, format_quantity(weight)):
         return problem
     if measured_on > today:
         return f"The weighing date {measured_on.isoformat()} is in the future."
+    if born is not None and measured_on < born:
+        return f"The weighing date {measured_on.isoformat()} is before the subject's birth ({born.isoformat()})."
     return None
 
 
