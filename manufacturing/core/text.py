@@ -47,13 +47,6 @@ def text_problem(value: str, multiline: bool = False) -> str | None:
     return None
 
 
-def clean_text(value: str, label: str, multiline: bool = False) -> str:
-    """Return the text in NFC form; refuse, naming the field, one with a hidden or control character."""
-    if problem := text_problem(value, multiline):
-        raise TextRefused(f"{label} {problem}.")
-    return unicodedata.normalize("NFC", value)
-
-
 def stored_text_problem(value: str) -> str | None:
     """The last-line check of a text about to be stored: line breaks allowed, nothing else hidden."""
     return text_problem(value, multiline=True)

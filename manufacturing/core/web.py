@@ -7,7 +7,6 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from manufacturing.core.errors import DomainError
-from manufacturing.core.text import text_problem
 from manufacturing.extensions import db
 
 ROW_ID_MAX = 2**31 - 1  # the largest INTEGER primary key, the same on SQLite and PostgreSQL
@@ -28,14 +27,6 @@ def query_number(name: str, default: int | None = None, maximum: int = ROW_ID_MA
     if not text.isascii() or not text.isdigit() or len(text) > len(str(maximum)) or not 1 <= int(text) <= maximum:
         abort(400)
     return int(text)
-
-
-def query_text(name: str) -> str:
-    """A text from the query string; one with a hidden or control character is a bad request."""
-    text = request.args.get(name, "")
-    if text_problem(text):
-        abort(400)
-    return text
 
 
 class _Refused:
