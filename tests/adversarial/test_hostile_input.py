@@ -322,6 +322,13 @@ def test_query_strings_are_bounded(world, browser):
     assert TALLY.server_errors == []
 
 
+def test_a_disguised_user_id_in_the_trail_filter_matches_nothing(world, browser):
+    _log_in(browser, world.bench.qa)
+    page = browser.get("/audit/?user=qa.one\u200b").get_data(as_text=True)
+    assert "No events match." in page and "zero-width space (U+200B)" in page
+    assert "No events match." not in browser.get("/audit/?user=qa.one").get_data(as_text=True)
+
+
 def test_a_disguised_user_id_at_login_writes_no_trail_row(world, browser):
     browser.post("/logout")
     before = _total_rows()
