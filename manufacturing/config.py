@@ -34,6 +34,8 @@ class Config:
     SITE_TIMEZONE = os.environ.get("SITE_TIMEZONE", "Europe/Rome")
     SITE_NAME = os.environ.get("SITE_NAME", "Cell Therapy GMP Facility")
     SPECS_DIR = os.environ.get("SPECS_DIR", str(Path(__file__).resolve().parent.parent / "specs"))
+    PLAUSIBLE_FILE = os.environ.get("PLAUSIBLE_FILE", str(Path(__file__).resolve().parent.parent / "specs"
+                                                          / "plausible.toml"))
     DOCUMENTS_DIR = os.environ.get("DOCUMENTS_DIR", str(INSTANCE_DIR / "documents"))
     # The site's certificate and key (PEM) that sign stored certificates and batch records; TSA_URL adds a timestamp.
     SIGNING_CERT = os.environ.get("SIGNING_CERT", str(INSTANCE_DIR / "site-certificate.pem"))

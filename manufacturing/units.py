@@ -249,7 +249,7 @@ def parse_quantity(text: str, expected_unit: str | None = None) -> pint.Quantity
     if expected is not None and not same_dimension(unit, expected):
         wanted = dimension_name(expected) + (f" ({unit_label(expected)})" if unit_label(expected) else "")
         raise QuantityError(f"{text} is {dimension_name(unit)}, but {wanted} is expected here")
-    magnitude = float(value)
+    magnitude = float(value) + 0.0  # -0 is read as 0
     if not math.isfinite(magnitude):
         raise QuantityError(f"{text} is too large")
     if magnitude == 0 and value != 0:

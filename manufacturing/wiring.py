@@ -8,9 +8,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from manufacturing import models  # noqa: F401  (every table registered before first use)
-from manufacturing.core import clock, database  # noqa: F401  (engine behaviour)
+from manufacturing.core import clock, database, text  # noqa: F401  (engine behaviour, stored text)
 from manufacturing.core.permissions import Role, has_role
 from manufacturing.core.signatures import manifestation
+from manufacturing.core.web import RowIdConverter
 from manufacturing.extensions import csrf, db, login_manager, migrate
 from manufacturing.lots import guards as lot_guards
 from manufacturing.patients import guards as patient_guards
@@ -46,6 +47,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_require_login)
     app.after_request(_security_headers)
     csrf.init_app(app)
+    app.url_map.converters["id"] = RowIdConverter
     _register_blueprints(app)
     _connect_receivers()
     _register_errors(app)

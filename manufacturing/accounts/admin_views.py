@@ -43,7 +43,7 @@ def create():
     return render_template("accounts/user_new.html", form=form)
 
 
-@bp.get("/<int:user_id>")
+@bp.get("/<id:user_id>")
 @role_required(Role.ADMIN)
 def detail(user_id: int):
     user = _user_or_404(user_id)
@@ -56,7 +56,7 @@ def detail(user_id: int):
                            roles_form=roles_form, rename_form=rename_form, reason_form=ReasonForm())
 
 
-@bp.post("/<int:user_id>/roles")
+@bp.post("/<id:user_id>/roles")
 @role_required(Role.ADMIN)
 def roles(user_id: int):
     user = _user_or_404(user_id)
@@ -69,7 +69,7 @@ def roles(user_id: int):
     return redirect(url_for("users.detail", user_id=user.id))
 
 
-@bp.post("/<int:user_id>/name")
+@bp.post("/<id:user_id>/name")
 @role_required(Role.ADMIN)
 def rename(user_id: int):
     user = _user_or_404(user_id)
@@ -82,7 +82,7 @@ def rename(user_id: int):
     return redirect(url_for("users.detail", user_id=user.id))
 
 
-@bp.post("/<int:user_id>/<any(deactivate, reactivate, unlock):action>")
+@bp.post("/<id:user_id>/<any(deactivate, reactivate, unlock):action>")
 @role_required(Role.ADMIN)
 def account_action(user_id: int, action: str):
     user = _user_or_404(user_id)
@@ -95,7 +95,7 @@ def account_action(user_id: int, action: str):
     return redirect(url_for("users.detail", user_id=user.id))
 
 
-@bp.post("/<int:user_id>/reset-password")
+@bp.post("/<id:user_id>/reset-password")
 @role_required(Role.ADMIN)
 def reset_password(user_id: int):
     user = _user_or_404(user_id)

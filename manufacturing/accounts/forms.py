@@ -1,11 +1,11 @@
 """Forms of accounts: they check the shape of input only."""
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from manufacturing.core.forms import LabForm
 from manufacturing.core.permissions import Role
 
 ROLE_CHOICES = [SelectChoice(role.name, role.title) for role in Role]
@@ -16,7 +16,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class LoginForm(FlaskForm):
+class LoginForm(LabForm):
     username = StringField(
         "User ID", validators=[DataRequired(), Length(max=80)],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "autofocus": True},
@@ -25,7 +25,7 @@ class LoginForm(FlaskForm):
                              render_kw={"autocomplete": "current-password"})
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(LabForm):
     current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=200)],
                                      render_kw={"autocomplete": "current-password"})
     new_password = PasswordField("New password", validators=[DataRequired(), Length(max=200)],
@@ -34,7 +34,7 @@ class ChangePasswordForm(FlaskForm):
                             validators=[DataRequired(), EqualTo("new_password", "The two entries differ.")])
 
 
-class SetUpPasswordForm(FlaskForm):
+class SetUpPasswordForm(LabForm):
     username = StringField("User ID", validators=[DataRequired(), Length(max=80)],
                            render_kw={"autocomplete": "username", "autocapitalize": "none", "autofocus": True})
     setup_code = StringField("Setup code", validators=[DataRequired(), Length(max=80)],
@@ -46,7 +46,7 @@ class SetUpPasswordForm(FlaskForm):
                             validators=[DataRequired(), EqualTo("new_password", "The two entries differ.")])
 
 
-class CreateUserForm(FlaskForm):
+class CreateUserForm(LabForm):
     username = StringField("User ID", validators=[DataRequired(), Length(max=40)],
                            render_kw={"autocapitalize": "none"})
     full_name = StringField("Full name (printed with signatures)",
@@ -57,7 +57,7 @@ class CreateUserForm(FlaskForm):
         return [Role[name] for name in self.roles.data]
 
 
-class RolesForm(FlaskForm):
+class RolesForm(LabForm):
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired("Choose a role.")])
     reason = TextAreaField("Reason for the change", validators=[DataRequired(), Length(max=2000)])
 
@@ -65,6 +65,6 @@ class RolesForm(FlaskForm):
         return [Role[name] for name in self.roles.data]
 
 
-class RenameForm(FlaskForm):
+class RenameForm(LabForm):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     reason = TextAreaField("Reason for the change", validators=[DataRequired(), Length(max=2000)])

@@ -1,11 +1,12 @@
 """The filter of the audit trail page."""
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional
 
+from manufacturing.core.forms import LabForm, Within
 
-class TrailFilterForm(FlaskForm):
+
+class TrailFilterForm(LabForm):
     class Meta:
         csrf = False
 
@@ -14,5 +15,5 @@ class TrailFilterForm(FlaskForm):
     scope = StringField("Belongs to (e.g. lot:3)", validators=[Optional(), Length(max=80)])
     user = StringField("User ID", validators=[Optional(), Length(max=80)])
     action = StringField("Action starts with", validators=[Optional(), Length(max=80)])
-    date_from = DateField("From (local date)", validators=[Optional()])
-    date_to = DateField("To (local date, inclusive)", validators=[Optional()])
+    date_from = DateField("From (local date)", validators=[Optional(), Within("search")])
+    date_to = DateField("To (local date, inclusive)", validators=[Optional(), Within("search")])

@@ -2,11 +2,31 @@
 
 from collections.abc import Callable
 
-from flask import flash
+from flask import abort, flash, request
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from manufacturing.core.errors import DomainError
 from manufacturing.extensions import db
+
+ROW_ID_MAX = 2**31 - 1  # the largest INTEGER primary key, the same on SQLite and PostgreSQL
+
+
+class RowIdConverter(IntegerConverter):
+    """`<id:lot_id>`: a record's number in a URL; a negative one or one beyond INTEGER is simply not found."""
+
+    def __init__(self, map, min=1, max=ROW_ID_MAX):
+        super().__init__(map, min=min, max=max)
+
+
+def query_number(name: str, default: int | None = None, maximum: int = ROW_ID_MAX) -> int | None:
+    """A whole number from the query string, 1 to `maximum`; anything else is a bad request."""
+    text = request.args.get(name, "")
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(maximum)) or not 1 <= int(text) <= maximum:
+        abort(400)
+    return int(text)
 
 
 class _Refused:

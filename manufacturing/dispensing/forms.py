@@ -1,16 +1,15 @@
 """Pharmacy forms: issue, the two-person bedside check, the administration record, a return."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from manufacturing.core.forms import SignatureFields
+from manufacturing.core.forms import LabForm, SignatureFields, Within
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 SCAN = {"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
 
 
-class IssueForm(SignatureFields, FlaskForm):
+class IssueForm(SignatureFields, LabForm):
     order_id = HiddenField(validators=[DataRequired()])
     collector_name = StringField("Name of the person collecting the dose", validators=[DataRequired(), Length(max=120)],
                                  render_kw={"autocomplete": "off"})
@@ -31,7 +30,7 @@ def _division(who: str) -> StringField:
                        validators=[DataRequired(), Length(max=20)], render_kw=SCAN)
 
 
-class BedsideForm(FlaskForm):
+class BedsideForm(LabForm):
     """Each person reads wristband and bag on their own; the first is logged in, the second gives their user ID."""
 
     first_wristband, first_din, first_division = _wristband("First"), _din("First"), _division("First")
@@ -45,11 +44,11 @@ class BedsideForm(FlaskForm):
     appearance_ok = BooleanField("Bag intact, labelled, no clumps or leaks: appearance as expected")
 
 
-class AdministrationForm(SignatureFields, FlaskForm):
+class AdministrationForm(SignatureFields, LabForm):
     started_at = DateTimeLocalField("Infusion started (site time)", format=DATETIME_FORMAT,
-                                    validators=[DataRequired("Give the start of the infusion.")])
+                                    validators=[DataRequired("Give the start of the infusion."), Within("bench")])
     ended_at = DateTimeLocalField("Infusion ended (site time)", format=DATETIME_FORMAT,
-                                  validators=[DataRequired("Give the end of the infusion.")])
+                                  validators=[DataRequired("Give the end of the infusion."), Within("bench")])
     volume_infused = StringField("Volume infused", validators=[DataRequired(), Length(max=40)],
                                  render_kw={"placeholder": "e.g. 50 mL", "autocomplete": "off"})
     administered_by = StringField("Administered by (name)", validators=[DataRequired(), Length(max=120)])

@@ -12,6 +12,7 @@ from manufacturing.core.audit import record_event
 from manufacturing.core.checks import require_reason, required_text
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.permissions import Role
+from manufacturing.core.plausible import read_typed
 from manufacturing.core.signatures import Meaning, sign
 from manufacturing.core.transitions import lock
 from manufacturing.dispensing import fitness, guards, queries
@@ -28,7 +29,7 @@ from manufacturing.release.guards import held_at
 from manufacturing.specifications import registry
 from manufacturing.specifications.dose_limits import dose_maxima
 from manufacturing.specifications.model import StudySpec
-from manufacturing.units import Quantity, parse_quantity, to_lab_unit
+from manufacturing.units import Quantity, to_lab_unit
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -245,7 +246,7 @@ def record_administration(dose: DoseUnit, user, password: str, username: str, st
     issue = queries.issue_of(dose)
     _refuse(guards.administration_problem(started_at, ended_at, check.checked_at, issue.use_by,
                                           clock.now() + FUTURE_TOLERANCE))
-    volume = to_lab_unit(parse_quantity(volume_infused_text, "mL"), "mL")
+    volume = to_lab_unit(read_typed(volume_infused_text, "mL", "infusion.volume"), "mL")
     _refuse(guards.volume_problem(volume, dose.final_volume))
     administration = Administration(
         dose=dose, bedside_check_id=check.id, started_at=started_at, ended_at=ended_at, volume_infused=volume,

@@ -51,7 +51,7 @@ def register():
     return render_template("patients/new.html", form=form), _form_status()
 
 
-@bp.get("/<int:subject_id>")
+@bp.get("/<id:subject_id>")
 def detail(subject_id: int):
     return _subject_page(_subject_or_404(subject_id))
 
@@ -116,7 +116,7 @@ def _back(subject: Subject):
     return redirect(url_for("patients.detail", subject_id=subject.id))
 
 
-@bp.post("/<int:subject_id>/correct")
+@bp.post("/<id:subject_id>/correct")
 @role_required(*guards.SUBJECT_ROLES)
 def correct(subject_id: int):
     subject = _subject_or_404(subject_id)
@@ -127,7 +127,7 @@ def correct(subject_id: int):
     return _subject_page(subject, 422, correct_form=form)
 
 
-@bp.post("/<int:subject_id>/weights")
+@bp.post("/<id:subject_id>/weights")
 @role_required(*guards.WEIGHT_ROLES)
 def add_weight(subject_id: int):
     subject = _subject_or_404(subject_id)
@@ -138,7 +138,7 @@ def add_weight(subject_id: int):
     return _subject_page(subject, 422, weight_form=form)
 
 
-@bp.post("/<int:subject_id>/orders")
+@bp.post("/<id:subject_id>/orders")
 @role_required(*guards.ORDER_ROLES)
 def add_order(subject_id: int):
     subject = _subject_or_404(subject_id)
@@ -149,7 +149,7 @@ def add_order(subject_id: int):
     return _subject_page(subject, 422, order_form=form)
 
 
-@bp.post("/<int:subject_id>/orders/<int:order_id>/cancel")
+@bp.post("/<id:subject_id>/orders/<id:order_id>/cancel")
 @role_required(*guards.ORDER_ROLES)
 def cancel_order(subject_id: int, order_id: int):
     order = db.session.get(InfusionOrder, order_id)

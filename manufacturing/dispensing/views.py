@@ -70,7 +70,7 @@ def _page(dose: DoseUnit, status: int = 200, **forms):
     return render_template("dispensing/dose.html", **context), status
 
 
-@bp.get("/doses/<int:dose_id>")
+@bp.get("/doses/<id:dose_id>")
 @role_required(Role.PHARMACY, Role.QA)
 def dose(dose_id: int):
     return _page(_dose_or_404(dose_id))
@@ -80,7 +80,7 @@ def _done(dose: DoseUnit):
     return redirect(url_for("dispensing.dose", dose_id=dose.id))
 
 
-@bp.post("/doses/<int:dose_id>/issue")
+@bp.post("/doses/<id:dose_id>/issue")
 @role_required(Role.PHARMACY)
 def issue(dose_id: int):
     dose = _dose_or_404(dose_id)
@@ -105,7 +105,7 @@ def _checkers(form: BedsideForm) -> tuple[operations.Checker, operations.Checker
                                form.second_wristband.data, form.second_din.data, form.second_division.data))
 
 
-@bp.post("/doses/<int:dose_id>/bedside-check")
+@bp.post("/doses/<id:dose_id>/bedside-check")
 @role_required(Role.PHARMACY)
 def bedside_check(dose_id: int):
     dose = _dose_or_404(dose_id)
@@ -119,7 +119,7 @@ def bedside_check(dose_id: int):
     return _page(dose, 422)  # what was read is cleared: both read wristband and bag again
 
 
-@bp.post("/doses/<int:dose_id>/administration")
+@bp.post("/doses/<id:dose_id>/administration")
 @role_required(Role.PHARMACY)
 def administration(dose_id: int):
     dose = _dose_or_404(dose_id)
@@ -135,7 +135,7 @@ def administration(dose_id: int):
     return _page(dose, 422, administration_form=form)
 
 
-@bp.post("/doses/<int:dose_id>/return")
+@bp.post("/doses/<id:dose_id>/return")
 @role_required(Role.PHARMACY)
 def return_dose(dose_id: int):
     dose = _dose_or_404(dose_id)
@@ -146,7 +146,7 @@ def return_dose(dose_id: int):
     return _done(dose)
 
 
-@bp.post("/doses/<int:dose_id>/discard")
+@bp.post("/doses/<id:dose_id>/discard")
 @role_required(Role.PHARMACY, Role.QA)
 def discard_dose(dose_id: int):
     dose = _dose_or_404(dose_id)

@@ -1,11 +1,10 @@
 """Forms of materials and equipment: they check the shape of input only."""
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from manufacturing.core.forms import SignatureFields
+from manufacturing.core.forms import LabForm, SignatureFields, Within
 from manufacturing.materials.models import EquipmentKind, MaterialKind, MaterialStatus
 
 
@@ -27,7 +26,7 @@ class _Prefixed:
         super().__init__(*args, **kwargs)
 
 
-class MaterialFilterForm(FlaskForm):
+class MaterialFilterForm(LabForm):
     class Meta:
         csrf = False
 
@@ -38,53 +37,53 @@ class MaterialFilterForm(FlaskForm):
         return {"kind": _member(MaterialKind, self.kind.data), "status": _member(MaterialStatus, self.status.data)}
 
 
-class ReceiveMaterialForm(FlaskForm):
+class ReceiveMaterialForm(LabForm):
     kind = SelectField("Kind", choices=_choices(MaterialKind, "Choose..."), validators=[DataRequired()])
     name = StringField("Material name", validators=[DataRequired(), Length(max=120)])
     manufacturer = StringField("Manufacturer", validators=[DataRequired(), Length(max=120)])
     supplier_lot = StringField("Supplier lot number", validators=[DataRequired(), Length(max=60)],
                                render_kw={"autocapitalize": "none"})
-    expiry_date = DateField("Expiry date (from the label)", validators=[DataRequired()])
+    expiry_date = DateField("Expiry date (from the label)", validators=[DataRequired(), Within("validity")])
 
     def kind_value(self) -> MaterialKind:
         return MaterialKind[self.kind.data]
 
 
-class ReleaseMaterialForm(_Prefixed, SignatureFields, FlaskForm):
+class ReleaseMaterialForm(_Prefixed, SignatureFields, LabForm):
     form_prefix = "release"
     comment = TextAreaField("Comment (optional)", validators=[Optional(), Length(max=2000)])
 
 
-class RejectMaterialForm(_Prefixed, SignatureFields, FlaskForm):
+class RejectMaterialForm(_Prefixed, SignatureFields, LabForm):
     form_prefix = "reject"
     reason = TextAreaField("Reason for rejection", validators=[DataRequired(), Length(max=2000)])
 
 
-class QuarantineMaterialForm(_Prefixed, FlaskForm):
+class QuarantineMaterialForm(_Prefixed, LabForm):
     form_prefix = "quarantine"
     reason = TextAreaField("Reason for quarantine (e.g. supplier recall)",
                            validators=[DataRequired(), Length(max=2000)])
 
 
-class RegisterEquipmentForm(FlaskForm):
+class RegisterEquipmentForm(LabForm):
     code = StringField("Equipment code", validators=[DataRequired(), Length(max=40)],
                        render_kw={"autocapitalize": "characters"})
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     kind = SelectField("Kind", choices=_choices(EquipmentKind, "Choose..."), validators=[DataRequired()])
     location = StringField("Location", validators=[DataRequired(), Length(max=120)])
-    calibration_due = DateField("Calibration due date", validators=[DataRequired()])
+    calibration_due = DateField("Calibration due date", validators=[DataRequired(), Within("validity")])
 
     def kind_value(self) -> EquipmentKind:
         return EquipmentKind[self.kind.data]
 
 
-class CalibrationForm(_Prefixed, FlaskForm):
+class CalibrationForm(_Prefixed, LabForm):
     form_prefix = "calibration"
-    calibration_due = DateField("Next calibration due date", validators=[DataRequired()])
+    calibration_due = DateField("Next calibration due date", validators=[DataRequired(), Within("validity")])
     reason = TextAreaField("Reason (calibration performed, certificate number)",
                            validators=[DataRequired(), Length(max=2000)])
 
 
-class RetireEquipmentForm(_Prefixed, FlaskForm):
+class RetireEquipmentForm(_Prefixed, LabForm):
     form_prefix = "retire"
     reason = TextAreaField("Reason for retiring", validators=[DataRequired(), Length(max=2000)])

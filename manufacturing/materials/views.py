@@ -76,7 +76,7 @@ def receive():
     return render_template("materials/lot_new.html", form=form)
 
 
-@bp.get("/lots/<int:lot_id>")
+@bp.get("/lots/<id:lot_id>")
 @role_required(*STAFF)
 def lot(lot_id: int):
     material_lot = _lot_or_404(lot_id)
@@ -92,7 +92,7 @@ def lot(lot_id: int):
     )
 
 
-@bp.post("/lots/<int:lot_id>/release")
+@bp.post("/lots/<id:lot_id>/release")
 @role_required(*MATERIAL_DECIDERS)
 def release(lot_id: int):
     material_lot = _lot_or_404(lot_id)
@@ -106,7 +106,7 @@ def release(lot_id: int):
     return redirect(url_for("materials.lot", lot_id=lot_id))
 
 
-@bp.post("/lots/<int:lot_id>/reject")
+@bp.post("/lots/<id:lot_id>/reject")
 @role_required(*MATERIAL_DECIDERS)
 def reject(lot_id: int):
     material_lot = _lot_or_404(lot_id)
@@ -119,7 +119,7 @@ def reject(lot_id: int):
     return redirect(url_for("materials.lot", lot_id=lot_id))
 
 
-@bp.post("/lots/<int:lot_id>/quarantine")
+@bp.post("/lots/<id:lot_id>/quarantine")
 @role_required(*MATERIAL_DECIDERS)
 def quarantine(lot_id: int):
     material_lot = _lot_or_404(lot_id)
@@ -145,7 +145,7 @@ def register_equipment():
     return render_template("materials/equipment_new.html", form=form)
 
 
-@bp.get("/equipment/<int:equipment_id>")
+@bp.get("/equipment/<id:equipment_id>")
 @role_required(*STAFF)
 def equipment(equipment_id: int):
     item = _equipment_or_404(equipment_id)
@@ -157,7 +157,7 @@ def equipment(equipment_id: int):
     )
 
 
-@bp.post("/equipment/<int:equipment_id>/calibration")
+@bp.post("/equipment/<id:equipment_id>/calibration")
 @role_required(*EQUIPMENT_MANAGERS)
 def calibration(equipment_id: int):
     item = _equipment_or_404(equipment_id)
@@ -170,7 +170,7 @@ def calibration(equipment_id: int):
     return redirect(url_for("materials.equipment", equipment_id=equipment_id))
 
 
-@bp.post("/equipment/<int:equipment_id>/retire")
+@bp.post("/equipment/<id:equipment_id>/retire")
 @role_required(*EQUIPMENT_MANAGERS)
 def retire(equipment_id: int):
     item = _equipment_or_404(equipment_id)

@@ -1,10 +1,11 @@
 """Forms of patients: they check the shape of input only."""
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange
 
+from manufacturing.core.forms import LabForm, Within
+from manufacturing.core.web import ROW_ID_MAX
 from manufacturing.patients.guards import SubjectDetails
 from manufacturing.patients.models import Sex
 from manufacturing.patients.operations import OrderEntry
@@ -13,12 +14,12 @@ from manufacturing.units import format_limit, format_quantity
 SEX_CHOICES = [SelectChoice(sex.name, sex.title) for sex in Sex]
 
 
-class SubjectForm(FlaskForm):
+class SubjectForm(LabForm):
     subject_code = StringField("Study subject ID", validators=[DataRequired(), Length(max=60)],
                                render_kw={"autocapitalize": "characters", "autocomplete": "off"})
     initials = StringField("Initials", validators=[DataRequired(), Length(max=8)],
                            render_kw={"autocapitalize": "characters", "autocomplete": "off"})
-    date_of_birth = DateField("Date of birth", validators=[DataRequired("Enter a date.")])
+    date_of_birth = DateField("Date of birth", validators=[DataRequired("Enter a date."), Within("birth")])
     sex = SelectField("Sex", choices=SEX_CHOICES, validators=[DataRequired()])
     site = StringField("Site", validators=[DataRequired(), Length(max=120)])
 
@@ -37,20 +38,21 @@ class CorrectSubjectForm(SubjectForm):
     reason = TextAreaField("Reason for the correction", validators=[DataRequired(), Length(max=2000)])
 
 
-class BodyWeightForm(FlaskForm):
+class BodyWeightForm(LabForm):
     weight = StringField("Body weight", validators=[DataRequired(), Length(max=60)],
                          render_kw={"placeholder": "e.g. 64.5 kg", "autocomplete": "off"})
-    measured_on = DateField("Weighed on", validators=[DataRequired("Enter a date.")])
+    measured_on = DateField("Weighed on", validators=[DataRequired("Enter a date."), Within("weighing")])
 
 
-class OrderForm(FlaskForm):
+class OrderForm(LabForm):
     # The choices are offered for the page; the operation checks them against the schedule in force.
     infusion_number = IntegerField("Infusion number", validators=[DataRequired(), NumberRange(min=1, max=99)])
     dose_level = SelectField("Dose level (viable NK cells per kg)", coerce=int, validate_choice=False,
-                             validators=[DataRequired()])
+                             validators=[DataRequired(), NumberRange(min=1, max=99)])
     body_weight = SelectField("Body weight used", coerce=int, validate_choice=False,
-                              validators=[DataRequired("Record a body weight first.")])
-    planned_date = DateField("Planned infusion date", validators=[DataRequired("Enter a date.")])
+                              validators=[DataRequired("Record a body weight first."),
+                                          NumberRange(min=1, max=ROW_ID_MAX)])
+    planned_date = DateField("Planned infusion date", validators=[DataRequired("Enter a date."), Within("planning")])
     prescriber = StringField("Prescribing physician", validators=[DataRequired(), Length(max=120)])
     order_reference = StringField("Order reference", validators=[DataRequired(), Length(max=60)])
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from manufacturing.core.permissions import Role, has_role
+from manufacturing.core.plausible import range_of
 from manufacturing.patients.models import OrderStatus
 from manufacturing.specifications.dose_limits import exceeded_maximum
-from manufacturing.units import Q_, Quantity, format_limit, format_quantity
+from manufacturing.units import Quantity, format_limit, format_quantity
 
 SUBJECT_ROLES = (Role.PHARMACY, Role.QA)
 WEIGHT_ROLES = (Role.PHARMACY, Role.QA)
@@ -18,8 +19,6 @@ SUBJECT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,38}[A-Z0-9]$")
 INITIALS = re.compile(r"^[A-Z]{2,3}$")
 ADULT_AGE = 18
 OLDEST_AGE = 120
-# Plausibility of an adult's body weight [proposal]: outside it the entry is almost surely a typing error.
-PLAUSIBLE_WEIGHT = (Q_(30.0, "kilogram"), Q_(250.0, "kilogram"))
 
 
 @dataclass(frozen=True)
@@ -91,14 +90,14 @@ def subject_problem(details: SubjectDetails, today: date, registering: bool) -> 
     return None
 
 
-def weight_problem(weight: Quantity, measured_on: date, today: date) -> str | None:
-    """Refuse an implausible body weight or a measurement date in the future."""
-    low, high = PLAUSIBLE_WEIGHT
-    if not low <= weight <= high:
-        return (f"{format_quantity(weight)} is outside the plausible range for an adult "
-                f"({format_limit(low)} to {format_limit(high)}): check the entry.")
+def weight_problem(weight: Quantity, measured_on: date, today: date, born: date | None = None) -> str | None:
+    """Refuse an implausible body weight, a measurement date in the future or before the subject's birth."""
+    if problem := range_of(weight, "body_weight").refusal(weight, format_quantity(weight)):
+        return problem
     if measured_on > today:
         return f"The weighing date {measured_on.isoformat()} is in the future."
+    if born is not None and measured_on < born:
+        return f"The weighing date {measured_on.isoformat()} is before the subject's birth ({born.isoformat()})."
     return None
 
 

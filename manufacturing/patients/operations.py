@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from manufacturing.core import clock
 from manufacturing.core.checks import require_reason
 from manufacturing.core.errors import DomainError, NotPermitted
+from manufacturing.core.plausible import read_typed
 from manufacturing.extensions import db
 from manufacturing.patients import guards, plan
 from manufacturing.patients.guards import SubjectDetails
@@ -17,7 +18,7 @@ from manufacturing.patients.signals import administered_dates, dose_units_made, 
 from manufacturing.specifications import registry
 from manufacturing.specifications.dose_limits import dose_maxima
 from manufacturing.specifications.model import DoseLevel, StudySpec
-from manufacturing.units import parse_quantity, to_lab_unit
+from manufacturing.units import to_lab_unit
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,8 @@ def record_body_weight(user, subject: Subject, entered: str, measured_on: date) 
     entered = (entered or "").strip()
     if len(entered) > 60:
         raise DomainError("A body weight may have at most 60 characters.")
-    weight = to_lab_unit(parse_quantity(entered, "kg"), "kg")
-    _refuse(guards.weight_problem(weight, measured_on, clock.today()))
+    weight = to_lab_unit(read_typed(entered, "kg", "body_weight"), "kg")
+    _refuse(guards.weight_problem(weight, measured_on, clock.today(), subject.date_of_birth))
     body_weight = BodyWeight(subject=subject, weight=weight, entered=entered, measured_on=measured_on,
                              recorded_at=clock.now(), recorded_by_id=user.id)
     db.session.add(body_weight)

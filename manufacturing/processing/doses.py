@@ -8,6 +8,7 @@ from sqlalchemy import select
 from manufacturing import calculations as calc
 from manufacturing.core import clock
 from manufacturing.core.errors import DomainError
+from manufacturing.core.plausible import read_typed
 from manufacturing.core.signatures import Meaning, sign
 from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
@@ -22,7 +23,7 @@ from manufacturing.processing.operations import advance_lot, check_can_record, c
 from manufacturing.processing.uses import set_uses
 from manufacturing.specifications.dose_limits import dose_maxima, exceeded_maximum
 from manufacturing.specifications.model import ProductSpec, StudySpec
-from manufacturing.units import Quantity, format_limit, format_quantity, parse_quantity
+from manufacturing.units import Quantity, format_limit, format_quantity
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def _check_weight(lot: Lot, weight: BodyWeight | None) -> BodyWeight:
 
 def _unit(lot: Lot, request: DoseRequest, weight: BodyWeight, concentration: Quantity, division: str,
           performed_at, spec) -> DoseUnit:
-    final_volume = parse_quantity(request.final_volume, "mL")
+    final_volume = read_typed(request.final_volume, "mL", "dose_preparation.final_volume")
     cells = calc.cells_required(request.dose_per_kg, weight.weight)
     # The cells are drawn from the harvest, washed and resuspended in the final volume.
     drawn = calc.dose_volume(request.dose_per_kg, weight.weight, concentration)

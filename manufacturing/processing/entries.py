@@ -5,8 +5,9 @@ from datetime import datetime
 
 from manufacturing.core import clock
 from manufacturing.core.errors import DomainError
+from manufacturing.core.plausible import read_typed
 from manufacturing.processing.kinds import Field, StepDefinition
-from manufacturing.units import Q_, Quantity, QuantityError, parse_quantity
+from manufacturing.units import Q_, Quantity, QuantityError
 
 CHECKED = {"y", "yes", "on", "true", "1"}
 
@@ -36,10 +37,8 @@ class StepInput:
     observations: str = ""
 
 
-def _read_quantity(spec: Field, text: str) -> Entry:
-    quantity = parse_quantity(text, spec.unit)
-    if spec.unit == "%" and quantity.to("percent").magnitude > 100:
-        raise QuantityError(f"{text} is above 100 %")
+def _read_quantity(step: str, spec: Field, text: str) -> Entry:
+    quantity = read_typed(text, spec.unit, f"{step}.{spec.key}")  # a percentage above 100 is implausible
     return Entry(spec.key, text, quantity=quantity)
 
 
@@ -51,7 +50,7 @@ def _read_datetime(spec: Field, text: str) -> Entry:
     return Entry(spec.key, text, text=moment.isoformat())
 
 
-def _read_one(spec: Field, text: str) -> Entry | None:
+def _read_one(step: str, spec: Field, text: str) -> Entry | None:
     if spec.kind == "check":
         if text.lower() not in CHECKED:
             raise QuantityError("must be confirmed; if it does not hold, stop and open a deviation")
@@ -66,7 +65,7 @@ def _read_one(spec: Field, text: str) -> Entry | None:
         return Entry(spec.key, text, text=text)
     if spec.kind == "datetime":
         return _read_datetime(spec, text)
-    return _read_quantity(spec, text)
+    return _read_quantity(step, spec, text)
 
 
 def read_entries(definition: StepDefinition, raw: dict[str, str]) -> dict[str, Entry]:
@@ -74,7 +73,7 @@ def read_entries(definition: StepDefinition, raw: dict[str, str]) -> dict[str, E
     entries, problems = {}, []
     for spec in definition.fields:
         try:
-            entry = _read_one(spec, (raw.get(spec.key) or "").strip())
+            entry = _read_one(definition.spec_step, spec, (raw.get(spec.key) or "").strip())
         except QuantityError as error:
             problems.append(f"{spec.label}: {error.message}")
             continue

@@ -2,13 +2,12 @@
 
 from datetime import datetime
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from manufacturing.core import clock
-from manufacturing.core.forms import SignatureFields
+from manufacturing.core.forms import LabForm, SignatureFields, Within
 from manufacturing.materials.operations import usable_equipment, usable_materials
 from manufacturing.processing.doses import DoseRequest
 from manufacturing.processing.entries import StepInput
@@ -30,7 +29,7 @@ def _value_field(spec: Field):
     if spec.kind == "check":
         return BooleanField(spec.label)
     if spec.kind == "datetime":
-        return DateTimeLocalField(spec.label, format=DATETIME_FORMAT, validators=[Optional()])
+        return DateTimeLocalField(spec.label, format=DATETIME_FORMAT, validators=[Optional(), Within("bench")])
     return StringField(spec.label, validators=[Length(max=200)], render_kw=render, description=spec.unit)
 
 
@@ -45,11 +44,11 @@ def _use_choices(use: Use, items, current_id: int | None) -> list[SelectChoice]:
     return choices
 
 
-class StepFormBase(FlaskForm):
+class StepFormBase(LabForm):
     """What every step form has: the time of the step, observations and the performed signature."""
 
     performed_at = DateTimeLocalField("Date and time of the step (site time)", format=DATETIME_FORMAT,
-                                      validators=[DataRequired("Give the date and time of the step.")])
+                                      validators=[DataRequired("Give the date and time of the step."), Within("bench")])
     observations = TextAreaField("Observations", validators=[Optional(), Length(max=4000)])
 
     definition: StepDefinition

@@ -55,7 +55,7 @@ def receive():
     return _form_page("processing/step_form.html", context, refused=True)
 
 
-@bp.route("/<int:lot_id>/steps/<kind_slug>/new", methods=["GET", "POST"])
+@bp.route("/<id:lot_id>/steps/<kind_slug>/new", methods=["GET", "POST"])
 @role_required(Role.TECHNICIAN)
 def record_step(lot_id: int, kind_slug: str):
     lot, kind = lot_or_404(lot_id), _kind_or_404(kind_slug)
@@ -70,7 +70,7 @@ def record_step(lot_id: int, kind_slug: str):
     return _form_page("processing/step_form.html", context, refused=True)
 
 
-@bp.post("/<int:lot_id>/steps/<int:step_id>/verify")
+@bp.post("/<id:lot_id>/steps/<id:step_id>/verify")
 @role_required(Role.TECHNICIAN)
 def verify(lot_id: int, step_id: int):
     step = _step_or_404(lot_id, step_id)
@@ -83,7 +83,7 @@ def verify(lot_id: int, step_id: int):
     return redirect(url_for("lots.detail", lot_id=lot_id, _anchor=f"step-{step.id}"))
 
 
-@bp.route("/<int:lot_id>/steps/<int:step_id>/correct", methods=["GET", "POST"])
+@bp.route("/<id:lot_id>/steps/<id:step_id>/correct", methods=["GET", "POST"])
 @role_required(Role.TECHNICIAN)
 def correct(lot_id: int, step_id: int):
     step = _step_or_404(lot_id, step_id)
@@ -99,7 +99,7 @@ def correct(lot_id: int, step_id: int):
     return _form_page("processing/step_form.html", context, refused=True)
 
 
-@bp.route("/<int:lot_id>/doses/new", methods=["GET", "POST"])
+@bp.route("/<id:lot_id>/doses/new", methods=["GET", "POST"])
 @role_required(Role.TECHNICIAN)
 def prepare_doses(lot_id: int):
     lot = lot_or_404(lot_id)

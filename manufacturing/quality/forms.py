@@ -1,15 +1,14 @@
 """Deviation forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from manufacturing.core.forms import SignatureFields
+from manufacturing.core.forms import LabForm, SignatureFields
 from manufacturing.quality.models import DeviationClass
 
 
-class DeviationForm(FlaskForm):
+class DeviationForm(LabForm):
     classification = SelectField("Classification", choices=[SelectChoice(c.name, c.title) for c in DeviationClass])
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     description = TextAreaField("What happened", validators=[DataRequired(), Length(max=8000)])
@@ -19,7 +18,7 @@ class DeviationForm(FlaskForm):
         return DeviationClass[self.classification.data]
 
 
-class AssessmentForm(FlaskForm):
+class AssessmentForm(LabForm):
     impact_assessment = TextAreaField("Impact assessment", validators=[DataRequired(), Length(max=8000)])
     affects_product = RadioField("Does it affect the product?", validators=[DataRequired()], choices=[
         SelectChoice("no", "No: the dose units are not affected"),
@@ -27,5 +26,5 @@ class AssessmentForm(FlaskForm):
     reason = TextAreaField("Reason (when changing an earlier assessment)", validators=[Optional(), Length(max=2000)])
 
 
-class CloseForm(SignatureFields, FlaskForm):
+class CloseForm(SignatureFields, LabForm):
     pass

@@ -15,6 +15,7 @@ from manufacturing.core.audit import record_event, set_reason
 from manufacturing.core.checks import require_reason
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.permissions import Role
+from manufacturing.core.plausible import read_typed, refuse_implausible
 from manufacturing.core.signatures import Meaning, Signature, is_intact, sign, signatures_of
 from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
@@ -70,14 +71,11 @@ def _read_dose(entered: str) -> Quantity:
     if not (same_dimension(quantity, "cells") or same_dimension(quantity, "cells/kg")):
         raise QuantityError(f"{entered.strip()} is {dimension_name(quantity)}: enter the viable NK cells in the bag "
                             "(e.g. 6.2 × 10⁷ cells) or the dose per kg (e.g. 9.7 × 10⁵ cells/kg)")
-    return quantity
+    return refuse_implausible(quantity, entered)
 
 
 def _read_measured(criterion: Criterion, entered: str) -> Quantity:
-    quantity = parse_quantity(entered, unit_label(criterion.unit, plain=True))
-    if same_dimension(quantity, "%") and quantity.m_as("percent") > 100:
-        raise QuantityError(f"{entered.strip()}: a percentage cannot be above 100 %")
-    return quantity
+    return read_typed(entered, unit_label(criterion.unit, plain=True), f"release.{criterion.key}")
 
 
 def read_entry(criterion: Criterion, entered: str) -> tuple[Quantity | None, str | None]:

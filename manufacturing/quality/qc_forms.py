@@ -3,13 +3,12 @@
 from collections.abc import Mapping
 from datetime import datetime
 
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from manufacturing.core import clock
-from manufacturing.core.forms import SignatureFields
+from manufacturing.core.forms import LabForm, SignatureFields, Within
 from manufacturing.quality.models import QcKind
 from manufacturing.quality.qc import QcSheet, ResultView, answers
 from manufacturing.quality.results import is_computed, is_lot_test
@@ -20,14 +19,14 @@ DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 PREFILLED = ("test_key", "dose_unit", "kind", "retest_of")
 
 
-class ResultForm(SignatureFields, FlaskForm):
+class ResultForm(SignatureFields, LabForm):
     test_key = SelectField("Test", validators=[DataRequired("Choose the test.")])
     dose_unit = SelectField("Dose unit", validators=[Optional()])
     value = StringField("Measured value, with its unit", validators=[Optional(), Length(max=80)],
                         render_kw={"placeholder": "e.g. 92 %, 6.2 × 10⁷ cells, 0.5 EU/mL", "autocomplete": "off"})
     answer = SelectField("Or the answer (qualitative tests)", validators=[Optional()])
     tested_at = DateTimeLocalField("Date and time of the test (site time)", format=DATETIME_FORMAT,
-                                   validators=[DataRequired("Give the date and time of the test.")])
+                                   validators=[DataRequired("Give the date and time of the test."), Within("bench")])
     kind = SelectField("Kind of result", choices=[SelectChoice(kind.name, kind.title) for kind in QcKind])
     retest_of = SelectField("Retest or recalculation of", validators=[Optional()])
     comment = TextAreaField("Comment (for a retest or recalculation: why it was done)",
@@ -60,7 +59,7 @@ class ResultForm(SignatureFields, FlaskForm):
         return QcKind[self.kind.data]
 
 
-class VerifyForm(SignatureFields, FlaskForm):
+class VerifyForm(SignatureFields, LabForm):
     pass
 
 

@@ -38,12 +38,12 @@ def _page(lot: Lot, form=None, status: int = 200):
                            may_enter=qc.may_enter(current_user), can_verify=qc.can_verify), status
 
 
-@bp.get("/lots/<int:lot_id>")
+@bp.get("/lots/<id:lot_id>")
 def lot(lot_id: int):
     return _page(lot_or_404(lot_id))
 
 
-@bp.post("/lots/<int:lot_id>/results")
+@bp.post("/lots/<id:lot_id>/results")
 @role_required(Role.TECHNICIAN, Role.QA)
 def record(lot_id: int):
     lot = lot_or_404(lot_id)
@@ -64,7 +64,7 @@ def record(lot_id: int):
     return redirect(url_for("qc.lot", lot_id=lot_id, _anchor=f"result-{result.id}"))
 
 
-@bp.post("/lots/<int:lot_id>/results/<int:result_id>/verify")
+@bp.post("/lots/<id:lot_id>/results/<id:result_id>/verify")
 @role_required(Role.TECHNICIAN, Role.QA)
 def verify(lot_id: int, result_id: int):
     result = _result_or_404(lot_id, result_id)

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.signatures import signature_lines
-from manufacturing.core.web import acting_user, attempt, form_errors
+from manufacturing.core.web import acting_user, attempt, form_errors, query_number
 from manufacturing.extensions import db
 from manufacturing.lots.lookup import lot_or_404
 from manufacturing.processing.models import ProcessStep
@@ -29,11 +29,11 @@ def index():
     return render_template("quality/index.html", deviations=db.session.scalars(query).all(), show_all=show_all)
 
 
-@bp.route("/new/<int:lot_id>", methods=["GET", "POST"])
+@bp.route("/new/<id:lot_id>", methods=["GET", "POST"])
 @role_required(Role.TECHNICIAN, Role.QA)
 def new(lot_id: int):
     lot = lot_or_404(lot_id)
-    step_id = request.args.get("step_id", type=int)
+    step_id = query_number("step_id")
     step = db.session.get(ProcessStep, step_id) if step_id else None
     form = DeviationForm()
     if form.validate_on_submit():
@@ -47,7 +47,7 @@ def new(lot_id: int):
     return render_template("quality/new.html", form=form, lot=lot, step=step)
 
 
-@bp.get("/<int:deviation_id>")
+@bp.get("/<id:deviation_id>")
 def detail(deviation_id: int):
     deviation = _deviation_or_404(deviation_id)
     signatures = signature_lines(deviation)
@@ -59,7 +59,7 @@ def detail(deviation_id: int):
                            deviation_open=states.is_open(deviation))
 
 
-@bp.post("/<int:deviation_id>/assess")
+@bp.post("/<id:deviation_id>/assess")
 @role_required(Role.QA)
 def assess(deviation_id: int):
     deviation = _deviation_or_404(deviation_id)
@@ -72,7 +72,7 @@ def assess(deviation_id: int):
     return redirect(url_for("quality.detail", deviation_id=deviation.id))
 
 
-@bp.post("/<int:deviation_id>/close")
+@bp.post("/<id:deviation_id>/close")
 @role_required(Role.QA)
 def close(deviation_id: int):
     deviation = _deviation_or_404(deviation_id)

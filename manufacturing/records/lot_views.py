@@ -42,7 +42,7 @@ def index():
     return render_template("lots/index.html", rows=rows)
 
 
-@bp.get("/<int:lot_id>")
+@bp.get("/<id:lot_id>")
 def detail(lot_id: int):
     lot = lot_or_404(lot_id)
     executed = lot_record.build(lot)
@@ -68,7 +68,7 @@ def label_prints(doses) -> dict[int, int]:
     return counts
 
 
-@bp.post("/<int:lot_id>/<any(hold, 'lift-hold', cancel):action>")
+@bp.post("/<id:lot_id>/<any(hold, 'lift-hold', cancel):action>")
 def lot_action(lot_id: int, action: str):
     lot = lot_or_404(lot_id)
     operation, message = ACTIONS[action]

@@ -38,13 +38,13 @@ def _download(read, *args, back: str) -> Response:
     return pdf_response(copy.content, copy.filename, copy.sha256)
 
 
-@bp.get("/lots/<int:lot_id>/batch-record.pdf")
+@bp.get("/lots/<id:lot_id>/batch-record.pdf")
 def batch_record(lot_id: int):
     lot = db.session.get(Lot, lot_id) or abort(404)
     return _download(documents.batch_record_copy, lot, acting_user(), back=url_for("lots.detail", lot_id=lot.id))
 
 
-@bp.post("/lots/<int:lot_id>/batch-record")
+@bp.post("/lots/<id:lot_id>/batch-record")
 @role_required(Role.QA)
 def store_batch_record(lot_id: int):
     lot = db.session.get(Lot, lot_id) or abort(404)
@@ -54,13 +54,13 @@ def store_batch_record(lot_id: int):
     return redirect(url_for("lots.detail", lot_id=lot.id, _anchor="documents"))
 
 
-@bp.get("/doses/<int:dose_id>/certificate.pdf")
+@bp.get("/doses/<id:dose_id>/certificate.pdf")
 def certificate(dose_id: int):
     dose = db.session.get(DoseUnit, dose_id) or abort(404)
     return _download(coa.coa_copy, dose, back=url_for("lots.detail", lot_id=dose.lot_id))
 
 
-@bp.post("/doses/<int:dose_id>/label")
+@bp.post("/doses/<id:dose_id>/label")
 @role_required(Role.TECHNICIAN, Role.QA, Role.PHARMACY)
 def print_label(dose_id: int):
     dose = db.session.get(DoseUnit, dose_id) or abort(404)
@@ -71,7 +71,7 @@ def print_label(dose_id: int):
     return pdf_response(content, f"label-{dose.lot.lot_number}-{dose.division_code}-{log.number}.pdf")
 
 
-@bp.get("/documents/<int:document_id>")
+@bp.get("/documents/<id:document_id>")
 def stored(document_id: int):
     document = db.session.get(StoredDocument, document_id) or abort(404)
     return pdf_response(document.content, f"r{document.revision}-{document.filename}", document.sha256)

@@ -32,7 +32,7 @@ def index():
                            interim=queries.awaiting_final(), alerts=alerts.open_alerts())
 
 
-@bp.get("/doses/<int:dose_id>")
+@bp.get("/doses/<id:dose_id>")
 @role_required(Role.QA)
 def dose(dose_id: int):
     unit = _dose_or_404(dose_id)
@@ -47,7 +47,7 @@ def dose(dose_id: int):
     )
 
 
-@bp.post("/doses/<int:dose_id>/release")
+@bp.post("/doses/<id:dose_id>/release")
 @role_required(Role.QA)
 def release(dose_id: int):
     unit = _dose_or_404(dose_id)
@@ -61,7 +61,7 @@ def release(dose_id: int):
     return redirect(url_for("release.dose", dose_id=unit.id))
 
 
-@bp.post("/doses/<int:dose_id>/final")
+@bp.post("/doses/<id:dose_id>/final")
 @role_required(Role.QA)
 def final(dose_id: int):
     unit = _dose_or_404(dose_id)
@@ -74,7 +74,7 @@ def final(dose_id: int):
     return redirect(url_for("release.dose", dose_id=unit.id))
 
 
-@bp.post("/doses/<int:dose_id>/reject")
+@bp.post("/doses/<id:dose_id>/reject")
 @role_required(Role.QA)
 def reject(dose_id: int):
     unit = _dose_or_404(dose_id)
@@ -87,7 +87,7 @@ def reject(dose_id: int):
     return redirect(url_for("release.dose", dose_id=unit.id))
 
 
-@bp.get("/doses/<int:dose_id>/certificate")
+@bp.get("/doses/<id:dose_id>/certificate")
 def certificate(dose_id: int):
     unit = _dose_or_404(dose_id)
     if not operations.has_certificate(unit):
@@ -106,7 +106,7 @@ def alert_list():
     return render_template("release/alerts.html", alerts=rows, form=InformedForm())
 
 
-@bp.post("/alerts/<int:alert_id>/informed")
+@bp.post("/alerts/<id:alert_id>/informed")
 @role_required(Role.QA, Role.PHARMACY)
 def informed(alert_id: int):
     alert = db.session.get(ReleaseAlert, alert_id) or abort(404)

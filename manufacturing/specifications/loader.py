@@ -11,6 +11,7 @@ from typing import Any
 
 import pint
 
+from manufacturing.core.plausible import FILE_NAME as PLAUSIBLE_FILE_NAME
 from manufacturing.specifications.evaluation import (  # noqa: F401 - re-exported: one place to import from
     DoseContext,
     Evaluation,
@@ -365,9 +366,14 @@ def load_spec(path: str | Path) -> Spec:
 
 
 def load_specs(directory: str | Path) -> dict[tuple[str, str], Spec]:
-    """Load every specs/*.toml file, keyed by (id, version); an id and version may appear once."""
+    """Load every specs/*.toml file, keyed by (id, version); an id and version may appear once.
+
+    plausible.toml, the ranges of typing errors, is no specification: core/plausible.py reads it.
+    """
     specs: dict[tuple[str, str], Spec] = {}
     for path in sorted(Path(directory).glob("*.toml")):
+        if path.name == PLAUSIBLE_FILE_NAME:
+            continue
         spec = load_spec(path)
         seen = specs.get((spec.id, spec.version))
         if seen is not None:

@@ -194,6 +194,11 @@ def test_plausible_weights(text):
     assert guards.weight_problem(parse_quantity(text, "kg"), TODAY, TODAY) is None
 
 
+def test_a_weighing_before_birth_is_refused():
+    problem = guards.weight_problem(parse_quantity("64 kg"), date(1969, 12, 31), TODAY, born=date(1970, 1, 1))
+    assert problem == "The weighing date 1969-12-31 is before the subject's birth (1970-01-01)."
+
+
 @pytest.mark.parametrize("text", ["645 kg", "29.9 kg", "250.1 kg"])
 def test_implausible_weights_are_refused(text):
     problem = guards.weight_problem(parse_quantity(text, "kg"), TODAY, TODAY)

@@ -75,7 +75,7 @@ def test_the_dose_is_entered_as_cells_in_the_bag_or_per_kg(database, bench, lot,
 
 
 @pytest.mark.parametrize(("key", "entered", "message"), [
-    ("viability", "120 %", "a percentage cannot be above 100 %"),
+    ("viability", "120 %", "is outside the plausible range for a percentage"),
     ("viability", "0.92", "add the unit"),
     ("viability", "92 mL", "is a volume, but a percentage"),
     ("dose", "6.2e7", "is a number: enter the viable NK cells in the bag"),

@@ -96,7 +96,7 @@ def test_an_answer_is_chosen_for_a_qualitative_test(client, login, database, ben
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"value": "120 %"}, "a percentage cannot be above 100 %"),
+    ({"value": "120 %"}, "is outside the plausible range for a percentage"),
     ({"answer": "sterility|growth"}, "one of the two"),
     ({"test_key": "sterility", "value": "", "answer": "gram_stain|organisms seen"}, "belongs to another test"),
     ({"dose_unit": ""}, "choose the dose unit"),
