@@ -5,10 +5,13 @@ from flask import Flask
 
 def register_cli(app: Flask) -> None:
     from manufacturing.accounts.cli import users_cli
+    from manufacturing.audit.checkpoint_cli import checkpoint, keygen
     from manufacturing.audit.cli import audit_cli
     from manufacturing.demo import demo_cli
     from manufacturing.records.cli import lots_cli, records_cli
     from manufacturing.specifications.cli import specs_cli
 
+    audit_cli.add_command(keygen)
+    audit_cli.add_command(checkpoint)
     for group in (users_cli, audit_cli, demo_cli, specs_cli, records_cli, lots_cli):
         app.cli.add_command(group)

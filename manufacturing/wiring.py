@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from manufacturing import models  # noqa: F401  (every table registered before first use)
-from manufacturing.core import clock, database  # noqa: F401  (engine behaviour)
+from manufacturing.core import checkpoint_taking, clock, database  # noqa: F401  (engine and session behaviour)
 from manufacturing.core.permissions import Role, has_role
 from manufacturing.core.signatures import manifestation
 from manufacturing.extensions import csrf, db, login_manager, migrate
@@ -80,6 +80,7 @@ FEATURE_RECEIVERS = (
     "manufacturing.quality.receivers",
     "manufacturing.dispensing.receivers",
     "manufacturing.release.receivers",
+    "manufacturing.release.checkpoint_receivers",
     "manufacturing.records.receivers",
 )
 

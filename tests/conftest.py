@@ -15,6 +15,7 @@ from sqlalchemy import make_url, update
 from manufacturing import create_app
 from manufacturing.config import TestConfig
 from manufacturing.core.audit import GENESIS, AuditChainHead
+from manufacturing.core.checkpoint_keys import generate_key
 from manufacturing.extensions import db
 from tests.factories import PASSWORD, make_user
 
@@ -54,10 +55,12 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
-    """One application per database, migrated with the project's own migrations."""
+def app(database_url, tmp_path_factory):
+    """One application per database, migrated with the project's own migrations, with its own checkpoint key."""
+    key = tmp_path_factory.mktemp("checkpoint_key") / "checkpoint_key.pem"
+    generate_key(key)
     config = type("RunConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": database_url,
-                                               "WTF_CSRF_ENABLED": False})
+                                               "WTF_CSRF_ENABLED": False, "CHECKPOINT_KEY": str(key)})
     application = create_app(config)
     application.test_client_class = IsolatedClient
     with application.app_context():
@@ -81,8 +84,13 @@ def clean_database() -> None:
 
 
 @pytest.fixture
-def database(app):
-    """An app context on a clean database."""
+def database(app, tmp_path):
+    """An app context on a clean database and an empty checkpoint directory of this test's own.
+
+    The cleaner empties the tables but leaves checkpoint files alone: deleting them is what `audit verify` must
+    catch, so each test gets a fresh directory instead, as a fresh installation would.
+    """
+    app.config["CHECKPOINT_DIR"] = str(tmp_path / "checkpoints")
     with app.app_context():
         yield db
         db.session.remove()
