@@ -28,7 +28,10 @@ instance/secret_key:
 	$(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
 	chmod 600 $@
 
-db: install instance/secret_key
+instance/checkpoint_key.pem: | install instance/secret_key
+	$(FLASK) audit keygen
+
+db: install instance/secret_key instance/checkpoint_key.pem
 	$(FLASK) db upgrade
 
 demo: db
