@@ -95,11 +95,12 @@ def _timestamp_findings(name: str, checkpoint: SignedCheckpoint) -> list[Finding
             return [Finding("NOT TIMESTAMPED", name, "the time-stamping authority did not stamp this checkpoint")]
         return []
     try:
-        algorithm, digest, _ = checkpoint_timestamps.stamped_digest(token)
-    except (KeyError, TypeError, ValueError) as error:
+        holds = checkpoint_timestamps.token_holds(token, checkpoint.statement.digest())
+    except Exception as error:  # asn1crypto and pyHanko raise many kinds on a malformed token
         return [Finding("BAD TIMESTAMP", name, f"the time-stamp token cannot be read: {error}")]
-    if algorithm != checkpoint_timestamps.DIGEST_ALGORITHM or digest != checkpoint.statement.digest():
-        return [Finding("BAD TIMESTAMP", name, "the time-stamp attests another content than this checkpoint")]
+    if not holds:
+        return [Finding("BAD TIMESTAMP", name, "the time-stamp is not intact or attests another content than "
+                        "this checkpoint")]
     return []
 
 

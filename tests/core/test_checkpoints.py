@@ -248,3 +248,14 @@ def test_an_authority_that_fails_leaves_the_checkpoint_unstamped(database, app, 
     append_rows(1)
     assert [cp.timestamped for cp in listed()] == [False]
     assert kinds(verify_checkpoints(database.session)) == {"NOT TIMESTAMPED"}
+
+
+def test_a_forged_time_stamp_is_found(database, app, authority):
+    append_rows(1)
+    path = checkpoint_dir(app) / listed()[0].file_name
+    token = bytearray(checkpoint_files.read(path).timestamp_token)
+    token[-1] ^= 0x01  # the authority's signature no longer matches
+    rewrite_file(path, lambda document: document.update(timestamp_token=base64.b64encode(bytes(token)).decode()))
+    findings = verify_checkpoints(database.session)
+    assert [(finding.kind, finding.where) for finding in findings] == [("BAD TIMESTAMP", path.name)]
+    assert "not intact" in findings[0].detail
