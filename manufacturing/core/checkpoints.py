@@ -50,7 +50,6 @@ class Finding:
     detail: str
 
 
-
 def verify_checkpoints(session: Session) -> list[Finding]:
     """Check every checkpoint file's signature and compare the database chain with every checkpoint."""
     config = current_app.config
