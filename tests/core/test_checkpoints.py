@@ -259,3 +259,12 @@ def test_a_forged_time_stamp_is_found(database, app, authority):
     findings = verify_checkpoints(database.session)
     assert [(finding.kind, finding.where) for finding in findings] == [("BAD TIMESTAMP", path.name)]
     assert "not intact" in findings[0].detail
+
+
+def test_without_a_key_the_daily_command_and_verify_fail_loudly(database, app, tmp_path, monkeypatch):
+    append_rows(1)
+    monkeypatch.setitem(app.config, "CHECKPOINT_KEY", str(tmp_path / "no-such-key.pem"))
+    taken = app.test_cli_runner().invoke(args=["audit", "checkpoint"])
+    assert taken.exit_code == 1 and "No checkpoint was taken" in taken.output
+    verified = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert verified.exit_code == 1 and "NO PUBLIC KEY" in verified.output
