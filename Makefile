@@ -31,7 +31,10 @@ instance/secret_key:
 instance/site-certificate.pem: | install instance/secret_key
 	$(FLASK) records make-site-cert
 
-db: install instance/secret_key instance/site-certificate.pem
+instance/checkpoint_key.pem: | install instance/secret_key
+	$(FLASK) audit keygen
+
+db: install instance/secret_key instance/site-certificate.pem instance/checkpoint_key.pem
 	$(FLASK) db upgrade
 
 demo: db

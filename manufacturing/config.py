@@ -1,6 +1,7 @@
 """Settings, read from the environment with safe defaults for the embedded SQLite database."""
 
 import os
+import tempfile
 from pathlib import Path
 
 DEFAULT_SECRET_KEY = "change-me"
@@ -44,6 +45,18 @@ class Config:
     SIGNING_LOCATION = os.environ.get("SIGNING_LOCATION", "")
     TSA_URL = os.environ.get("TSA_URL") or None
 
+    # Signed checkpoints of the audit chain, outside the database (append-only directory, key in a file).
+    CHECKPOINT_DIR = os.environ.get("CHECKPOINT_DIR", str(INSTANCE_DIR / "checkpoints"))
+    CHECKPOINT_KEY = os.environ.get("CHECKPOINT_KEY", str(INSTANCE_DIR / "checkpoint_key.pem"))
+    CHECKPOINT_EVERY_ROWS = _int("CHECKPOINT_EVERY_ROWS", 1000)
+    CHECKPOINT_MAX_AGE_HOURS = _int("CHECKPOINT_MAX_AGE_HOURS", 24)
+    # `audit verify` warns of a stale checkpoint only past these margins: one large transaction can cross N
+    # rows, and a daily timer may run a little late.
+    CHECKPOINT_MARGIN_ROWS = _int("CHECKPOINT_MARGIN_ROWS", 250)
+    CHECKPOINT_MARGIN_HOURS = _int("CHECKPOINT_MARGIN_HOURS", 2)
+    TSA_URL = os.environ.get("TSA_URL") or None
+    TSA_TIMEOUT_SECONDS = _int("TSA_TIMEOUT_SECONDS", 10)
+
     LOCKOUT_THRESHOLD = _int("LOCKOUT_THRESHOLD", 5)
     IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 15)
     SESSION_ABSOLUTE_HOURS = _int("SESSION_ABSOLUTE_HOURS", 12)
@@ -85,3 +98,6 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
+    # Never the instance directory: the test fixtures give each run its key and each test its directory.
+    CHECKPOINT_DIR = str(Path(tempfile.gettempdir()) / f"nk-test-checkpoints-{os.getpid()}")
+    CHECKPOINT_KEY = str(Path(tempfile.gettempdir()) / f"nk-test-checkpoint-key-{os.getpid()}.pem")

@@ -2,6 +2,7 @@
 
 from manufacturing.accounts.models import AuthSession, LoginThrottle, PasswordHistory, User, UserRole
 from manufacturing.core.audit import AuditChainHead, AuditEvent
+from manufacturing.core.checkpoints import AuditCheckpoint
 from manufacturing.core.counters import Counter
 from manufacturing.core.signatures import Signature
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
@@ -23,6 +24,7 @@ from manufacturing.specifications.models import SpecVersion
 __all__ = [
     "Administration",
     "AuditChainHead",
+    "AuditCheckpoint",
     "AuditEvent",
     "AuthSession",
     "BedsideCheck",

@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from manufacturing import models  # noqa: F401  (every table registered before first use)
-from manufacturing.core import clock, database, text  # noqa: F401  (engine behaviour, stored text)
+from manufacturing.core import checkpoint_taking, clock, database, text  # noqa: F401  (engine, session and stored-text behaviour)
 from manufacturing.core.permissions import Role, has_role
 from manufacturing.core.signatures import manifestation
 from manufacturing.core.web import RowIdConverter
@@ -92,6 +92,7 @@ FEATURE_RECEIVERS = (
     "manufacturing.quality.receivers",
     "manufacturing.dispensing.receivers",
     "manufacturing.release.receivers",
+    "manufacturing.release.checkpoint_receivers",
     "manufacturing.records.receivers",
 )
 

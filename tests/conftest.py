@@ -21,6 +21,7 @@ from manufacturing import create_app
 from manufacturing.config import TestConfig
 from manufacturing.core import database as engines
 from manufacturing.core.audit import GENESIS, AuditChainHead
+from manufacturing.core.checkpoint_keys import generate_key
 from manufacturing.extensions import db
 from tests.factories import PASSWORD, make_user
 
@@ -97,9 +98,11 @@ def site_certificate(tmp_path_factory) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
-def app(database_url, site_certificate):
-    """One application per database, migrated with the project's own migrations by the owner."""
-    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False,
+def app(database_url, site_certificate, tmp_path_factory):
+    """One application per database, migrated by the owner, with its own site certificate and checkpoint key."""
+    key = tmp_path_factory.mktemp("checkpoint_key") / "checkpoint_key.pem"
+    generate_key(key)
+    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False, "CHECKPOINT_KEY": str(key),
                 "SIGNING_CERT": site_certificate[0], "SIGNING_KEY": site_certificate[1]}
     runtime = RuntimeRole(database_url) if database_url.startswith("postgresql") else None
     if runtime is not None:
@@ -157,8 +160,13 @@ def clean_database() -> None:
 
 
 @pytest.fixture
-def database(app):
-    """An app context on a clean database."""
+def database(app, tmp_path):
+    """An app context on a clean database and an empty checkpoint directory of this test's own.
+
+    The cleaner empties the tables but leaves checkpoint files alone: deleting them is what `audit verify` must
+    catch, so each test gets a fresh directory instead, as a fresh installation would.
+    """
+    app.config["CHECKPOINT_DIR"] = str(tmp_path / "checkpoints")
     with app.app_context():
         yield db
         db.session.remove()

@@ -23,10 +23,12 @@ from urllib.request import HTTPCookieProcessor, HTTPRedirectHandler, build_opene
 import psycopg
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import make_url
+from sqlalchemy import make_url, select
 
 from manufacturing import create_app
 from manufacturing.config import Config, TestConfig
+from manufacturing.core.checkpoint_keys import generate_key
+from manufacturing.core.checkpoints import WARNING_KINDS, AuditCheckpoint, verify_checkpoints
 from manufacturing.core.signatures import Meaning
 from manufacturing.extensions import db
 from tests.concurrency import bursts
@@ -62,9 +64,18 @@ def own_database():
 
 
 @pytest.fixture
-def floor(own_database):
+def checkpoint_place(tmp_path) -> dict:
+    """The checkpoint key and directory of this test, shared by the seeding app and the served one."""
+    key = tmp_path / "checkpoint_key.pem"
+    generate_key(key)
+    return {"CHECKPOINT_KEY": str(key), "CHECKPOINT_DIR": str(tmp_path / "checkpoints")}
+
+
+@pytest.fixture
+def floor(own_database, checkpoint_place):
     """The database migrated and seeded through the factories; an app context on it for the checks."""
-    application = create_app(type("SeedConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": own_database}))
+    application = create_app(type("SeedConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": own_database,
+                                                                **checkpoint_place}))
     with application.app_context():
         upgrade()
         lot = bursts.lot_at_release()
@@ -110,13 +121,14 @@ class Server:
 
 
 @pytest.fixture
-def server(own_database, tmp_path):
+def server(own_database, tmp_path, checkpoint_place):
     """gunicorn with four workers serving the test's database; its workers boot while the test seeds it."""
     port = _free_port()
     served = Server(None, f"http://127.0.0.1:{port}", tmp_path / "gunicorn.log", tmp_path / "hash-checks")
     env = {**os.environ, "DATABASE_URL": own_database, "SECRET_KEY": secrets.token_hex(32),
            "SESSION_COOKIE_SECURE": "0", "DOCUMENTS_DIR": str(tmp_path / "documents"),
-           "HASH_CHECKS_FILE": str(served.checks), "LOGIN_THROTTLE_FIRST_WAIT_SECONDS": "600"}
+           "HASH_CHECKS_FILE": str(served.checks), "LOGIN_THROTTLE_FIRST_WAIT_SECONDS": "600",
+           **checkpoint_place}
     command = [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
                "--chdir", str(ROOT), "--timeout", str(REQUEST_SECONDS), "--no-control-socket",
                "tests.concurrency.served:app"]
@@ -225,6 +237,9 @@ def test_the_four_bursts_through_gunicorn_with_four_workers(server, floor):
         print(f"[gunicorn] {BURSTS[burst]} {burst}: {tally}, {figures}")
     failing = [burst for burst, (tally, figures) in found.items() if not _as_expected(burst, tally, figures)]
     assert not failing, "; ".join(f"{burst}: {found[burst][0]}, {found[burst][1]}" for burst in failing)
+    db.session.remove()
+    assert "release" in set(db.session.scalars(select(AuditCheckpoint.trigger)))  # taken by a worker
+    assert [finding for finding in verify_checkpoints(db.session) if finding.kind not in WARNING_KINDS] == []
 
 
 def _as_expected(burst: str, tally: Tally, figures: dict) -> bool:

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import LargeBinary, func, select
 
 from manufacturing.core.audit import AuditChainHead, AuditEvent
+from manufacturing.core.checkpoints import AuditCheckpoint
 from manufacturing.core.signatures import Meaning, Signature
 from manufacturing.dispensing.models import Issue
 from manufacturing.extensions import db
@@ -191,13 +192,14 @@ def certificate_disagreements(dose: DoseUnit, disposition: Disposition, certific
 
 
 def data_digest() -> str:
-    """A digest of every table but the audit trail (a refused act leaves at most audit events behind).
+    """A digest of every table but the audit trail and its checkpoints (a refused act leaves at most audit events
+    behind, and they may make a checkpoint due).
 
     Raw SQL, so that values are compared as stored; binary contents are compared by their SHA-256 column.
     """
     digest, connection = hashlib.sha256(), db.session.connection()
     for table in db.metadata.sorted_tables:
-        if table.name in (AuditEvent.__tablename__, AuditChainHead.__tablename__):
+        if table.name in (AuditEvent.__tablename__, AuditChainHead.__tablename__, AuditCheckpoint.__tablename__):
             continue
         columns = ", ".join(f'"{c.name}"' for c in table.columns if not isinstance(c.type, LargeBinary))
         keys = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)

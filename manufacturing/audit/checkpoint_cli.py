@@ -1,0 +1,33 @@
+"""`flask audit keygen` and `flask audit checkpoint`: the signing key and the daily checkpoint of the trail."""
+
+import sys
+
+import click
+from flask import current_app
+
+from manufacturing.core.checkpoint_keys import generate_key, public_key_path
+from manufacturing.core.checkpoint_taking import take_checkpoint
+from manufacturing.extensions import db
+
+
+@click.command("keygen")
+def keygen() -> None:
+    """Create the Ed25519 key that signs checkpoints (CHECKPOINT_KEY) and its public half; never replace one."""
+    path = current_app.config["CHECKPOINT_KEY"]
+    try:
+        key_id = generate_key(path)
+    except FileExistsError:
+        click.echo(f"A checkpoint key already exists at {path}: it is never replaced.", err=True)
+        sys.exit(1)
+    click.echo(f"Checkpoint key {key_id} written to {path}, public key to {public_key_path(path)}.")
+
+
+@click.command("checkpoint")
+def checkpoint() -> None:
+    """Sign a checkpoint of the committed audit chain now (run daily from cron or a systemd timer)."""
+    try:
+        name = take_checkpoint(db.engine, "daily")
+    except Exception as error:
+        click.echo(f"No checkpoint was taken: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"Checkpoint {name} written to {current_app.config['CHECKPOINT_DIR']}.")

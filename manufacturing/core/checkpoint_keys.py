@@ -1,0 +1,63 @@
+"""The Ed25519 key that signs audit checkpoints, kept in files outside the database; verifying needs the public half."""
+
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+PUBLIC_SUFFIX = ".pub.pem"
+
+
+def public_key_path(private_path: str | Path) -> Path:
+    """Return where the public half of a signing key is kept: beside it, `name.pub.pem`."""
+    return Path(private_path).with_suffix(PUBLIC_SUFFIX)
+
+
+def generate_key(private_path: str | Path) -> str:
+    """Create a new signing key and its public half; refuse to replace an existing key. Return its key id."""
+    private_path = Path(private_path)
+    private_path.parent.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    _write_new(private_path, private_pem, 0o400)
+    _write_new(public_key_path(private_path), public_pem, 0o444)
+    return key_id(key.public_key())
+
+
+def _write_new(path: Path, content: bytes, mode: int) -> None:
+    """Write a file that must not exist yet (O_EXCL), readable only as `mode` allows."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def load_private_key(private_path: str | Path) -> Ed25519PrivateKey:
+    """Read the signing key; a missing or foreign key is an error."""
+    key = serialization.load_pem_private_key(Path(private_path).read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{private_path} is not an Ed25519 key")
+    return key
+
+
+def load_public_key(private_path: str | Path) -> Ed25519PublicKey | None:
+    """Read the public half kept beside the signing key; None when there is none."""
+    path = public_key_path(private_path)
+    if not path.exists():
+        return None
+    key = serialization.load_pem_public_key(path.read_bytes())
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"{path} is not an Ed25519 public key")
+    return key
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """Name a key by the first 16 hex digits of the SHA-256 of its raw public bytes."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
