@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from manufacturing import create_app
 from manufacturing.config import DEFAULT_SECRET_KEY
@@ -23,7 +24,7 @@ def test_healthz_checks_the_database(client):
 
 
 def _example_url(rule) -> str:
-    values = {arg: 1 if rule._converters[arg].__class__.__name__ == "IntegerConverter" else "x"
+    values = {arg: 1 if isinstance(rule._converters[arg], IntegerConverter) else "x"
               for arg in rule.arguments}
     for arg, converter in rule._converters.items():
         if converter.__class__.__name__ == "AnyConverter":
