@@ -33,6 +33,9 @@ class Config:
     SITE_NAME = os.environ.get("SITE_NAME", "Cell Therapy GMP Facility")
     SPECS_DIR = os.environ.get("SPECS_DIR", str(Path(__file__).resolve().parent.parent / "specs"))
     DOCUMENTS_DIR = os.environ.get("DOCUMENTS_DIR", str(INSTANCE_DIR / "documents"))
+    # The audit key (hex) seals the trail, signatures and documents; else instance/audit_key (core/keyring.py).
+    AUDIT_KEY = os.environ.get("AUDIT_KEY")
+    AUDIT_RETIRED_KEYS = os.environ.get("AUDIT_RETIRED_KEYS")
 
     LOCKOUT_THRESHOLD = _int("LOCKOUT_THRESHOLD", 5)
     IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 15)
@@ -54,9 +57,11 @@ class Config:
 
 
 class TestConfig(Config):
-    """Fast password hashing and a throw-away secret; everything else as in production."""
+    """Fast password hashing, a throw-away secret and a fixed audit key; everything else as in production."""
 
     TESTING = True
     SECRET_KEY = "test-secret-key"
+    AUDIT_KEY = "7e57" * 16
+    AUDIT_RETIRED_KEYS = None
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
