@@ -135,23 +135,26 @@ def _chain_findings(rows: list[_Row], sealed_length: int) -> list[Finding]:
         inside = index < sealed_length or index < last_genuine
         problem = _row_problem(row, previous, keyed_seen, inside)
         if problem:
-            problems.append((row.id, *problem))
+            problems.append((index, row.id, *problem))
         keyed_seen = keyed_seen or row.key_id != UNKEYED
         previous = row
     return _grouped(problems)
 
 
-def _grouped(problems: list[tuple[int, str, str]]) -> list[Finding]:
-    """One finding per run of consecutive rows with the same problem (a re-hashed tail is one finding)."""
-    findings, run = [], []
-    for problem in [*problems, (None, "", "")]:
-        if run and problem[1:] != run[-1][1:]:
-            first, last = run[0][0], run[-1][0]
-            where = f"audit row {first}" if first == last else f"audit rows {first} to {last} ({len(run)} rows)"
-            findings.append(Finding(run[0][1], where, run[0][2]))
-            run = []
-        run.append(problem)
-    return findings
+def _grouped(problems: list[tuple[int, int, str, str]]) -> list[Finding]:
+    """One finding per run of adjacent rows with the same problem (a re-hashed tail is one finding)."""
+    runs: list[list[tuple]] = []
+    for problem in problems:
+        last = runs[-1][-1] if runs else None
+        if last is not None and problem[0] == last[0] + 1 and problem[2:] == last[2:]:
+            runs[-1].append(problem)
+        else:
+            runs.append([problem])
+    return [Finding(run[0][2], _rows_named(run[0][1], run[-1][1], len(run)), run[0][3]) for run in runs]
+
+
+def _rows_named(first: int, last: int, count: int) -> str:
+    return f"audit row {first}" if count == 1 else f"audit rows {first} to {last} ({count} rows)"
 
 
 def _row_problem(row: _Row, previous: _Row | None, keyed_seen: bool, inside: bool) -> tuple[str, str] | None:
