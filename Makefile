@@ -28,7 +28,12 @@ instance/secret_key:
 	$(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
 	chmod 600 $@
 
-db: install instance/secret_key
+instance/audit_key:
+	mkdir -p instance
+	(umask 077; $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@)
+	chmod 600 $@
+
+db: install instance/secret_key instance/audit_key
 	$(FLASK) db upgrade
 
 demo: db

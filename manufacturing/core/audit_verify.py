@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from manufacturing.core import seals
 from manufacturing.core.audit import GENESIS, AuditChainHead, AuditEvent
 from manufacturing.core.audit_replay import edited_records
-from manufacturing.core.keyring import UNKEYED, keyring
+from manufacturing.core.keyring import UNKEYED, Keyring, keyring
 from manufacturing.core.signatures import Signature
 
 ALTERED = "ALTERED row"
@@ -87,7 +87,8 @@ def verify_chain(session: Session) -> Report:
     """Check the chain, its head, signatures, documents, records and checkpoints; report every finding."""
     events = list(session.execute(select(AuditEvent.__table__).order_by(AuditEvent.id)).mappings())
     head = session.get(AuditChainHead, 1)
-    rows = [_read(event) for event in events]
+    ring = keyring()
+    rows = [_read(event, ring) for event in events]
     findings = _chain_findings(rows, _sealed_length(head)) + _head_findings(head, rows)
     findings += _signature_findings(session) + _layer_findings(session)
     findings += [Finding(EDITED, where, detail) for where, detail in edited_records(session, events)]
@@ -108,14 +109,14 @@ def checkpoint_findings(session: Session) -> list:
     return list(checkpoints.verify_checkpoints(session))
 
 
-def _read(event) -> _Row:
-    ring, key_id = keyring(), event["key_id"]
+def _read(event, ring: Keyring) -> _Row:
+    key_id = event["key_id"]
     if key_id == UNKEYED:
         sealed = seals.unkeyed_digest(event, event["prev_hash"]) == event["hash"]
         return _Row(event["id"], event["prev_hash"], event["hash"], key_id, sealed, sealed)
-    content = event["mac"] == seals.row_mac(event, key_id)
-    link = key_id in ring.keys and event["hash"] == seals.link_hash(event["prev_hash"], event["mac"], key_id)
-    return _Row(event["id"], event["prev_hash"], event["hash"], key_id, content and key_id in ring.keys, link)
+    content = ring.matches(seals.row_content(event), key_id, event["mac"])
+    link = ring.matches(seals.row_link(event["prev_hash"], event["mac"]), key_id, event["hash"])
+    return _Row(event["id"], event["prev_hash"], event["hash"], key_id, content, link)
 
 
 def _sealed_length(head: AuditChainHead | None) -> int:
@@ -159,7 +160,8 @@ def _rows_named(first: int, last: int, count: int) -> str:
 
 def _row_problem(row: _Row, previous: _Row | None, keyed_seen: bool, inside: bool) -> tuple[str, str] | None:
     if row.key_id != UNKEYED and row.key_id not in keyring().keys:
-        return FORGED, f"sealed with key id '{row.key_id}', which this site never held"
+        return FORGED, (f"sealed with key id '{row.key_id}', which is not in the keyring: a forgery, "
+                        "or a retired key was removed")
     if row.key_id == UNKEYED and keyed_seen:
         return FORGED, "claims to predate the keyed trail but stands after keyed rows"
     if not row.content_sealed:

@@ -16,6 +16,7 @@ from flask import Flask, current_app
 UNKEYED = "unkeyed"
 DEVELOPMENT_KEY = hashlib.sha256(b"development audit key: never for records of a patient").hexdigest()
 EXTENSION = "audit_keyring"
+CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def key_id(key: bytes) -> str:
@@ -40,6 +41,10 @@ class Keyring:
     current_id: str
     keys: dict[str, bytes]
 
+    def __post_init__(self) -> None:
+        started = {identifier: hmac.new(key, digestmod=hashlib.sha256) for identifier, key in self.keys.items()}
+        object.__setattr__(self, "_started", started)
+
     @classmethod
     def of(cls, current: bytes, retired: list[bytes] = ()) -> "Keyring":
         keys = {key_id(key): key for key in retired}
@@ -48,11 +53,12 @@ class Keyring:
 
     def mac(self, fields: list, with_key: str | None = None) -> str | None:
         """HMAC-SHA256 of the canonical fields under a key of the ring (the current one by default)."""
-        key = self.keys.get(with_key or self.current_id)
-        if key is None:
+        started = self._started.get(with_key or self.current_id)
+        if started is None:
             return None
-        payload = json.dumps(fields, separators=(",", ":"), ensure_ascii=False, default=str)
-        return hmac.new(key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
+        mac = started.copy()
+        mac.update(CANONICAL.encode(fields).encode("utf-8"))
+        return mac.hexdigest()
 
     def matches(self, fields: list, with_key: str, mac: str) -> bool:
         """Tell whether a stored MAC is the one the named key gives these fields."""

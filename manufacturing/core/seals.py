@@ -19,14 +19,24 @@ def _row_fields(row: dict) -> list:
     return [clock.as_utc(row["occurred_at"]).isoformat()] + [row[column] for column in AUDIT_COLUMNS[1:]]
 
 
-def row_mac(row: dict, key_id: str | None = None) -> str | None:
-    """Seal one audit row's content."""
-    return keyring().mac(["audit row", *_row_fields(row)], key_id)
+def row_content(row: dict) -> list:
+    """What an audit row's MAC covers: its content."""
+    return ["audit row", *_row_fields(row)]
 
 
-def link_hash(prev_hash: str, mac: str, key_id: str | None = None) -> str | None:
-    """Seal a row's place in the chain: the row before it and the row's own seal."""
-    return keyring().mac(["audit link", prev_hash, mac], key_id)
+def row_link(prev_hash: str, mac: str) -> list:
+    """What a row's link covers: the link of the row before it and the row's own MAC."""
+    return ["audit link", prev_hash, mac]
+
+
+def row_mac(row: dict) -> str:
+    """Seal one audit row's content with the current key."""
+    return keyring().mac(row_content(row))
+
+
+def link_hash(prev_hash: str, mac: str) -> str:
+    """Seal a row's place in the chain with the current key."""
+    return keyring().mac(row_link(prev_hash, mac))
 
 
 def head_mac(length: int, last_hash: str, key_id: str | None = None) -> str | None:

@@ -255,7 +255,7 @@ def test_forged_row_claiming_to_predate_the_key(filled_db):
 def test_forged_row_under_a_key_never_held(filled_db):
     _forged_row("c0ffeec0ffee", wrong_key)
     report = findings(FORGED)
-    assert "never held" in str(report)
+    assert "c0ffeec0ffee', which is not in the keyring" in str(report)
 
 
 def test_every_finding_is_reported_not_only_the_first(filled_db):
