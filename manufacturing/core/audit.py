@@ -214,9 +214,13 @@ def _changed_fields(obj: Audited, dialect) -> dict:
 
 
 def _masked(obj: Audited, key: str, change: dict) -> dict:
-    if key in obj.__audit_mask__:
-        return {side: "(hidden)" for side, value in change.items() if value is not None}
-    return change
+    """Hide a masked value; keep a keyed fingerprint of the new one, so that a change behind the trail is seen."""
+    if key not in obj.__audit_mask__:
+        return change
+    hidden = {side: "(hidden)" for side, value in change.items() if value is not None}
+    if change.get("new") is not None:
+        hidden["sealed"] = seals.hidden_value(obj.audit_entity(), key, change["new"])
+    return hidden
 
 
 def _snapshot(obj: Audited, side: str, dialect) -> dict:

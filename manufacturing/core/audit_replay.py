@@ -2,7 +2,8 @@
 
 A value changed in the database behind the application's back (a signed step value, a printed name, a
 role) leaves no row in the trail, so the record and the replay of its trail disagree. Columns the trail
-does not record (`__audit_exclude__`) or records hidden (`__audit_mask__`) are not compared.
+does not record (`__audit_exclude__`) are not compared; those it hides (`__audit_mask__`, a password hash)
+are compared with the keyed fingerprint the trail keeps of them, where it keeps one.
 """
 
 import json
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from manufacturing.core.audit import Audited
+from manufacturing.core.seals import hidden_value_matches
 from manufacturing.core.serialize import column_values
 from manufacturing.extensions import db
 
@@ -31,7 +33,7 @@ def replay(events) -> dict[tuple[str, str], dict | None]:
             continue
         values = {} if verb == "created" or state.get(key) is None else state[key]
         for field, change in json.loads(event["changes"]).items():
-            values[field] = change.get("new") if isinstance(change, dict) else change
+            values[field] = change.get("sealed", change.get("new")) if isinstance(change, dict) else change
         state[key] = values
     return state
 
@@ -43,10 +45,23 @@ def _audited_classes() -> list[type]:
 
 
 def _differences(record: Audited, recorded: dict, dialect) -> list[str]:
-    skip = record.__audit_exclude__ | record.__audit_mask__
-    current = column_values(record, dialect, exclude=skip)
-    return [f"{field} is {value!r} in the database, the trail last recorded {recorded.get(field)!r}"
-            for field, value in sorted(current.items()) if value != recorded.get(field)]
+    current = column_values(record, dialect, exclude=record.__audit_exclude__)
+    return [_difference(record, field, value, recorded.get(field)) for field, value in sorted(current.items())
+            if not _agrees(record, field, value, recorded.get(field))]
+
+
+def _agrees(record: Audited, field: str, value: object, recorded: object) -> bool:
+    if field not in record.__audit_mask__:
+        return value == recorded
+    if not (isinstance(recorded, str) and recorded.startswith("hmac:")):
+        return True  # hidden before fingerprints were kept: nothing to compare with
+    return value is not None and hidden_value_matches(record.audit_entity(), field, value, recorded)
+
+
+def _difference(record: Audited, field: str, value: object, recorded: object) -> str:
+    if field in record.__audit_mask__:
+        return f"{field} (hidden) is not the value the trail last recorded"
+    return f"{field} is {value!r} in the database, the trail last recorded {recorded!r}"
 
 
 def edited_records(session: Session, events) -> list[tuple[str, str]]:

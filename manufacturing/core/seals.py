@@ -44,6 +44,18 @@ def head_mac(length: int, last_hash: str, key_id: str | None = None) -> str | No
     return keyring().mac(["audit head", int(length), last_hash], key_id)
 
 
+def hidden_value(entity: str, field: str, value: object) -> str:
+    """A keyed fingerprint of a value the trail hides (a password hash), named by its key id."""
+    ring = keyring()
+    return f"hmac:{ring.current_id}:{ring.mac(['hidden value', entity, field, value])}"
+
+
+def hidden_value_matches(entity: str, field: str, value: object, sealed: str) -> bool:
+    """Tell whether a value is the one the trail fingerprinted."""
+    _, key_id, mac = [*sealed.split(":"), "", ""][:3]
+    return keyring().matches(["hidden value", entity, field, value], key_id, mac)
+
+
 def unkeyed_digest(row: dict, prev_hash: str) -> str:
     """The plain SHA-256 a row carried before the trail was keyed."""
     payload = json.dumps([*_row_fields(row), prev_hash], separators=(",", ":"), ensure_ascii=False)

@@ -394,6 +394,15 @@ def test_printed_name_of_a_user_edited(filled_db):
     assert "full_name" in str(report)
 
 
+def test_password_hash_replaced_to_sign_as_someone_else(filled_db):
+    """The trail hides password hashes but keeps a keyed fingerprint: a hash swapped in the database is seen."""
+    known = records("users", username="tech.one")[0]["password_hash"]
+    run("UPDATE users SET password_hash = :known WHERE username = 'qa.one'", known=known)
+    report = findings(EDITED)
+    assert "password_hash (hidden) is not the value the trail last recorded" in str(report)
+    assert known not in str(report)
+
+
 def test_disposition_edited(filled_db):
     run("UPDATE dispositions SET justification = 'approved by phone' WHERE id = (SELECT MIN(id) FROM dispositions)")
     findings(EDITED)
