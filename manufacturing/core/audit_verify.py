@@ -96,6 +96,17 @@ def verify_chain(session: Session) -> Report:
     return Report(len(rows), tuple(findings))
 
 
+def verify_as_of_now(session: Session) -> Report:
+    """Verify in a transaction of its own that sees one snapshot (rows and head as of one moment)."""
+    session.rollback()
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    try:
+        return verify_chain(session)
+    finally:
+        session.rollback()
+
+
 def _layer_findings(session: Session) -> list[Finding]:
     return [finding for _, found in verifying.send(session) for finding in found]
 
