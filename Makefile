@@ -28,13 +28,18 @@ instance/secret_key:
 	$(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
 	chmod 600 $@
 
+instance/audit_key:
+	mkdir -p instance
+	(umask 077; $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@)
+	chmod 600 $@
+
 instance/site-certificate.pem: | install instance/secret_key
 	$(FLASK) records make-site-cert
 
 instance/checkpoint_key.pem: | install instance/secret_key
 	$(FLASK) audit keygen
 
-db: install instance/secret_key instance/site-certificate.pem instance/checkpoint_key.pem
+db: install instance/secret_key instance/audit_key instance/site-certificate.pem instance/checkpoint_key.pem
 	$(FLASK) db upgrade
 
 demo: db

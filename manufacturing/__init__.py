@@ -5,6 +5,7 @@ from pathlib import Path
 from flask import Flask
 
 from manufacturing.config import DEFAULT_SECRET_KEY, INSTANCE_DIR, Config
+from manufacturing.core import keyring
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,6 +20,7 @@ def create_app(config: dict | type | None = None) -> Flask:
     elif config:
         app.config.from_mapping(config)
     _refuse_default_secret(app)
+    keyring.init_app(app)
 
     from manufacturing import wiring
 

@@ -54,8 +54,10 @@ class Config:
     # rows, and a daily timer may run a little late.
     CHECKPOINT_MARGIN_ROWS = _int("CHECKPOINT_MARGIN_ROWS", 250)
     CHECKPOINT_MARGIN_HOURS = _int("CHECKPOINT_MARGIN_HOURS", 2)
-    TSA_URL = os.environ.get("TSA_URL") or None
     TSA_TIMEOUT_SECONDS = _int("TSA_TIMEOUT_SECONDS", 10)
+    # The audit key (hex) seals the trail, signatures and documents; else instance/audit_key (core/keyring.py).
+    AUDIT_KEY = os.environ.get("AUDIT_KEY")
+    AUDIT_RETIRED_KEYS = os.environ.get("AUDIT_RETIRED_KEYS")
 
     LOCKOUT_THRESHOLD = _int("LOCKOUT_THRESHOLD", 5)
     IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 15)
@@ -92,10 +94,12 @@ class Config:
 
 
 class TestConfig(Config):
-    """Fast password hashing and a throw-away secret; everything else as in production."""
+    """Fast password hashing, a throw-away secret and a fixed audit key; everything else as in production."""
 
     TESTING = True
     SECRET_KEY = "test-secret-key"
+    AUDIT_KEY = "7e57" * 16
+    AUDIT_RETIRED_KEYS = None
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     # Never the instance directory: the test fixtures give each run its key and each test its directory.

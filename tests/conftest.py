@@ -20,7 +20,7 @@ from sqlalchemy import make_url, update
 from manufacturing import create_app
 from manufacturing.config import TestConfig
 from manufacturing.core import database as engines
-from manufacturing.core.audit import GENESIS, AuditChainHead
+from manufacturing.core.audit import GENESIS, AuditChainHead, sealed_head
 from manufacturing.core.checkpoint_keys import generate_key
 from manufacturing.extensions import db
 from tests.factories import PASSWORD, make_user
@@ -156,7 +156,7 @@ def clean_database() -> None:
         for table in reversed(db.metadata.sorted_tables):
             if table.name != AuditChainHead.__tablename__:
                 connection.execute(table.delete())
-        connection.execute(update(AuditChainHead.__table__).values(last_hash=GENESIS, length=0))
+        connection.execute(update(AuditChainHead.__table__).values(**sealed_head(0, GENESIS)))
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""Append-only, hash-chained audit trail, filled from SQLAlchemy session events (21 CFR 11.10(e)).
+"""Append-only audit trail sealed with a key kept outside the database (21 CFR 11.10(e)).
 
 One function appends (`_append`); everything that reaches the audit table goes through it: the
 row-level changes of audited models, collected after each flush, and the explicit events
-(security events, business events) recorded with `record_event`.
+(security events, business events) recorded with `record_event`. Each row carries a MAC of its
+content and a keyed link to the row before it; the head's MAC covers the length and the last link.
 """
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Connection, Integer, String, Text, event, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from manufacturing.core import clock
+from manufacturing.core import clock, seals
+from manufacturing.core.keyring import keyring
 from manufacturing.core.serialize import column_values, stored_value
 from manufacturing.core.types import UTCDateTime
 from manufacturing.extensions import db
@@ -39,6 +40,8 @@ class AuditEvent(db.Model):
     scope: Mapped[str | None] = mapped_column(String(80), index=True)
     changes: Mapped[str] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(16))
+    mac: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
@@ -62,6 +65,14 @@ class AuditChainHead(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_hash: Mapped[str] = mapped_column(String(64))
     length: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    key_id: Mapped[str] = mapped_column(String(16))
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+def sealed_head(length: int, last_hash: str) -> dict:
+    """The values of a chain head of this length ending in this link, sealed with the current key."""
+    return {"length": length, "last_hash": last_hash, "key_id": keyring().current_id,
+            "mac": seals.head_mac(length, last_hash)}
 
 
 class Audited:
@@ -138,15 +149,6 @@ def record_event(
     _append(session.connection(), [entry])
 
 
-def digest(row: dict, prev_hash: str) -> str:
-    """Hash one row's content together with the hash of the row before it."""
-    occurred = clock.as_utc(row["occurred_at"]).isoformat()
-    fields = [occurred, row["user_id"], row["username"], row["action"], row["entity_type"]]
-    fields += [row["entity_id"], row["scope"], row["changes"], row["reason"], prev_hash]
-    payload = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
 def _entry(session, action, entity_type, entity_id, changes, *, scope, reason, actor=None) -> dict:
     who = actor or current_actor(session)
     return {
@@ -178,15 +180,15 @@ def _append(connection: Connection, entries: list[dict]) -> None:
     if not entries:
         return
     head = _lock_head(connection)
-    previous = head.last_hash
+    previous, key_id = head.last_hash, keyring().current_id
     for entry in entries:
-        entry["prev_hash"] = previous
-        entry["hash"] = previous = digest(entry, previous)
+        entry.update(key_id=key_id, mac=seals.row_mac(entry), prev_hash=previous)
+        entry["hash"] = previous = seals.link_hash(previous, entry["mac"])
     connection.execute(insert(AuditEvent.__table__), entries)
     connection.execute(
         update(AuditChainHead.__table__)
         .where(AuditChainHead.__table__.c.id == 1)
-        .values(last_hash=previous, length=head.length + len(entries))
+        .values(**sealed_head(head.length + len(entries), previous))
     )
 
 
@@ -212,9 +214,13 @@ def _changed_fields(obj: Audited, dialect) -> dict:
 
 
 def _masked(obj: Audited, key: str, change: dict) -> dict:
-    if key in obj.__audit_mask__:
-        return {side: "(hidden)" for side, value in change.items() if value is not None}
-    return change
+    """Hide a masked value; keep a keyed fingerprint of the new one, so that a change behind the trail is seen."""
+    if key not in obj.__audit_mask__:
+        return change
+    hidden = {side: "(hidden)" for side, value in change.items() if value is not None}
+    if change.get("new") is not None:
+        hidden["sealed"] = seals.hidden_value(obj.audit_entity(), key, change["new"])
+    return hidden
 
 
 def _snapshot(obj: Audited, side: str, dialect) -> dict:

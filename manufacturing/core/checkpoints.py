@@ -6,7 +6,6 @@ kept outside the database, that says how long the chain was and how it ended; `v
 database with every checkpoint. The file is the authority; the `audit_checkpoints` row is a copy to show.
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from manufacturing.core import checkpoint_files, checkpoint_keys, checkpoint_timestamps, clock
 from manufacturing.core.audit import GENESIS, AuditChainHead, AuditEvent
 from manufacturing.core.checkpoint_files import SignedCheckpoint, Statement
+from manufacturing.core.findings import Finding
 from manufacturing.core.types import UTCDateTime
 from manufacturing.extensions import db
 
@@ -40,14 +40,6 @@ class AuditCheckpoint(db.Model):
     signature: Mapped[str] = mapped_column(Text)
     timestamped: Mapped[bool] = mapped_column(default=False)
 
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing verification found: what kind, where, and the detail a reviewer needs."""
-
-    kind: str
-    where: str
-    detail: str
 
 
 def verify_checkpoints(session: Session) -> list[Finding]:

@@ -10,9 +10,10 @@ from sqlalchemy import Enum, ForeignKey, String, Text, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
-from manufacturing.core import clock
+from manufacturing.core import clock, seals
 from manufacturing.core.audit import Audited, current_reason
 from manufacturing.core.errors import ReasonRequired, SignatureError
+from manufacturing.core.keyring import keyring
 from manufacturing.core.serialize import column_values
 from manufacturing.core.types import UTCDateTime
 from manufacturing.extensions import db
@@ -91,6 +92,7 @@ class Signature(Audited, db.Model):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     content_hash: Mapped[str] = mapped_column(String(64))
     record_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    key_id: Mapped[str] = mapped_column(String(16))
     binding_hash: Mapped[str] = mapped_column(String(64))
     comment: Mapped[str | None] = mapped_column(Text)
 
@@ -111,15 +113,6 @@ def content_hash(record: Signable) -> str:
     """Hash the record's canonical content together with its identity."""
     payload = {"entity": record.audit_entity(), "id": record.audit_id(), "content": record.signed_content()}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _binding(signature: Signature) -> str:
-    """Bind the signature's own fields to the signed content so it cannot be moved or edited."""
-    fields = [signature.entity_type, signature.entity_id, signature.content_hash, signature.signer_id,
-              signature.username, signature.printed_name, signature.meaning.name,
-              clock.as_utc(signature.signed_at).isoformat()]
-    text = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -152,7 +145,7 @@ def sign(record: Signable, meaning: Meaning, user, password: str, *,
         signed_at=clock.now(), content_hash=content_hash(record), comment=comment,
         record_version=record.signature_version(),
     )
-    signature.binding_hash = _binding(signature)
+    signature.key_id, signature.binding_hash = keyring().current_id, seals.binding_mac(signature)
     _store_once(session, signature, record)
     return signature
 
@@ -184,7 +177,7 @@ def current_signatures(record: Signable) -> list[Signature]:
 
 def is_intact(signature: Signature, record: Signable) -> bool:
     """Tell whether the signed content and the signature itself are unchanged."""
-    return signature.binding_hash == _binding(signature) and signature.content_hash == content_hash(record)
+    return seals.binding_intact(signature) and signature.content_hash == content_hash(record)
 
 
 @dataclass(frozen=True)

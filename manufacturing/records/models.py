@@ -37,6 +37,8 @@ class StoredDocument(Audited, db.Model):
     reason: Mapped[str] = mapped_column(String(200))
     source_hash: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+    mac: Mapped[str] = mapped_column(String(64))
     size: Mapped[int]
     filename: Mapped[str] = mapped_column(String(120))
     content: Mapped[bytes] = deferred(mapped_column(LargeBinary))

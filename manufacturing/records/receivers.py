@@ -1,6 +1,8 @@
 """What records does on a release: store the certificate and the lot's batch record as they stand."""
 
+from manufacturing.core.audit_verify import verifying
 from manufacturing.records.documents import issue_release_documents
+from manufacturing.records.storage import replaced_documents
 from manufacturing.release.signals import dose_released, release_withdrawn
 
 
@@ -18,3 +20,4 @@ def connect() -> None:
     """Connect records' receivers; called once by the application factory."""
     dose_released.connect(store_release_documents)
     release_withdrawn.connect(store_withdrawn_certificate)
+    verifying.connect(replaced_documents)

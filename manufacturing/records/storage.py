@@ -11,8 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, undefer
 
-from manufacturing.core import clock
+from manufacturing.core import clock, seals
+from manufacturing.core.audit_verify import DOCUMENT
+from manufacturing.core.findings import Finding
+from manufacturing.core.keyring import keyring
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import DoseUnit
@@ -63,15 +67,29 @@ def issue(kind: DocumentKind, lot: Lot, dose: DoseUnit | None, data_hash: str, r
     document = StoredDocument(kind=kind, lot_id=lot.id, dose_unit_id=dose.id if dose else None, revision=revision,
                               reason=why[:200], source_hash=data_hash, sha256=hashlib.sha256(content).hexdigest(),
                               size=len(content), filename=filename, content=content, created_at=clock.now(),
-                              created_by_id=user.id if user is not None else None)
+                              created_by_id=user.id if user is not None else None, key_id=keyring().current_id)
+    document.mac = seals.document_mac(document)
     db.session.add(document)
     db.session.flush()
     return document
 
 
 def verify(document: StoredDocument) -> bool:
-    """Tell whether the stored bytes still have the SHA-256 recorded when they were issued."""
-    return hashlib.sha256(document.content).hexdigest() == document.sha256
+    """Tell whether the stored bytes still have the SHA-256 recorded when they were issued, under its seal."""
+    return seals.bytes_intact(document) and seals.document_sealed(document)
+
+
+def replaced_documents(session: Session) -> list[Finding]:
+    """Every stored document whose bytes, SHA-256 or record no longer match what was sealed at issue."""
+    findings = []
+    query = select(StoredDocument).options(undefer(StoredDocument.content)).order_by(StoredDocument.id)
+    for document in session.scalars(query.execution_options(yield_per=20)):
+        where = f"stored document {document.id} ({document.kind.name} revision {document.revision})"
+        if not seals.document_sealed(document):
+            findings.append(Finding(DOCUMENT, where, "its SHA-256 or its record does not match its MAC"))
+        elif not seals.bytes_intact(document):
+            findings.append(Finding(DOCUMENT, where, "its bytes do not have the SHA-256 recorded at issue"))
+    return findings
 
 
 @dataclass(frozen=True)

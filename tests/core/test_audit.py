@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from manufacturing.accounts import operations
 from manufacturing.core.audit import AuditEvent, record_event, set_actor, set_reason
-from manufacturing.core.audit_verify import verify_chain
+from manufacturing.core.audit_verify import ALTERED, RELINKED, TRUNCATED, verify_chain
 from manufacturing.core.permissions import Role
 from tests.conftest import owner_engine, past_the_triggers
 from tests.factories import make_user
@@ -92,24 +92,24 @@ def trail(database):
     return rows
 
 
+def _chain_findings(database) -> list[tuple[str, str]]:
+    findings = verify_chain(database.session).findings
+    return [(finding.kind, finding.where) for finding in findings if finding.where.startswith(("audit", "chain"))]
+
+
 def test_edited_row_is_named(database, trail):
     _tamper(database, "UPDATE audit_events SET reason = 'covered up' WHERE id = :id", id=trail[3].id)
-    report = verify_chain(database.session)
-    assert not report.ok and report.bad_row_id == trail[3].id
-    assert "altered" in report.problem
+    assert _chain_findings(database) == [(ALTERED, f"audit row {trail[3].id}")]
 
 
 def test_removed_row_is_found(database, trail):
     _tamper(database, "DELETE FROM audit_events WHERE id = :id", id=trail[2].id)
-    report = verify_chain(database.session)
-    assert not report.ok and report.bad_row_id == trail[3].id
-    assert "removed" in report.problem
+    assert (RELINKED, f"audit row {trail[3].id}") in _chain_findings(database)
 
 
 def test_removed_last_row_is_found(database, trail):
     _tamper(database, "DELETE FROM audit_events WHERE id = :id", id=trail[-1].id)
-    report = verify_chain(database.session)
-    assert not report.ok and "removed" in report.problem
+    assert _chain_findings(database) == [(TRUNCATED, "chain head")]
 
 
 def test_swapped_rows_are_found(database, trail):
@@ -117,8 +117,7 @@ def test_swapped_rows_are_found(database, trail):
     _tamper(database, "UPDATE audit_events SET id = -1 WHERE id = :id", id=first.id)
     _tamper(database, "UPDATE audit_events SET id = :a WHERE id = :b", a=first.id, b=second.id)
     _tamper(database, "UPDATE audit_events SET id = :b WHERE id = -1", b=second.id)
-    report = verify_chain(database.session)
-    assert not report.ok and report.bad_row_id == first.id
+    assert (RELINKED, f"audit row {first.id}") in _chain_findings(database)
 
 
 def test_cli_verify_exits_non_zero_and_names_the_row(app, database, trail):
@@ -127,7 +126,7 @@ def test_cli_verify_exits_non_zero_and_names_the_row(app, database, trail):
     _tamper(database, "UPDATE audit_events SET username = 'someone' WHERE id = :id", id=trail[5].id)
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
-    assert f"row {trail[5].id}" in result.output
+    assert f"{ALTERED}: audit row {trail[5].id}:" in result.output
 
 
 def test_history_is_not_rewritten_even_by_the_owner(database, trail):
