@@ -10,9 +10,10 @@ import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import make_url, update
+from sqlalchemy import make_url, select, update
 
 from manufacturing import create_app
+from manufacturing.accounts.models import User
 from manufacturing.config import TestConfig
 from manufacturing.core.audit import GENESIS, AuditChainHead
 from manufacturing.extensions import db
@@ -107,44 +108,79 @@ def login(client):
     return log_in
 
 
-@pytest.fixture
-def technician(database):
-    return make_user("tech.one", roles=["TECHNICIAN"], full_name="Tina Tecnica")
+# The users of the fixtures, in the order a ward or a bench makes them: fixture -> (username, role, full name).
+STAFF = {"technician": ("tech.one", "TECHNICIAN", "Tina Tecnica"),
+         "verifier": ("tech.two", "TECHNICIAN", "Vito Verifica"),
+         "qa_user": ("qa.one", "QA", "Quinta Qualita"),
+         "pharmacist": ("pharm.one", "PHARMACY", "Piero Farmacia"),
+         "admin": ("admin.one", "ADMIN", "Ada Amministra")}
+WORLDS = ("ward", "bench")  # fixtures that start a test from a built world, its users included
+
+
+def _make(fixture: str):
+    username, role, full_name = STAFF[fixture]
+    return make_user(username, roles=[role], full_name=full_name)
+
+
+def _member(request, fixture: str):
+    """The test's user: the world's own when the test starts from a ward or a bench (restored first), else new."""
+    world = next((name for name in WORLDS if name in request.fixturenames), None)
+    if world is None:
+        return _make(fixture)
+    request.getfixturevalue(world)
+    return db.session.scalar(select(User).filter_by(username=STAFF[fixture][0])) or _make(fixture)
+
+
+def _bench_staff() -> tuple:
+    return tuple(_make(fixture) for fixture in ("technician", "verifier", "qa_user", "pharmacist"))
 
 
 @pytest.fixture
-def verifier(database):
-    return make_user("tech.two", roles=["TECHNICIAN"], full_name="Vito Verifica")
+def technician(database, request):
+    return _member(request, "technician")
 
 
 @pytest.fixture
-def qa_user(database):
-    return make_user("qa.one", roles=["QA"], full_name="Quinta Qualita")
+def verifier(database, request):
+    return _member(request, "verifier")
 
 
 @pytest.fixture
-def pharmacist(database):
-    return make_user("pharm.one", roles=["PHARMACY"], full_name="Piero Farmacia")
+def qa_user(database, request):
+    return _member(request, "qa_user")
 
 
 @pytest.fixture
-def admin(database):
-    return make_user("admin.one", roles=["ADMIN"], full_name="Ada Amministra")
+def pharmacist(database, request):
+    return _member(request, "pharmacist")
 
 
 @pytest.fixture
-def bench(database, technician, verifier, qa_user, pharmacist):
-    """A bench ready for work: a subject, released materials and calibrated equipment, twenty days ago."""
+def admin(database, request):
+    return _member(request, "admin")
+
+
+@pytest.fixture
+def bench(database):
+    """A bench ready for work: a subject, released materials and calibrated equipment, twenty days ago.
+
+    Built by the factories once per database (and ten minutes), restored from its rows for each test.
+    """
     from manufacturing.core import clock
     from tests.processing.factories import set_up_bench
+    from tests.snapshots import built_once
 
     start = clock.now().replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=20)
-    return set_up_bench(technician, verifier, qa_user, pharmacist, start)
+    return built_once("bench", start, lambda: set_up_bench(*_bench_staff(), start))
 
 
 @pytest.fixture
-def ward(database, technician, verifier, qa_user, pharmacist):
-    """A lot with a fresh unit (interim release) and a frozen one (final), labelled, and the order of infusion 1."""
-    from tests.dispensing.factories import set_up_ward
+def ward(database):
+    """A lot with a fresh unit (interim release) and a frozen one (final), labelled, and the order of infusion 1.
 
-    return set_up_ward(technician, verifier, qa_user, pharmacist)
+    Built by the factories once per database (and ten minutes), restored from its rows for each test.
+    """
+    from tests.dispensing.factories import set_up_ward
+    from tests.snapshots import built_once
+
+    return built_once("ward", None, lambda: set_up_ward(*_bench_staff()))

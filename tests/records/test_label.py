@@ -21,17 +21,11 @@ from manufacturing.records.models import DocumentKind
 from manufacturing.release import operations as release
 from manufacturing.release.models import LabelPrint
 from tests.factories import PASSWORD
-from tests.processing.factories import SCHEDULE, set_up_bench
+from tests.processing.factories import SCHEDULE
 from tests.records import is_pdfa3b, page_size_mm, pdf_text, reader, render_png
 from tests.release.factories import record_results
 
 LABEL_STATEMENTS = ("For autologous use only", "Do not irradiate", "Do not use a leukodepletion")
-
-
-@pytest.fixture
-def bench(database, technician, verifier, qa_user, pharmacist):
-    start = clock.now().replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=20)
-    return set_up_bench(technician, verifier, qa_user, pharmacist, start)
 
 
 @pytest.fixture
