@@ -28,7 +28,9 @@ def built_once(name: str, key, build):
     kept = _BUILT.get(place)
     if kept and kept[0] == key and time.monotonic() - kept[1] < MAX_AGE_SECONDS:
         restore(kept[3])
-        return fresh(kept[2])
+        world = fresh(kept[2])
+        db.session.commit()  # as after a build: no transaction left open, every record read again when used
+        return world
     world = build()
     db.session.commit()
     _BUILT[place] = (key, time.monotonic(), world, snapshot())
@@ -38,7 +40,8 @@ def built_once(name: str, key, build):
 def snapshot() -> dict[str, list[dict]]:
     """Every row of every table, to start each test or example from the same world without building it again."""
     with db.engine.connect() as connection:
-        return {table.name: [dict(row._mapping) for row in connection.execute(select(table))]
+        return {table.name: [dict(row._mapping)
+                             for row in connection.execute(select(table).order_by(*table.primary_key.columns))]
                 for table in db.metadata.sorted_tables}
 
 
