@@ -114,7 +114,7 @@ STAFF = {"technician": ("tech.one", "TECHNICIAN", "Tina Tecnica"),
          "qa_user": ("qa.one", "QA", "Quinta Qualita"),
          "pharmacist": ("pharm.one", "PHARMACY", "Piero Farmacia"),
          "admin": ("admin.one", "ADMIN", "Ada Amministra")}
-WORLDS = ("ward", "bench")  # fixtures that start a test from a built world, its users included
+WORLDS = ("ward", "prepared", "bench")  # fixtures that start a test from a built world, its users included
 
 
 def _make(fixture: str):
@@ -160,18 +160,39 @@ def admin(database, request):
     return _member(request, "admin")
 
 
+def _bench_start():
+    from manufacturing.core import clock
+
+    return clock.now().replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=20)
+
+
 @pytest.fixture
-def bench(database):
+def bench(database, request):
     """A bench ready for work: a subject, released materials and calibrated equipment, twenty days ago.
 
-    Built by the factories once per database (and ten minutes), restored from its rows for each test.
+    Built by the factories once per database (and ten minutes), restored from its rows for each test;
+    the bench of the prepared lot when the test starts from one.
     """
-    from manufacturing.core import clock
     from tests.processing.factories import set_up_bench
     from tests.snapshots import built_once
 
-    start = clock.now().replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=20)
+    if "prepared" in request.fixturenames:
+        return request.getfixturevalue("prepared").bench
+    start = _bench_start()
     return built_once("bench", start, lambda: set_up_bench(*_bench_staff(), start))
+
+
+@pytest.fixture
+def prepared(database):
+    """The bench's lot taken through dose preparation, every step verified (and the bench, as `bench`).
+
+    Built by the factories once per database (and ten minutes), restored from its rows for each test.
+    """
+    from tests.processing.factories import set_up_prepared_lot
+    from tests.snapshots import built_once
+
+    start = _bench_start()
+    return built_once("prepared lot", start, lambda: set_up_prepared_lot(*_bench_staff(), start))
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ def changes_of(lot, action: str) -> list[str]:
 
 
 @pytest.fixture
-def interim(bench):
-    lot = bench.lot_through(StepKind.DOSE_PREPARATION)
+def interim(bench, prepared):
+    lot = prepared.lot
     dose = doses_of(lot)[0]
     at = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
     record_results(bench, lot, dose, at)

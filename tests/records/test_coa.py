@@ -24,8 +24,8 @@ from tests.release.factories import record, record_results
 
 
 @pytest.fixture
-def dose(bench):
-    return doses_of(bench.lot_through(StepKind.DOSE_PREPARATION))[0]
+def dose(prepared):
+    return doses_of(prepared.lot)[0]
 
 
 @pytest.fixture

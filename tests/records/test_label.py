@@ -29,8 +29,8 @@ LABEL_STATEMENTS = ("For autologous use only", "Do not irradiate", "Do not use a
 
 
 @pytest.fixture
-def dose(bench):
-    return doses_of(bench.lot_through(StepKind.DOSE_PREPARATION))[0]
+def dose(prepared):
+    return doses_of(prepared.lot)[0]
 
 
 def printed(database, user, dose, reason=None):

@@ -24,8 +24,8 @@ def row_counts() -> dict[str, int]:
 
 
 @pytest.fixture
-def released(bench):
-    lot = bench.lot_through(StepKind.DOSE_PREPARATION)
+def released(bench, prepared):
+    lot = prepared.lot
     dose = doses_of(lot)[0]
     at = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
     record_results(bench, lot, dose, at)
