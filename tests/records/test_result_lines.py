@@ -16,9 +16,9 @@ from tests.records import pdf_text
 from tests.release.factories import record, record_results
 
 
-def released_with_every_result(bench, prepared):
+def released_with_every_result(bench):
     """A unit released on its final certificate: every result in, sterility read after the interim release."""
-    lot = prepared.lot
+    lot = bench.lot_through(StepKind.DOSE_PREPARATION)
     dose = doses_of(lot)[0]
     at = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
     record_results(bench, lot, dose, at)
