@@ -114,7 +114,8 @@ STAFF = {"technician": ("tech.one", "TECHNICIAN", "Tina Tecnica"),
          "qa_user": ("qa.one", "QA", "Quinta Qualita"),
          "pharmacist": ("pharm.one", "PHARMACY", "Piero Farmacia"),
          "admin": ("admin.one", "ADMIN", "Ada Amministra")}
-WORLDS = ("ward", "prepared", "bench")  # fixtures that start a test from a built world, its users included
+WORLDS = ("ward", "released_dose", "prepared", "bench")  # fixtures that start a test from a built world, users included
+WITH_A_BENCH = ("released_dose", "prepared")  # the worlds whose bench is the test's `bench`
 
 
 def _make(fixture: str):
@@ -171,13 +172,14 @@ def bench(database, request):
     """A bench ready for work: a subject, released materials and calibrated equipment, twenty days ago.
 
     Built by the factories once per database (and ten minutes), restored from its rows for each test;
-    the bench of the prepared lot when the test starts from one.
+    the bench of the prepared lot or released dose when the test starts from one.
     """
     from tests.processing.factories import set_up_bench
     from tests.snapshots import built_once
 
-    if "prepared" in request.fixturenames:
-        return request.getfixturevalue("prepared").bench
+    world = next((name for name in WITH_A_BENCH if name in request.fixturenames), None)
+    if world:
+        return request.getfixturevalue(world).bench
     start = _bench_start()
     return built_once("bench", start, lambda: set_up_bench(*_bench_staff(), start))
 
@@ -205,3 +207,16 @@ def ward(database):
     from tests.snapshots import built_once
 
     return built_once("ward", None, lambda: set_up_ward(*_bench_staff()))
+
+
+@pytest.fixture
+def released_dose(database):
+    """The prepared lot's first unit with every result but sterility in, released by QA an hour later (interim).
+
+    Built by the factories once per database (and ten minutes), restored from its rows for each test.
+    """
+    from tests.release.factories import set_up_released_dose
+    from tests.snapshots import built_once
+
+    start = _bench_start()
+    return built_once("released dose", start, lambda: set_up_released_dose(*_bench_staff(), start))
