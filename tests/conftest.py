@@ -3,7 +3,7 @@
 import contextvars
 import os
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -203,10 +203,13 @@ def ward(database):
 
     Built by the factories once per database (and ten minutes), restored from its rows for each test.
     """
+    from manufacturing.core import clock
     from tests.dispensing.factories import set_up_ward
     from tests.snapshots import built_once
 
-    return built_once("ward", None, lambda: set_up_ward(*_bench_staff()))
+    now = clock.now()
+    frozen_at = None if abs(now - datetime.now(UTC)) < timedelta(minutes=1) else now  # a clock left frozen
+    return built_once("ward", frozen_at, lambda: set_up_ward(*_bench_staff()))
 
 
 @pytest.fixture
