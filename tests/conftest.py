@@ -8,16 +8,17 @@ import contextvars
 import os
 import secrets
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 from flask import current_app, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import make_url, update
+from sqlalchemy import make_url, select, update
 
 from manufacturing import create_app
+from manufacturing.accounts.models import User
 from manufacturing.config import TestConfig
 from manufacturing.core import database as engines
 from manufacturing.core.audit import GENESIS, AuditChainHead, sealed_head
@@ -191,44 +192,118 @@ def login(client):
     return log_in
 
 
-@pytest.fixture
-def technician(database):
-    return make_user("tech.one", roles=["TECHNICIAN"], full_name="Tina Tecnica")
+# The users of the fixtures, in the order a ward or a bench makes them: fixture -> (username, role, full name).
+STAFF = {"technician": ("tech.one", "TECHNICIAN", "Tina Tecnica"),
+         "verifier": ("tech.two", "TECHNICIAN", "Vito Verifica"),
+         "qa_user": ("qa.one", "QA", "Quinta Qualita"),
+         "pharmacist": ("pharm.one", "PHARMACY", "Piero Farmacia"),
+         "admin": ("admin.one", "ADMIN", "Ada Amministra")}
+WORLDS = ("ward", "released_dose", "prepared", "bench")  # fixtures that start a test from a built world, users included
+WITH_A_BENCH = ("released_dose", "prepared")  # the worlds whose bench is the test's `bench`
+
+
+def _make(fixture: str):
+    username, role, full_name = STAFF[fixture]
+    return make_user(username, roles=[role], full_name=full_name)
+
+
+def _member(request, fixture: str):
+    """The test's user: the world's own when the test starts from a ward or a bench (restored first), else new."""
+    world = next((name for name in WORLDS if name in request.fixturenames), None)
+    if world is None:
+        return _make(fixture)
+    request.getfixturevalue(world)
+    return db.session.scalar(select(User).filter_by(username=STAFF[fixture][0])) or _make(fixture)
+
+
+def _bench_staff() -> tuple:
+    return tuple(_make(fixture) for fixture in ("technician", "verifier", "qa_user", "pharmacist"))
 
 
 @pytest.fixture
-def verifier(database):
-    return make_user("tech.two", roles=["TECHNICIAN"], full_name="Vito Verifica")
+def technician(database, request):
+    return _member(request, "technician")
 
 
 @pytest.fixture
-def qa_user(database):
-    return make_user("qa.one", roles=["QA"], full_name="Quinta Qualita")
+def verifier(database, request):
+    return _member(request, "verifier")
 
 
 @pytest.fixture
-def pharmacist(database):
-    return make_user("pharm.one", roles=["PHARMACY"], full_name="Piero Farmacia")
+def qa_user(database, request):
+    return _member(request, "qa_user")
 
 
 @pytest.fixture
-def admin(database):
-    return make_user("admin.one", roles=["ADMIN"], full_name="Ada Amministra")
+def pharmacist(database, request):
+    return _member(request, "pharmacist")
 
 
 @pytest.fixture
-def bench(database, technician, verifier, qa_user, pharmacist):
-    """A bench ready for work: a subject, released materials and calibrated equipment, twenty days ago."""
+def admin(database, request):
+    return _member(request, "admin")
+
+
+def _bench_start():
     from manufacturing.core import clock
-    from tests.processing.factories import set_up_bench
 
-    start = clock.now().replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=20)
-    return set_up_bench(technician, verifier, qa_user, pharmacist, start)
+    return clock.now().replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=20)
 
 
 @pytest.fixture
-def ward(database, technician, verifier, qa_user, pharmacist):
-    """A lot with a fresh unit (interim release) and a frozen one (final), labelled, and the order of infusion 1."""
-    from tests.dispensing.factories import set_up_ward
+def bench(database, request):
+    """A bench ready for work: a subject, released materials and calibrated equipment, twenty days ago.
 
-    return set_up_ward(technician, verifier, qa_user, pharmacist)
+    Built by the factories once per database (and ten minutes), restored from its rows for each test;
+    the bench of the prepared lot or released dose when the test starts from one.
+    """
+    from tests.processing.factories import set_up_bench
+    from tests.snapshots import built_once
+
+    world = next((name for name in WITH_A_BENCH if name in request.fixturenames), None)
+    if world:
+        return request.getfixturevalue(world).bench
+    start = _bench_start()
+    return built_once("bench", start, lambda: set_up_bench(*_bench_staff(), start))
+
+
+@pytest.fixture
+def prepared(database):
+    """The bench's lot taken through dose preparation, every step verified (and the bench, as `bench`).
+
+    Built by the factories once per database (and ten minutes), restored from its rows for each test.
+    """
+    from tests.processing.factories import set_up_prepared_lot
+    from tests.snapshots import built_once
+
+    start = _bench_start()
+    return built_once("prepared lot", start, lambda: set_up_prepared_lot(*_bench_staff(), start))
+
+
+@pytest.fixture
+def ward(database):
+    """A lot with a fresh unit (interim release) and a frozen one (final), labelled, and the order of infusion 1.
+
+    Built by the factories once per database (and ten minutes), restored from its rows for each test.
+    """
+    from manufacturing.core import clock
+    from tests.dispensing.factories import set_up_ward
+    from tests.snapshots import built_once
+
+    now = clock.now()
+    frozen_at = None if abs(now - datetime.now(UTC)) < timedelta(minutes=1) else now  # a clock left frozen
+    return built_once("ward", frozen_at, lambda: set_up_ward(*_bench_staff()))
+
+
+@pytest.fixture
+def released_dose(database):
+    """The prepared lot's first unit with every result but sterility in, released by QA an hour later (interim).
+
+    Built by the factories once per database (and ten minutes), restored from its rows for each test.
+    """
+    from tests.release.factories import set_up_released_dose
+    from tests.snapshots import built_once
+
+    start = _bench_start()
+    return built_once("released dose", start, lambda: set_up_released_dose(*_bench_staff(), start))

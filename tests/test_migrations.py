@@ -50,8 +50,13 @@ def test_rows_written_before_the_key_verify_after_the_upgrade_and_stay_vouched_f
     from manufacturing.config import TestConfig
     from manufacturing.core.audit import record_event
     from manufacturing.core.audit_verify import ALTERED, verify_chain
+    from manufacturing.core.checkpoint_keys import generate_key
+    from tests.conftest import past_the_triggers
 
-    app = create_app(type("Old", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}"}))
+    generate_key(tmp_path / "checkpoint_key.pem")
+    app = create_app(type("Old", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
+                                                 "CHECKPOINT_KEY": str(tmp_path / "checkpoint_key.pem"),
+                                                 "CHECKPOINT_DIR": str(tmp_path / "checkpoints")}))
     with app.app_context():
         upgrade(revision="3b7e51c0a9d2")
         _unkeyed_trail(3)
@@ -61,7 +66,7 @@ def test_rows_written_before_the_key_verify_after_the_upgrade_and_stay_vouched_f
         db.session.commit()
         assert verify_chain(db.session).ok
         db.session.rollback()
-        with db.engine.begin() as connection:
+        with past_the_triggers() as connection:
             connection.exec_driver_sql("UPDATE audit_events SET username = 'someone' WHERE id = 2")
         report = verify_chain(db.session)
         assert [(finding.kind, finding.where) for finding in report.findings] == [(ALTERED, "audit row 2")]

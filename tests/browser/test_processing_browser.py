@@ -10,15 +10,9 @@ from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import StepKind
 from tests.browser.conftest import log_in, screenshot
 from tests.factories import PASSWORD
-from tests.processing.factories import SCHEDULE, VALUES, set_up_bench
+from tests.processing.factories import SCHEDULE, VALUES
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def bench(database, technician, verifier, qa_user, pharmacist):
-    start = clock.now().replace(second=0, microsecond=0) - timedelta(days=20)
-    return set_up_bench(technician, verifier, qa_user, pharmacist, start)
 
 
 def fill_step(page, kind: StepKind, username: str, **values) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from manufacturing.core.audit import AuditEvent, record_event
 from manufacturing.core.checkpoints import AuditCheckpoint
 from manufacturing.extensions import db
+from tests.conftest import past_the_triggers
 
 
 def append_rows(count: int, per_commit: int = 1) -> None:
@@ -49,10 +50,8 @@ def kinds(findings) -> set[str]:
 
 
 def insider(statements: list[str], params: dict | None = None) -> None:
-    """Run raw SQL as a database insider; on PostgreSQL with the append-only triggers bypassed."""
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    """Run raw SQL as a database insider, as the owner, past the append-only triggers."""
+    with past_the_triggers() as connection:
         for statement in statements:
             connection.exec_driver_sql(statement, params or {})
 

@@ -8,15 +8,14 @@ from sqlalchemy import select, text, update
 
 from manufacturing.core import clock
 from manufacturing.extensions import db
+from tests.conftest import past_the_triggers
 
 WRONG_KEY = bytes.fromhex("0bad" * 16)
 
 
 def run(statement: str, **params) -> None:
-    """Run SQL behind the application's back; on PostgreSQL as the owner, past the append-only triggers."""
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    """Run SQL behind the application's back, as the owner, past the append-only triggers."""
+    with past_the_triggers() as connection:
         connection.execute(text(statement), params)
 
 
@@ -43,9 +42,7 @@ def records(table_name: str, **equal) -> list[dict]:
 def change(table_name: str, record_id: int, **values) -> None:
     """Set typed values on one row behind the application's back."""
     table = db.metadata.tables[table_name]
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    with past_the_triggers() as connection:
         connection.execute(update(table).where(table.c.id == record_id).values(**values))
 
 

@@ -25,8 +25,9 @@ from manufacturing.core.audit_verify import (
     verify_chain,
 )
 from manufacturing.core.checkpoint_taking import take_checkpoint
+from manufacturing.core.checkpoints import WARNING_KINDS
 from manufacturing.extensions import db
-from tests.conftest import clean_database
+from tests.conftest import clean_database, past_the_triggers
 from tests.core.tampering import (
     change,
     head,
@@ -42,7 +43,7 @@ from tests.core.tampering import (
 )
 from tests.dispensing.factories import set_up_ward
 from tests.factories import make_user
-from tests.invariants.world import restore, snapshot
+from tests.snapshots import restore, snapshot
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +96,8 @@ def test_edited_reason(filled_db):
     row = middle()
     edit_row("reason", "nothing happened", row["id"])
     report = findings(ALTERED)
-    assert [finding.where for finding in report.findings] == [f"audit row {row['id']}"]
+    assert [finding.where for finding in report.findings if finding.kind not in WARNING_KINDS] == [
+        f"audit row {row['id']}"]
 
 
 def test_backdated_row(filled_db):
@@ -140,7 +142,7 @@ def _forged_row(key_id: str, forge=sha256) -> dict:
     row["mac"] = forge(["audit row", row["occurred_at"].isoformat(), *[row[key] for key in (
         "user_id", "username", "action", "entity_type", "entity_id", "scope", "changes", "reason")]])
     row["hash"] = forge([row["prev_hash"], row["mac"]])
-    with db.engine.begin() as connection:
+    with past_the_triggers() as connection:
         connection.execute(AuditEvent.__table__.insert().values(**row))
     return row
 

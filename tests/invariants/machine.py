@@ -36,8 +36,9 @@ from tests.dispensing.factories import administer, check, issue
 from tests.factories import PASSWORD
 from tests.invariants import oracle
 from tests.invariants.findings import product_gate, violation
-from tests.invariants.world import LOT_NAMES, NOW, TESTS, UNIT_NAMES, build_world, entry, restore, sample_of, snapshot
+from tests.invariants.world import LOT_NAMES, NOW, TESTS, UNIT_NAMES, build_world, entry, sample_of
 from tests.patients.factories import make_order
+from tests.snapshots import restore, snapshot
 
 ACTS = (("issue", Issue), ("bedside check", BedsideCheck), ("administration", Administration))
 

@@ -6,24 +6,20 @@ cryopreserved unit for infusion 2 (B0). Every release result is recorded and ver
 nothing is released. The clock is frozen at `NOW`, two hours after dose preparation.
 """
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import inspect, select, update
-
 from manufacturing.core import clock
-from manufacturing.core.audit import AuditChainHead
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import DoseKind, DoseUnit, StepKind
 from manufacturing.processing.operations import lot_steps
-from tests.conftest import clean_database, past_the_triggers
 from tests.dispensing.factories import OTHER_DIN, SCAN, UNITS, Ward
 from tests.factories import make_user
 from tests.patients.factories import add_weight, make_order, make_subject
 from tests.processing.factories import SCHEDULE, Bench, set_up_bench
 from tests.release.factories import LOT_WIDE, PASSING, record, record_results
+from tests.snapshots import fresh
 
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)  # a fixed instant, so that a falsifying example replays exactly
 PREPARED = SCHEDULE[StepKind.DOSE_PREPARATION]
@@ -83,39 +79,7 @@ class World:
 
     def reloaded(self) -> "World":
         """The same world with every record read again in the current session (after a restore)."""
-        return _fresh(self)
-
-
-def _fresh(value):
-    if isinstance(value, db.Model):
-        return db.session.get(type(value), inspect(value).identity)
-    if isinstance(value, dict):
-        return {key: _fresh(item) for key, item in value.items()}
-    if dataclasses.is_dataclass(value):
-        return dataclasses.replace(value, **{field.name: _fresh(getattr(value, field.name))
-                                             for field in dataclasses.fields(value) if field.init})
-    return value
-
-
-def snapshot() -> dict[str, list[dict]]:
-    """Every row of every table, to start each example from the same world without building it again."""
-    with db.engine.connect() as connection:
-        return {table.name: [dict(row._mapping) for row in connection.execute(select(table))]
-                for table in db.metadata.sorted_tables}
-
-
-def restore(rows: dict[str, list[dict]]) -> None:
-    """Empty the database (conftest's clean_database) and put the snapshot's rows back, ids included."""
-    db.session.remove()
-    clean_database()
-    head = AuditChainHead.__table__
-    with past_the_triggers() as connection:
-        for table in db.metadata.sorted_tables:
-            if table is head:
-                for row in rows[table.name]:
-                    connection.execute(update(head).where(head.c.id == row["id"]).values(**row))
-            elif rows[table.name]:
-                connection.execute(table.insert(), rows[table.name])
+        return fresh(self)
 
 
 UNIT_NAMES = ("S1-A0-fresh", "S1-B0-frozen", "S2-A0-fresh", "S2-B0-frozen")

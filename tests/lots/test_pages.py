@@ -2,12 +2,10 @@
 
 import pytest
 
-from manufacturing.processing.models import StepKind
-
 
 @pytest.fixture
-def complete_lot(bench):
-    return bench.lot_through(StepKind.DOSE_PREPARATION)
+def complete_lot(prepared):
+    return prepared.lot
 
 
 def test_lot_page_shows_identity_values_with_units_and_growth_curve(client, login, bench, complete_lot):

@@ -165,3 +165,16 @@ def set_up_bench(technician, verifier, qa, pharmacist, start: datetime) -> Bench
                                              due_in_days=365)
     db.session.refresh(subject)
     return bench
+
+
+@dataclass
+class PreparedLot:
+    """A bench and a lot of its subject taken through dose preparation, every step verified."""
+
+    bench: Bench
+    lot: Lot
+
+
+def set_up_prepared_lot(technician, verifier, qa, pharmacist, start: datetime) -> PreparedLot:
+    bench = set_up_bench(technician, verifier, qa, pharmacist, start)
+    return PreparedLot(bench, bench.lot_through(StepKind.DOSE_PREPARATION))

@@ -17,8 +17,8 @@ PREPARED = SCHEDULE[StepKind.DOSE_PREPARATION]
 
 
 @pytest.fixture
-def lot(bench):
-    return bench.lot_through(StepKind.DOSE_PREPARATION)
+def lot(prepared):
+    return prepared.lot
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from manufacturing.processing.doses import doses_of
-from manufacturing.processing.models import StepKind
 from manufacturing.records.batch_sections import audit
 from manufacturing.release import operations
 from tests.dispensing.factories import OTHER_DIN, check, done, issue, refused, set_up_ward
 from tests.factories import PASSWORD
-from tests.processing.factories import SCHEDULE
-from tests.release.factories import record, record_results
+from tests.release.factories import record
 
 
 def changes_of(lot, action: str) -> list[str]:
@@ -19,13 +16,8 @@ def changes_of(lot, action: str) -> list[str]:
 
 
 @pytest.fixture
-def interim(bench):
-    lot = bench.lot_through(StepKind.DOSE_PREPARATION)
-    dose = doses_of(lot)[0]
-    at = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
-    record_results(bench, lot, dose, at)
-    bench._as(bench.qa, at + timedelta(hours=1), operations.release_dose, dose, bench.qa, PASSWORD, bench.qa.username)
-    return dose, at
+def interim(released_dose):
+    return released_dose.dose, released_dose.at
 
 
 def test_a_release_shows_the_state_it_left_and_the_state_it_reached(interim, bench):

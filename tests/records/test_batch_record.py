@@ -16,9 +16,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture
-def corrected_lot(database, bench):
+def corrected_lot(database, bench, prepared):
     """A complete lot whose CD3 depletion viability was corrected after verification."""
-    lot = bench.lot_through(StepKind.DOSE_PREPARATION)
+    lot = prepared.lot
     step = operations.lot_steps(lot)[1]
     given = bench.step_input(StepKind.CD3_DEPLETION, step.performed_at, viability="94 %")
     bench._as(bench.technician, bench.at(20 * 24), operations.correct_step, step, given,

@@ -18,20 +18,14 @@ from manufacturing.records.coa import coa_pdf
 from manufacturing.records.models import DocumentKind, StoredDocument
 from manufacturing.release import operations as release
 from tests.factories import PASSWORD
-from tests.processing.factories import SCHEDULE, set_up_bench
+from tests.processing.factories import SCHEDULE
 from tests.records import is_pdfa3b, page_size_mm, page_texts, pdf_text, reader, render_png
 from tests.release.factories import record, record_results
 
 
 @pytest.fixture
-def bench(database, technician, verifier, qa_user, pharmacist):
-    start = clock.now().replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=20)
-    return set_up_bench(technician, verifier, qa_user, pharmacist, start)
-
-
-@pytest.fixture
-def dose(bench):
-    return doses_of(bench.lot_through(StepKind.DOSE_PREPARATION))[0]
+def dose(prepared):
+    return doses_of(prepared.lot)[0]
 
 
 @pytest.fixture

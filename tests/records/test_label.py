@@ -21,7 +21,7 @@ from manufacturing.records.models import DocumentKind
 from manufacturing.release import operations as release
 from manufacturing.release.models import LabelPrint
 from tests.factories import PASSWORD
-from tests.processing.factories import SCHEDULE, set_up_bench
+from tests.processing.factories import SCHEDULE
 from tests.records import is_pdfa3b, page_size_mm, pdf_text, reader, render_png
 from tests.release.factories import record_results
 
@@ -29,14 +29,8 @@ LABEL_STATEMENTS = ("For autologous use only", "Do not irradiate", "Do not use a
 
 
 @pytest.fixture
-def bench(database, technician, verifier, qa_user, pharmacist):
-    start = clock.now().replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=20)
-    return set_up_bench(technician, verifier, qa_user, pharmacist, start)
-
-
-@pytest.fixture
-def dose(bench):
-    return doses_of(bench.lot_through(StepKind.DOSE_PREPARATION))[0]
+def dose(prepared):
+    return doses_of(prepared.lot)[0]
 
 
 def printed(database, user, dose, reason=None):

@@ -22,9 +22,9 @@ FAILING = {"viability": ("50 %", "Viability"), "sterility": ("growth", "Sterilit
 
 
 @pytest.fixture(params=sorted(FAILING))
-def failed(request, bench):
+def failed(request, bench, prepared):
     """A prepared lot whose dose unit has every result in, one of them out of specification."""
-    lot = bench.lot_through(StepKind.DOSE_PREPARATION)
+    lot = prepared.lot
     dose = doses_of(lot)[0]
     entered, name = FAILING[request.param]
     qc_time = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)

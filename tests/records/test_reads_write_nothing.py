@@ -1,12 +1,10 @@
 """Reading a document writes nothing: GET serves the stored revision or a copy that is not stored."""
 
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from manufacturing.extensions import db
-from manufacturing.processing.doses import doses_of
 from manufacturing.processing.models import StepKind
 from manufacturing.records import documents, storage
 from manufacturing.records.models import DocumentKind
@@ -14,7 +12,6 @@ from manufacturing.release import operations
 from tests.factories import PASSWORD
 from tests.processing.factories import SCHEDULE
 from tests.records import pdf_text
-from tests.release.factories import record_results
 
 
 def row_counts() -> dict[str, int]:
@@ -24,13 +21,8 @@ def row_counts() -> dict[str, int]:
 
 
 @pytest.fixture
-def released(bench):
-    lot = bench.lot_through(StepKind.DOSE_PREPARATION)
-    dose = doses_of(lot)[0]
-    at = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
-    record_results(bench, lot, dose, at)
-    bench._as(bench.qa, at + timedelta(hours=1), operations.release_dose, dose, bench.qa, PASSWORD, bench.qa.username)
-    return dose
+def released(released_dose):
+    return released_dose.dose
 
 
 def document_urls(dose) -> list[str]:

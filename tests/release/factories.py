@@ -1,12 +1,17 @@
 """QC results for a dose unit, recorded and verified through the operations."""
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from manufacturing.core import clock
 from manufacturing.core.audit import set_actor
 from manufacturing.extensions import db
+from manufacturing.processing.doses import doses_of
+from manufacturing.processing.models import DoseUnit, StepKind
 from manufacturing.quality import qc
+from manufacturing.release import operations
 from tests.factories import PASSWORD
+from tests.processing.factories import SCHEDULE, PreparedLot, set_up_prepared_lot
 
 # Results that pass the specification for the bench's fresh unit (1e6 cells/kg on 64.0 kg, 50 mL).
 PASSING = {
@@ -38,3 +43,21 @@ def record_results(bench, lot, unit, at, **changes):
     for number, (key, entered) in enumerate(values.items()):
         if entered is not None:
             record(bench, lot, unit, key, entered, at + timedelta(minutes=number))
+
+
+@dataclass
+class ReleasedDose(PreparedLot):
+    """A prepared lot whose first unit has every result but sterility in, and QA's interim release an hour later."""
+
+    dose: DoseUnit
+    at: datetime  # when its results were recorded
+
+
+def set_up_released_dose(technician, verifier, qa, pharmacist, start: datetime) -> ReleasedDose:
+    prepared = set_up_prepared_lot(technician, verifier, qa, pharmacist, start)
+    bench, lot = prepared.bench, prepared.lot
+    dose = doses_of(lot)[0]
+    at = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
+    record_results(bench, lot, dose, at)
+    bench._as(bench.qa, at + timedelta(hours=1), operations.release_dose, dose, bench.qa, PASSWORD, bench.qa.username)
+    return ReleasedDose(bench, lot, dose, at)

@@ -23,8 +23,8 @@ from tests.release.factories import record, record_results
 
 
 @pytest.fixture
-def lot(bench):
-    return bench.lot_through(StepKind.DOSE_PREPARATION)
+def lot(prepared):
+    return prepared.lot
 
 
 @pytest.fixture

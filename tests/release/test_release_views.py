@@ -15,8 +15,8 @@ from tests.release.factories import record, record_results
 
 
 @pytest.fixture
-def dose(bench):
-    lot = bench.lot_through(StepKind.DOSE_PREPARATION)
+def dose(prepared):
+    lot = prepared.lot
     return doses_of(lot)[0]
 
 

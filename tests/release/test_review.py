@@ -14,8 +14,8 @@ from tests.processing.factories import SCHEDULE
 
 
 @pytest.fixture
-def lot(bench):
-    return bench.lot_through(StepKind.DOSE_PREPARATION)
+def lot(prepared):
+    return prepared.lot
 
 
 def test_a_corrected_step_is_listed_apart_with_the_reason_signed(database, bench, lot):

@@ -41,19 +41,12 @@ def upgrade():
                    "FOR EACH ROW EXECUTE FUNCTION refuse_change()")
         op.execute(f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
                    "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()")
-    else:  # SQLite has no roles: the file's triggers are all that stands in the way
-        for operation in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER IF NOT EXISTS {TABLE}_no_{operation.lower()} BEFORE {operation} ON {TABLE} "
-                       f"BEGIN SELECT RAISE(ABORT, '{operation} on {TABLE} refused: the table is append-only'); END")
 
 
 def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(f"DROP TRIGGER IF EXISTS {TABLE}_append_only ON {TABLE}")
         op.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_truncate ON {TABLE}")
-    else:
-        op.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_update")
-        op.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_delete")
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_checkpoints_taken_at'))
     op.drop_table(TABLE)

@@ -1,7 +1,7 @@
 """append-only tables refuse TRUNCATE on PostgreSQL, and UPDATE and DELETE on SQLite too
 
 Revision ID: 6e3f2a9c3d30
-Revises: 3b7e51c0a9d2
+Revises: 4c1d0e7a1b10
 Create Date: 2026-12-01 21:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '6e3f2a9c3d30'
-down_revision = '3b7e51c0a9d2'
+down_revision = '4c1d0e7a1b10'
 branch_labels = None
 depends_on = None
 
@@ -26,7 +26,8 @@ SQLITE_TRIGGER = ("CREATE TRIGGER IF NOT EXISTS {table}_no_{verb} BEFORE {operat
 
 
 def _tables() -> list[str]:
-    """The append-only tables this database has (audit_checkpoints may come with a later revision)."""
+    """The append-only tables this database has. This revision comes after every batch migration of them:
+    on SQLite a batch migration copies a table anew, and its triggers with it are lost."""
     existing = set(sa.inspect(op.get_bind()).get_table_names())
     return [table for table in APPEND_ONLY_TABLES if table in existing]
 

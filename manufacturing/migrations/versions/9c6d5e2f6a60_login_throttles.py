@@ -1,7 +1,7 @@
 """login throttles: failed logins counted per account name and per client address
 
 Revision ID: 9c6d5e2f6a60
-Revises: 6e3f2a9c3d30
+Revises: 3b7e51c0a9d2
 Create Date: 2026-12-01 21:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9c6d5e2f6a60'
-down_revision = '6e3f2a9c3d30'
+down_revision = '3b7e51c0a9d2'
 branch_labels = None
 depends_on = None
 
