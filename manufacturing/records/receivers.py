@@ -1,9 +1,15 @@
 """What records does on a release: store the certificate and the lot's batch record as they stand."""
 
+import logging
+
 from manufacturing.core.audit_verify import verifying
+from manufacturing.extensions import db
 from manufacturing.records.documents import issue_release_documents
+from manufacturing.records.signing import SigningRefused
 from manufacturing.records.storage import replaced_documents
 from manufacturing.release.signals import dose_released, release_withdrawn
+
+log = logging.getLogger(__name__)
 
 
 def store_release_documents(dose, user=None, **_) -> None:
@@ -12,8 +18,16 @@ def store_release_documents(dose, user=None, **_) -> None:
 
 
 def store_withdrawn_certificate(dose, **_) -> None:
-    """Store the certificate of a unit whose release was withdrawn, saying so, and the batch record as it stands."""
-    issue_release_documents(dose, None)
+    """Store the certificate of a unit whose release was withdrawn, saying so, and the batch record as it stands.
+
+    Nothing holds a withdrawal back: without the site's certificate the documents are not stored (logged), and
+    whoever reads the certificate gets a copy rendered then, marked not stored, that says WITHDRAWN.
+    """
+    try:
+        with db.session.begin_nested():
+            issue_release_documents(dose, None)
+    except SigningRefused as refusal:
+        log.error("The withdrawn certificate of %s was not stored: %s", f"{dose.lot.lot_number}/{dose.division_code}", refusal.message)
 
 
 def connect() -> None:

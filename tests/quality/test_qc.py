@@ -248,6 +248,33 @@ def test_positive_sterility_after_release_holds_the_unit_withdraws_its_certifica
     assert "Post-release alert raised for dose unit(s) A0" in qc.investigation_of(result).immediate_action
 
 
+def test_a_positive_culture_after_release_stands_without_the_site_certificate(app, database, bench, lot, dose,
+                                                                             tmp_path, monkeypatch):
+    """The hold and the withdrawal never wait for a document: the certificate read then says WITHDRAWN."""
+    from manufacturing.records import coa
+    from manufacturing.records.models import StoredDocument
+
+    release_with_label(bench, lot, dose, bench.at(PREPARED + 0.5))
+    stored = database.session.scalar(select(func.count()).select_from(StoredDocument))
+    monkeypatch.setitem(app.config, "SIGNING_CERT", str(tmp_path / "gone.pem"))
+    monkeypatch.setattr(app, "testing", False)
+    enter(database, bench, lot, dose, "sterility", "growth", hours=3)
+    assert dose.state == DoseState.ON_HOLD and standing_disposition(dose) is None
+    assert database.session.scalars(select(Disposition)).one().state == DispositionState.WITHDRAWN
+    assert database.session.scalar(select(func.count()).select_from(StoredDocument)) == stored
+    copy = coa.coa_copy(dose)
+    assert copy.sha256 is None  # not stored
+    assert b"WITHDRAWN" in copy.content or "WITHDRAWN" in _pdf_text(copy.content)
+
+
+def _pdf_text(content: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
 def test_an_oos_result_on_a_quarantined_dose_raises_no_alert(database, bench, lot, dose):
     enter(database, bench, lot, dose, "sterility", "growth")
     assert count(database, ReleaseAlert) == 0 and count(database, Deviation) == 1
