@@ -27,7 +27,8 @@ def store_withdrawn_certificate(dose, **_) -> None:
         with db.session.begin_nested():
             issue_release_documents(dose, None)
     except SigningRefused as refusal:
-        log.error("The withdrawn certificate of %s was not stored: %s", f"{dose.lot.lot_number}/{dose.division_code}", refusal.message)
+        log.error("The withdrawn certificate of %s/%s was not stored: %s", dose.lot.lot_number, dose.division_code,
+                  refusal.message)
 
 
 def connect() -> None:
