@@ -87,6 +87,7 @@ FEATURE_VIEWS = (
 )
 
 FEATURE_RECEIVERS = (
+    "manufacturing.specifications.receivers",
     "manufacturing.lots.receivers",
     "manufacturing.processing.receivers",
     "manufacturing.quality.receivers",

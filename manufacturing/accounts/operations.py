@@ -1,6 +1,5 @@
 """The verbs of accounts: create, set up, log in, change or reset a password, lock, deactivate."""
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -13,7 +12,7 @@ from manufacturing.accounts import equal_time, throttle
 from manufacturing.accounts.models import PasswordHistory, User, UserRole
 from manufacturing.accounts.passwords import hash_password, policy_problems, too_soon_problem, verify_password
 from manufacturing.accounts.sessions import end_sessions, start_session
-from manufacturing.core import clock
+from manufacturing.core import clock, seals
 from manufacturing.core.audit import Actor, record_event, set_actor
 from manufacturing.core.checks import require_reason
 from manufacturing.core.errors import DomainError, NotPermitted
@@ -115,10 +114,7 @@ def set_up_password(username: str, code: str, new_password: str) -> User:
     if user is None:
         raise DomainError(SETUP_REFUSED, after_rollback=(lambda: _record_unknown_setup(username),))
     lock(user)
-    if user.locked:
-        raise DomainError("This account is locked after too many failed attempts. Ask an administrator to "
-                          "unlock it and, if the code may be known to someone else, for a new one.")
-    if not user.active:
+    if user.locked or not user.active:  # the same answer as an unknown user: the page tells no one who exists
         raise DomainError(SETUP_REFUSED)
     if not user.setup_code_hash or not hmac.compare_digest(user.setup_code_hash, setup_code_digest(code or "")):
         register_failed_password(user, "setup_code")
@@ -244,9 +240,8 @@ def generate_setup_code() -> str:
 
 
 def setup_code_digest(code: str) -> str:
-    """Hash a setup code as typed: case, spaces and dashes do not matter."""
-    normal = re.sub(r"[\s-]", "", code).upper()
-    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
+    """Seal a setup code as typed (case, spaces and dashes do not matter) with the audit key."""
+    return seals.setup_code_mac(re.sub(r"[\s-]", "", code).upper())
 
 
 def _guard_admin_on(admin: User, user: User, what: str) -> None:

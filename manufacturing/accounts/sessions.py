@@ -1,6 +1,5 @@
 """Login sessions kept in the database: revocable, idle- and age-limited, the same on every worker."""
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -8,7 +7,7 @@ from flask import current_app, flash
 from sqlalchemy import select, update
 
 from manufacturing.accounts.models import AuthSession, User
-from manufacturing.core import clock
+from manufacturing.core import clock, seals
 from manufacturing.core.audit import Actor, record_event, set_actor
 from manufacturing.extensions import db
 
@@ -16,12 +15,18 @@ TOUCH_INTERVAL = timedelta(seconds=30)
 
 
 def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return seals.session_token_mac(token)
+
+
+def _owner(token: str) -> int | None:
+    """The user a token was issued to: it begins with their id, so a session row moved to another user fails."""
+    prefix, _, _ = token.partition(".")
+    return int(prefix) if prefix.isdigit() else None
 
 
 def start_session(user: User, remote_addr: str | None) -> str:
     """Open a new session and return its token (a new identifier at every login)."""
-    token = secrets.token_urlsafe(32)
+    token = f"{user.id}.{secrets.token_urlsafe(32)}"
     now = clock.now()
     db.session.add(AuthSession(token_hash=_digest(token), user_id=user.id, started_at=now,
                                last_seen_at=now, remote_addr=(remote_addr or "")[:64] or None))
@@ -55,7 +60,7 @@ def _expiry(record: AuthSession, now) -> tuple[str, str, str] | None:
 def resume(token: str) -> User | None:
     """Return the user of a live session, ending it if idle or too old; None if it is not live."""
     record = db.session.scalar(select(AuthSession).where(AuthSession.token_hash == _digest(token)))
-    if record is None or record.ended_at is not None:
+    if record is None or record.ended_at is not None or record.user_id != _owner(token):
         return None
     user = record.user
     now = clock.now()

@@ -53,6 +53,8 @@ def _differences(record: Audited, recorded: dict, dialect) -> list[str]:
 def _agrees(record: Audited, field: str, value: object, recorded: object) -> bool:
     if field not in record.__audit_mask__:
         return value == recorded
+    if recorded is None:
+        return value is None  # never set, or cleared: a value planted since is not the trail's
     if not (isinstance(recorded, str) and recorded.startswith("hmac:")):
         return True  # hidden before fingerprints were kept: nothing to compare with
     return value is not None and hidden_value_matches(record.audit_entity(), field, value, recorded)

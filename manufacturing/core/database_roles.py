@@ -79,6 +79,8 @@ def grant_runtime(connection: Connection, role: str, metadata: MetaData, passwor
     database = sql.Identifier(_value(connection, "SELECT current_database()"))
     _run(connection, sql.SQL("REVOKE CREATE ON SCHEMA {} FROM PUBLIC, {}").format(schema, role_name))
     _run(connection, sql.SQL("REVOKE CREATE ON DATABASE {} FROM {}").format(database, role_name))
+    # Temporary tables are DDL too: the application never makes one.
+    _run(connection, sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC, {}").format(database, role_name))
     _run(connection, sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(database, role_name))
     _run(connection, sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, role_name))
     _grant_tables(connection, schema, role_name, metadata)

@@ -56,6 +56,16 @@ def hidden_value_matches(entity: str, field: str, value: object, sealed: str) ->
     return keyring().matches(["hidden value", entity, field, value], key_id, mac)
 
 
+def setup_code_mac(code: str) -> str:
+    """A setup code as kept: keyed, so that nobody with the database alone can plant a code of their own."""
+    return keyring().mac(["setup code", code])
+
+
+def session_token_mac(token: str) -> str:
+    """A login session's token as kept: keyed, so that nobody with the database alone can forge a session."""
+    return keyring().mac(["session", token])
+
+
 def unkeyed_digest(row: dict, prev_hash: str) -> str:
     """The plain SHA-256 a row carried before the trail was keyed."""
     payload = json.dumps([*_row_fields(row), prev_hash], separators=(",", ":"), ensure_ascii=False)

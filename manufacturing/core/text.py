@@ -17,6 +17,11 @@ LINE_BREAKS = frozenset("\n\r\t")  # allowed in multi-line text only
 # Categories refused: Cc control (C0, C1, NUL), Cf format (bidi marks, zero-width, BOM), Cs surrogate,
 # Co private use, Cn unassigned; Zl and Zp are line and paragraph separators a text box never sends.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# Letters and marks that draw nothing (Unicode's default-ignorable and blank characters outside the Cf category):
+# Hangul fillers, the combining grapheme joiner, variation selectors, Mongolian selectors, Khmer inherent vowels,
+# the blank Braille pattern.
+_INVISIBLE = frozenset({0x115F, 0x1160, 0x3164, 0xFFA0, 0x034F, 0x17B4, 0x17B5, 0x2800,
+                        *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0), *range(0x180B, 0x1810)})
 _NAMES = {"\x00": "a NUL character", "\u202e": "a right-to-left override", "\u200b": "a zero-width space",
           "\ufeff": "a byte order mark"}
 
@@ -28,7 +33,7 @@ class TextRefused(DomainError):
 def _is_refused(character: str, multiline: bool) -> bool:
     if multiline and character in LINE_BREAKS:
         return False
-    return unicodedata.category(character) in _REFUSED_CATEGORIES
+    return unicodedata.category(character) in _REFUSED_CATEGORIES or ord(character) in _INVISIBLE
 
 
 def _describe(character: str) -> str:

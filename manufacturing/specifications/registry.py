@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from manufacturing.core import clock
+from manufacturing.core.findings import Finding
 from manufacturing.extensions import db
 from manufacturing.specifications.loader import (
     ProductSpec,
@@ -22,6 +23,8 @@ from manufacturing.specifications.loader import (
     parse_spec,
 )
 from manufacturing.specifications.models import SpecVersion
+
+ALTERED_SPECIFICATION = "ALTERED specification"
 
 PRODUCT_SPEC_ID = "nk-cells-autologous"
 STUDY_SPEC_ID = "study-nct02185781"
@@ -102,9 +105,21 @@ def pinned(spec_id: str, version: str, content_hash: str) -> Spec:
     """Return the exact version a lot pinned, from the stored content, checking its hash."""
     row = db.session.scalar(select(SpecVersion).where(SpecVersion.spec_id == spec_id,
                                                       SpecVersion.version == version))
-    if row is None or row.content_hash != content_hash:
+    if row is None or row.content_hash != content_hash or not content_intact(row):
         raise SpecError(f"{spec_id} version {version} is not the content this record was made under.")
     return _parsed(row.content.encode("utf-8"), row.source)
+
+
+def content_intact(row: SpecVersion) -> bool:
+    """Tell whether a stored version's text still has the hash it was stored with (lots pin that hash)."""
+    return hashlib.sha256(row.content.encode("utf-8")).hexdigest() == row.content_hash
+
+
+def altered_versions(session) -> list[Finding]:
+    """For `audit verify`: stored specification versions whose text no longer has their hash."""
+    return [Finding(ALTERED_SPECIFICATION, f"specification {row.spec_id} version {row.version}",
+                    "its stored text does not have the hash lots pinned: it was edited in the database")
+            for row in session.scalars(select(SpecVersion)) if not content_intact(row)]
 
 
 def product_spec(on: date | None = None) -> ProductSpec:

@@ -135,7 +135,8 @@ def _probe_statements(role: str, owner: str) -> list[str]:
                   "DROP FUNCTION refuse_change() CASCADE"]
     for table in _append_only_tables():
         statements += [f"TRUNCATE {table.name}", f"UPDATE {table.name} SET id = id", f"DELETE FROM {table.name}"]
-    return [*statements, "CREATE TABLE intruder (id integer)", "CREATE SCHEMA intruder",
+    return [*statements, "CREATE TABLE intruder (id integer)", "CREATE TEMPORARY TABLE intruder (id integer)",
+            "CREATE SCHEMA intruder",
             "ALTER TABLE users ADD COLUMN intruder text", "ALTER TABLE audit_events OWNER TO CURRENT_USER",
             f'GRANT "{owner}" TO "{role}"', "SET session_replication_role = replica", f'ALTER ROLE "{role}" SUPERUSER']
 
@@ -187,7 +188,7 @@ def test_granting_again_changes_nothing_and_the_owner_is_refused_as_runtime(app,
     runner = app.test_cli_runner()
     again = runner.invoke(args=["db", "grant-runtime", "--runtime-role", _runtime_role()])
     assert again.exit_code == 0, again.output
-    assert "append-only (read and add only): audit_events" in again.output
+    assert "append-only (read and add only): audit_checkpoints, audit_events" in again.output
     test_the_application_runs_as_the_runtime_role_with_exactly_its_grants(database)
     with owner_engine().connect() as connection:
         owner = connection.scalar(text("SELECT current_user"))

@@ -7,6 +7,7 @@ of finding. Only deleting the tail and putting back an earlier genuine head, whe
 record, is beyond the database's own seals: the signed checkpoints outside it are needed.
 """
 
+import hashlib
 import json
 
 import pytest
@@ -437,3 +438,43 @@ def test_cli_exits_zero_when_intact_and_one_naming_every_finding(app, filled_db)
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert f"{ALTERED}: audit row {row['id']}:" in result.output and f"{EDITED}: user " in result.output
+
+
+# Accounts, sessions and specifications, changed by someone with the database but not the key.
+
+def test_a_setup_code_planted_opens_no_account_and_is_named(filled_db):
+    from manufacturing.accounts.operations import set_up_password
+    from manufacturing.core.errors import DomainError
+
+    qa = records("users", username="qa.one")[0]
+    planted = hashlib.sha256(b"AAAAABBBBBCCCCCDDDDDEEEEE").hexdigest()
+    change("users", qa["id"], setup_code_hash=planted)
+    with pytest.raises(DomainError, match="not accepted"):
+        set_up_password("qa.one", "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE", "Quiet harbour lanterns 2031")
+    db.session.rollback()
+    report = findings(EDITED)
+    assert "setup_code_hash (hidden)" in str(report)
+
+
+def test_a_session_moved_to_another_user_stops_working(filled_db, app):
+    from tests.factories import PASSWORD
+
+    client = app.test_client()
+    assert client.post("/login", data={"username": "tech.one", "password": PASSWORD}).status_code == 302
+    assert client.get("/").status_code == 200
+    session_row = records("auth_sessions")[-1]
+    qa = records("users", username="qa.one")[0]
+    change("auth_sessions", session_row["id"], user_id=qa["id"])
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_pinned_specification_edited_in_the_database(filled_db):
+    from manufacturing.specifications.registry import ALTERED_SPECIFICATION, SpecError, pinned
+
+    version = records("spec_versions")[0]
+    change("spec_versions", version["id"], content=version["content"] + "\n# limits loosened\n")
+    report = findings(ALTERED_SPECIFICATION)
+    assert f"specification {version['spec_id']} version {version['version']}" in str(report)
+    with pytest.raises(SpecError, match="not the content this record was made under"):
+        pinned(version["spec_id"], version["version"], version["content_hash"])

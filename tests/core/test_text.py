@@ -9,7 +9,9 @@ from tests.factories import make_user
 
 HIDDEN = ["\x00", "\x01", "\x1b", "\x7f", "\x85", "\x9b", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
           "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f", "\u061c", "\u200b", "\u200c", "\u200d",
-          "\u2060", "\ufeff", "\u00ad", "\u2028", "\u2029", "\ue000"]
+          "\u2060", "\ufeff", "\u00ad", "\u2028", "\u2029", "\ue000",
+          # blank letters and marks that draw nothing: Hangul fillers, grapheme joiner, selectors, blank Braille
+          "\u3164", "\u115f", "\u1160", "\uffa0", "\u034f", "\ufe0f", "\U000e0100", "\u180b", "\u2800"]
 
 
 @pytest.mark.parametrize("character", HIDDEN)
@@ -17,7 +19,8 @@ def test_hidden_characters_are_refused_in_any_text(character):
     assert "U+" in text_problem(f"Ok{character}text", multiline=True)
 
 
-@pytest.mark.parametrize("name", ["Niccolò", "Müller", "Ærø", "李", "Łódź", "O'Brien-Smith", "Zoë Ğ", "Ñandú"])
+@pytest.mark.parametrize("name", ["Niccolò", "Müller", "Ærø", "李", "Łódź", "O'Brien-Smith", "Zoë Ğ", "Ñandú",
+                                  "Ελένη", "Анна", "한국", "e\u0301"])
 def test_letters_of_any_script_are_welcome(name):
     assert text_problem(name) is None
 
