@@ -97,6 +97,7 @@ def create_user(username: str, full_name: str, roles: list[Role]) -> tuple[User,
         raise DomainError(problem)
     if find_user(username) is not None:
         raise DomainError(f"The user ID {username} is already taken (IDs are never reused).")
+    _refuse_printed_name_of_another(full_name)
     user = User(username=username, full_name=full_name.strip(), active=True, failed_logins=0,
                 created_at=clock.now(), password_changed_at=clock.now(), password_hash="")
     code = _issue_setup_code(user)
@@ -280,7 +281,17 @@ def rename(admin: User, user: User, full_name: str, reason: str) -> None:
     if not full_name.strip():
         raise DomainError("Give the person's full name.")
     require_reason(db.session, reason, "changing the printed name")
+    _refuse_printed_name_of_another(full_name, user)
     user.full_name = full_name.strip()
+
+
+def _refuse_printed_name_of_another(full_name: str, user: User | None = None) -> None:
+    """A printed name names one person (11.50): no second account, the administrator's own included, bears it."""
+    wanted = " ".join(full_name.split()).casefold()
+    for other in db.session.scalars(select(User).where(User.id != (user.id if user else None))):
+        if " ".join(other.full_name.split()).casefold() == wanted:
+            raise DomainError(f"{other.full_name} is already the printed name of the account {other.username}: "
+                              "signatures must name one person. One person has one account.")
 
 
 def deactivate(admin: User, user: User, reason: str) -> None:

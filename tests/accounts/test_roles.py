@@ -34,3 +34,16 @@ def test_an_administrator_granted_a_gmp_role_before_the_rule_still_does_no_gmp_w
     database.session.commit()
     assert admin.role_set == {Role.ADMIN, Role.QA}
     assert admin.has_role(Role.ADMIN) and not has_role(admin, Role.QA)
+
+
+@pytest.mark.parametrize("name", ["Ada Amministra", "  ada   AMMINISTRA "])
+def test_an_administrator_cannot_open_a_gmp_account_in_their_own_printed_name(database, admin, name):
+    with pytest.raises(DomainError, match="already the printed name of the account admin.one"):
+        operations.create_user("qa.ada", name, [Role.QA])
+    database.session.rollback()
+    assert operations.find_user("qa.ada") is None
+
+
+def test_a_rename_cannot_take_the_printed_name_of_another(database, admin, qa_user, technician):
+    with pytest.raises(DomainError, match="signatures must name one person"):
+        operations.rename(admin, technician, qa_user.full_name, "typo")
