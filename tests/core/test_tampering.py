@@ -48,9 +48,10 @@ from tests.snapshots import restore, snapshot
 
 
 @pytest.fixture(scope="module")
-def filled(app):
-    """The rows of a ward made by real operations, built once per database."""
+def filled(app, tmp_path_factory):
+    """The rows of a ward made by real operations, built once per database, with checkpoints of its own."""
     with app.app_context():
+        app.config["CHECKPOINT_DIR"] = str(tmp_path_factory.mktemp("filled-checkpoints"))
         clean_database()
         users = [make_user("tech.one", roles=["TECHNICIAN"], full_name="Tina Tecnica"),
                  make_user("tech.two", roles=["TECHNICIAN"], full_name="Vito Verifica"),
