@@ -1,6 +1,5 @@
 """RFC 3161 time-stamps of checkpoint digests, from the authority at TSA_URL (pyHanko's client)."""
 
-import asyncio
 import hashlib
 from datetime import datetime
 
@@ -12,13 +11,15 @@ from pyhanko.sign.validation.generic_cms import (
     validate_sig_integrity,
 )
 
+from manufacturing.core import coroutines
+
 DIGEST_ALGORITHM = "sha256"
 
 
 def timestamp(digest: bytes, url: str, timeout: float) -> bytes:
     """Have the authority at `url` time-stamp a SHA-256 digest; return the token (DER ContentInfo)."""
     stamper = HTTPTimeStamper(url, timeout=timeout)
-    token = asyncio.run(stamper.async_timestamp(digest, DIGEST_ALGORITHM))
+    token = coroutines.run(stamper.async_timestamp(digest, DIGEST_ALGORITHM))
     return token.dump()
 
 

@@ -16,6 +16,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.model import VENDOR
 from pyhanko.sign import fields, signers, timestamps
 
+from manufacturing.core import coroutines
 from manufacturing.core.errors import DomainError
 from manufacturing.core.site_certificate import installed, paths, signing_problem
 
@@ -61,8 +62,8 @@ def sign_pdf(content: bytes, reason: str) -> bytes:
     """Sign a PDF with the site's certificate, the reason shown in the signature."""
     writer = IncrementalPdfFileWriter(io.BytesIO(content))
     _producer_as_in_xmp(writer)
-    signed = signers.sign_pdf(writer, _metadata(reason), signer=site_signer(), timestamper=_timestamper())
-    return signed.getvalue()
+    signing = signers.async_sign_pdf(writer, _metadata(reason), signer=site_signer(), timestamper=_timestamper())
+    return coroutines.run(signing).getvalue()
 
 
 def signed(content: bytes, reason: str | None) -> bytes:

@@ -38,7 +38,7 @@ def test_an_administrator_granted_a_gmp_role_before_the_rule_still_does_no_gmp_w
 
 @pytest.mark.parametrize("name", ["Ada Amministra", "  ada   AMMINISTRA "])
 def test_an_administrator_cannot_open_a_gmp_account_in_their_own_printed_name(database, admin, name):
-    with pytest.raises(DomainError, match="already the printed name of the account admin.one"):
+    with pytest.raises(DomainError, match=r"already the printed name of the account admin\.one"):
         operations.create_user("qa.ada", name, [Role.QA])
     database.session.rollback()
     assert operations.find_user("qa.ada") is None
