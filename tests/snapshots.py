@@ -8,6 +8,7 @@ clock, and for ten minutes at most: it is built again after that, so that a worl
 """
 
 import dataclasses
+import tempfile
 import time
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def snapshot() -> dict[str, list[dict]]:
 
 def restore(rows: dict[str, list[dict]]) -> None:
     """Empty the database (conftest's clean_database) and put the snapshot's rows back, ids included; the
-    world's checkpoint files go into this test's checkpoint directory, as the world wrote them."""
+    world's checkpoint files go into a new checkpoint directory, as the world wrote them."""
     db.session.remove()
     clean_database()
     head = AuditChainHead.__table__
@@ -63,15 +64,22 @@ def restore(rows: dict[str, list[dict]]) -> None:
                     connection.execute(update(head).where(head.c.id == row["id"]).values(**row))
             elif rows[table.name]:
                 connection.execute(table.insert(), rows[table.name])
-    directory = _checkpoint_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = _fresh_checkpoint_dir()
     for name, content in rows[CHECKPOINT_FILES].items():
-        if not (directory / name).exists():
-            (directory / name).write_bytes(content)
+        (directory / name).write_bytes(content)
 
 
 def _checkpoint_dir() -> Path:
     return Path(current_app.config["CHECKPOINT_DIR"])
+
+
+def _fresh_checkpoint_dir() -> Path:
+    """A new checkpoint directory for a restored world: files of what ran before it are not the world's."""
+    parent = _checkpoint_dir().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix="restored-checkpoints-", dir=parent))
+    current_app.config["CHECKPOINT_DIR"] = str(directory)
+    return directory
 
 
 def fresh(value):

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from asn1crypto import x509
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from sqlalchemy import select
 
-from manufacturing.core import clock
+from manufacturing.core import clock, coroutines
 from manufacturing.core.site_certificate import paths
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
@@ -72,7 +72,7 @@ def signature_findings(content: bytes) -> list[Finding]:
     for number, signature in enumerate(signatures, start=1):
         name = f"'{signature.field_name}'"
         try:
-            status = validate_pdf_signature(signature, context)
+            status = coroutines.run(async_validate_pdf_signature(signature, context))
         except Exception as error:  # a damaged signature raises instead of reporting
             findings.append(Finding(False, f"Signature {name} could not be checked ({error})."))
             continue
