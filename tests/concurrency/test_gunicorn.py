@@ -121,13 +121,15 @@ class Server:
 
 
 @pytest.fixture
-def server(own_database, tmp_path, checkpoint_place):
+def server(own_database, tmp_path, checkpoint_place, site_certificate):
     """gunicorn with four workers serving the test's database; its workers boot while the test seeds it."""
     port = _free_port()
     served = Server(None, f"http://127.0.0.1:{port}", tmp_path / "gunicorn.log", tmp_path / "hash-checks")
     env = {**os.environ, "DATABASE_URL": own_database, "SECRET_KEY": secrets.token_hex(32),
            "SESSION_COOKIE_SECURE": "0", "DOCUMENTS_DIR": str(tmp_path / "documents"),
            "HASH_CHECKS_FILE": str(served.checks), "LOGIN_THROTTLE_FIRST_WAIT_SECONDS": "600",
+           # The key that sealed the seeded rows and the session's site certificate: a clean clone has no instance/.
+           "AUDIT_KEY": TestConfig.AUDIT_KEY, "SIGNING_CERT": site_certificate[0], "SIGNING_KEY": site_certificate[1],
            **checkpoint_place}
     command = [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
                "--chdir", str(ROOT), "--timeout", str(REQUEST_SECONDS), "--no-control-socket",

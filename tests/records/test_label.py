@@ -95,7 +95,8 @@ def test_a_reprint_needs_a_reason_is_numbered_and_marked(database, bench, dose):
     assert (log.number, log.is_reprint, log.reason) == (2, True, "Label smudged at filling")
     assert "REPRINT 2" in pdf_text(pdf) and "QUARANTINE — NOT FOR INFUSION" in pdf_text(pdf)
     render_png(pdf, "label-reprint")
-    logs = database.session.scalars(select(LabelPrint).where(LabelPrint.dose_unit_id == dose.id)).all()
+    in_print_order = select(LabelPrint).where(LabelPrint.dose_unit_id == dose.id).order_by(LabelPrint.number)
+    logs = database.session.scalars(in_print_order).all()
     assert [(entry.number, entry.reason) for entry in logs] == [(1, None), (2, "Label smudged at filling")]
     event = database.session.scalars(select(AuditEvent).where(AuditEvent.action == "dose.label_reprinted")).one()
     assert event.reason == "Label smudged at filling" and event.username == bench.qa.username
