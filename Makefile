@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app manufacturing
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The suite runs in two workers, one per database (SQLite and, with TEST_DATABASE_URL, PostgreSQL).
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint install install-test db demo serve bench clean
 
@@ -52,7 +54,7 @@ run: demo serve
 
 test: install-test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -49,6 +49,18 @@ def database_url(request, tmp_path_factory):
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`--dist loadgroup`), every test on one database runs in the same worker.
+
+    A session fixture changes parameter only by being torn down: a worker that alternated between the databases
+    would migrate and build its worlds again at every switch. One worker per database builds each once.
+    """
+    for item in items:
+        database = getattr(item, "callspec", None) and item.callspec.params.get("database_url")
+        if database:
+            item.add_marker(pytest.mark.xdist_group(database))
+
+
 class IsolatedClient(FlaskClient):
     """A test client whose requests run in their own app context and database session, as in production.
 
