@@ -1,0 +1,37 @@
+"""`flask documents ...`: the worker that stores the documents of QA's decisions, off the request path."""
+
+import time
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from manufacturing.records import jobs
+
+documents_cli = AppGroup("documents", help="Certificates and batch records stored after QA's decisions.")
+
+
+@documents_cli.command("worker")
+@click.option("--once", is_flag=True, help="Run the jobs due now, then stop (for a timer instead of a service).")
+def worker(once: bool) -> None:
+    """Store the documents of every queued decision, then wait for more; several workers may run at once."""
+    found = jobs.requeue_missing()
+    if found:
+        click.echo(f"Queued the documents of {found} release(s) found without them.")
+    poll = current_app.config["DOCUMENT_WORKER_POLL_SECONDS"]
+    try:
+        while True:
+            done = jobs.run_due()
+            if done:
+                click.echo(f"Ran {done} document job(s).")
+            if once:
+                return
+            time.sleep(poll)
+    except KeyboardInterrupt:  # a job under way is rolled back with its transaction and run again later
+        click.echo("Stopped.")
+
+
+@documents_cli.command("sweep")
+def sweep() -> None:
+    """Queue the documents of every release that has neither a stored certificate nor a job (a lost one, say)."""
+    click.echo(f"Queued the documents of {jobs.requeue_missing()} release(s).")
