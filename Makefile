@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app manufacturing
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint install install-test db demo serve bench clean
+.PHONY: run test lint install install-test db demo serve worker bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ demo: db
 
 serve:
 	$(BIN)/gunicorn --workers 2 --timeout 120 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+# The documents worker (PostgreSQL): stores certificates and batch records after releases. SQLite needs none.
+worker: install
+	$(FLASK) documents worker
 
 run: demo serve
 
