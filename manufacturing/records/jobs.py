@@ -168,7 +168,18 @@ def requeue_missing() -> int:
     return len(releases)
 
 
+def retry_failed() -> int:
+    """Give every job that failed its last try a new round of tries (once what stopped it is mended)."""
+    failed = db.session.scalars(select(DocumentJob).where(DocumentJob.failed_at.is_not(None),
+                                                          DocumentJob.done_at.is_(None))).all()
+    for job in failed:
+        job.failed_at, job.due_at, job.attempts = None, None, 0
+    db.session.commit()
+    return len(failed)
+
+
 def preparing(lot_id: int) -> set[int]:
-    """The dose units of a lot whose documents are queued and not yet stored."""
-    query = select(DocumentJob.dose_unit_id).where(DocumentJob.lot_id == lot_id, DocumentJob.done_at.is_(None))
+    """The dose units of a lot whose documents are queued and not yet stored (a job given up is not preparing)."""
+    query = select(DocumentJob.dose_unit_id).where(DocumentJob.lot_id == lot_id, DocumentJob.done_at.is_(None),
+                                                   DocumentJob.failed_at.is_(None))
     return set(db.session.scalars(query))

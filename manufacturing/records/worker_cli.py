@@ -32,6 +32,9 @@ def worker(once: bool) -> None:
 
 
 @documents_cli.command("sweep")
-def sweep() -> None:
+@click.option("--retry-failed", is_flag=True, help="Also try again the jobs given up after their last try.")
+def sweep(retry_failed: bool) -> None:
     """Queue the documents of every release that has neither a stored certificate nor a job (a lost one, say)."""
     click.echo(f"Queued the documents of {jobs.requeue_missing()} release(s).")
+    if retry_failed:
+        click.echo(f"{jobs.retry_failed()} job(s) given up will be tried again.")
