@@ -19,7 +19,7 @@ from manufacturing.processing.models import DoseUnit
 from manufacturing.records import storage
 from manufacturing.records.models import DocumentKind, StoredDocument
 from manufacturing.records.render import render_pdf
-from manufacturing.records.versions import disposition_version
+from manufacturing.records.versions import disposition_changed_since, disposition_version
 from manufacturing.release.certificate import Certificate
 from manufacturing.release.models import Disposition
 from manufacturing.release.operations import require_certificate
@@ -142,8 +142,8 @@ def coa_copy(dose: DoseUnit) -> storage.Download:
     Whether the stored revision is unchanged is known from its disposition's data version, without rebuilding.
     """
     disposition = require_certificate(dose)
-    version = disposition_version(dose.lot_id, disposition.id)
-    stored = storage.stored_at_version(DocumentKind.CERTIFICATE, dose.lot, dose, version)
+    stored = storage.unchanged(DocumentKind.CERTIFICATE, dose.lot, dose,
+                               lambda version: disposition_changed_since(dose.lot_id, disposition.id, version))
     if stored is not None:
         return storage.Download(stored.content, stored.filename, stored.sha256)
     _, data, data_hash = _current(dose, disposition)

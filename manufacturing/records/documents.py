@@ -6,7 +6,7 @@ from manufacturing.records import storage
 from manufacturing.records.batch_record import BatchRecord, build_batch_record
 from manufacturing.records.models import DocumentKind, StoredDocument
 from manufacturing.records.render import render_pdf
-from manufacturing.records.versions import lot_version
+from manufacturing.records.versions import lot_changed_since, lot_version
 
 
 def _render(data: BatchRecord, revision, user) -> bytes:
@@ -40,7 +40,7 @@ def batch_record_copy(lot: Lot, user=None) -> storage.Download:
     Whether the stored revision is unchanged is known from the lot's data version: the record is built only to
     render a copy, or to compare a revision stored before versions were kept.
     """
-    stored = storage.stored_at_version(DocumentKind.BATCH_RECORD, lot, None, lot_version(lot.id))
+    stored = storage.unchanged(DocumentKind.BATCH_RECORD, lot, None, lambda version: lot_changed_since(lot.id, version))
     if stored is not None:
         return storage.Download(stored.content, stored.filename, stored.sha256)
     data = build_batch_record(lot)

@@ -43,10 +43,13 @@ def current(kind: DocumentKind, lot: Lot, dose: DoseUnit | None, data_hash: str)
     return document if document is not None and document.source_hash == data_hash else None
 
 
-def stored_at_version(kind: DocumentKind, lot: Lot, dose: DoseUnit | None, version: int) -> StoredDocument | None:
-    """The latest stored revision if it was made from the data at this version, else None (the data moved)."""
+def unchanged(kind: DocumentKind, lot: Lot, dose: DoseUnit | None,
+              changed_since: Callable[[int], bool]) -> StoredDocument | None:
+    """The latest stored revision if its data did not change after the version it was made from, else None."""
     document = latest(kind, lot, dose)
-    return document if document is not None and document.data_version == version else None
+    if document is None or document.data_version is None or changed_since(document.data_version):
+        return None
+    return document
 
 
 def revisions(lot: Lot) -> list[StoredDocument]:
