@@ -1,12 +1,16 @@
 """`flask documents ...`: the worker that stores the documents of QA's decisions, off the request path."""
 
+import logging
 import time
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from manufacturing.extensions import db
 from manufacturing.records import jobs
+
+log = logging.getLogger(__name__)
 
 documents_cli = AppGroup("documents", help="Certificates and batch records stored after QA's decisions.")
 
@@ -21,7 +25,7 @@ def worker(once: bool) -> None:
     poll = current_app.config["DOCUMENT_WORKER_POLL_SECONDS"]
     try:
         while True:
-            done = jobs.run_due()
+            done = _round()
             if done:
                 click.echo(f"Ran {done} document job(s).")
             if once:
@@ -29,6 +33,16 @@ def worker(once: bool) -> None:
             time.sleep(poll)
     except KeyboardInterrupt:  # a job under way is rolled back with its transaction and run again later
         click.echo("Stopped.")
+
+
+def _round() -> int:
+    """Run the jobs due; a database gone for a while (a restart, say) is waited for, not a reason to stop."""
+    try:
+        return jobs.run_due()
+    except Exception:
+        log.exception("The documents worker could not reach the database; it tries again.")
+        db.session.remove()
+        return 0
 
 
 @documents_cli.command("sweep")

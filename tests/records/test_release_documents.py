@@ -4,9 +4,14 @@ With the worker (PostgreSQL's way) the release answers without rendering anythin
 job runs right after the commit. Either way a job stores exactly one certificate and one batch record, whoever dies.
 """
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 from statistics import median
 
 import pytest
@@ -137,6 +142,50 @@ def test_a_failed_try_keeps_the_release_and_a_later_try_stores_one_of_each(clien
     with clock.frozen(job.due_at + timedelta(seconds=1)):
         assert jobs.run_due() == 1
     assert _committed(dose_id, lot_id)[1] == _both(dose_id)
+
+
+def _start_killable_worker(app, started: Path) -> subprocess.Popen:
+    """A worker process whose batch record never ends rendering (tests/records/killable_worker.py)."""
+    names = ("SQLALCHEMY_DATABASE_URI", "SIGNING_CERT", "SIGNING_KEY", "CHECKPOINT_KEY", "CHECKPOINT_DIR",
+             "DOCUMENT_JOBS")
+    env = {**os.environ, "KILLABLE_WORKER_SETTINGS": json.dumps({name: app.config[name] for name in names}),
+           "KILLABLE_WORKER_STARTED": str(started)}
+    return subprocess.Popen([sys.executable, "-m", "tests.records.killable_worker"],
+                            cwd=Path(__file__).resolve().parents[2], env=env)
+
+
+def _wait_for(started: Path, process: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not started.exists():
+        assert process.poll() is None, "the worker ended before it began the batch record"
+        assert time.monotonic() < deadline, "the worker did not reach the batch record in time"
+        time.sleep(0.1)
+
+
+def _run_when_free(seconds: float = 10) -> int:
+    """Run what is due once the database has seen the dead worker go (its locks go with its connection)."""
+    deadline = time.monotonic() + seconds
+    while (ran := jobs.run_due()) == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return ran
+
+
+def test_a_worker_process_killed_mid_job_leaves_it_whole_to_the_next(app, client, login, bench, dose, released_at,
+                                                                     worker_mode, tmp_path):
+    dose_id, lot_id = dose.id, dose.lot_id
+    _release(client, login, bench, dose, released_at)
+    db.session.commit()
+    started = tmp_path / "started"
+    process = _start_killable_worker(app, started)
+    try:
+        _wait_for(started, process)
+    finally:
+        process.kill()
+        process.wait()
+    assert _committed(dose_id, lot_id)[1] == []  # the certificate it stored went with its transaction
+    assert _run_when_free() == 1
+    assert _committed(dose_id, lot_id)[1] == _both(dose_id)
+    assert _job(dose).attempts == 0 and _job(dose).done_at is not None
 
 
 class WorkerKilled(BaseException):
