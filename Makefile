@@ -8,7 +8,7 @@ PORT ?= 5000
 # The suite runs in two workers, one per database (SQLite and, with TEST_DATABASE_URL, PostgreSQL).
 TEST_WORKERS ?= 2
 
-.PHONY: run test lint install install-test db demo serve bench clean
+.PHONY: run test lint install install-test db demo serve worker bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ demo: db
 
 serve:
 	$(BIN)/gunicorn --workers 2 --timeout 120 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+# The documents worker (PostgreSQL): stores certificates and batch records after releases. SQLite needs none.
+worker: install
+	$(FLASK) documents worker
 
 run: demo serve
 

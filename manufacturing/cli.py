@@ -12,10 +12,11 @@ def register_cli(app: Flask) -> None:
     from manufacturing.core.cli import grant_runtime_command
     from manufacturing.demo import demo_cli
     from manufacturing.records.cli import lots_cli, records_cli
+    from manufacturing.records.worker_cli import documents_cli
     from manufacturing.specifications.cli import specs_cli
 
     audit_cli.add_command(keygen)
     audit_cli.add_command(checkpoint)
-    for group in (users_cli, audit_cli, demo_cli, specs_cli, records_cli, lots_cli):
+    for group in (users_cli, audit_cli, demo_cli, specs_cli, records_cli, lots_cli, documents_cli):
         app.cli.add_command(group)
     migrations_cli.add_command(grant_runtime_command)  # `flask db grant-runtime`, beside `flask db upgrade`

@@ -44,6 +44,12 @@ class Config:
     SIGNING_KEY_PASSPHRASE = os.environ.get("SIGNING_KEY_PASSPHRASE") or None
     SIGNING_LOCATION = os.environ.get("SIGNING_LOCATION", "")
     TSA_URL = os.environ.get("TSA_URL") or None
+    # Certificates and batch records are stored by a job after the decision commits (records/jobs.py): "worker"
+    # (`flask documents worker`, PostgreSQL), "in-process" right after the commit, or "auto" (in-process on SQLite).
+    DOCUMENT_JOBS = os.environ.get("DOCUMENT_JOBS", "auto")
+    DOCUMENT_JOB_RETRY_SECONDS = _int("DOCUMENT_JOB_RETRY_SECONDS", 30)  # doubled after each failed try
+    DOCUMENT_JOB_MAX_ATTEMPTS = _int("DOCUMENT_JOB_MAX_ATTEMPTS", 8)
+    DOCUMENT_WORKER_POLL_SECONDS = _int("DOCUMENT_WORKER_POLL_SECONDS", 2)
 
     # Signed checkpoints of the audit chain, outside the database (append-only directory, key in a file).
     CHECKPOINT_DIR = os.environ.get("CHECKPOINT_DIR", str(INSTANCE_DIR / "checkpoints"))
@@ -102,6 +108,7 @@ class TestConfig(Config):
     AUDIT_RETIRED_KEYS = None
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
+    DOCUMENT_JOBS = "in-process"  # on PostgreSQL too; the tests of the worker run it themselves
     # Never the instance directory: the test fixtures give each run its key and each test its directory.
     CHECKPOINT_DIR = str(Path(tempfile.gettempdir()) / f"nk-test-checkpoints-{os.getpid()}")
     CHECKPOINT_KEY = str(Path(tempfile.gettempdir()) / f"nk-test-checkpoint-key-{os.getpid()}.pem")

@@ -16,7 +16,7 @@ from manufacturing.processing import states as processing_states  # noqa: F401
 from manufacturing.processing.models import DoseUnit, ProcessStep, StepEquipment, StepMaterial, StepValue
 from manufacturing.quality import states as quality_states  # noqa: F401
 from manufacturing.quality.models import Deviation, QcResult
-from manufacturing.records.models import StoredDocument
+from manufacturing.records.models import DocumentJob, StoredDocument
 from manufacturing.release import states as release_states  # noqa: F401
 from manufacturing.release.models import Disposition, LabelPrint, LabelVoid, ReleaseAlert
 from manufacturing.specifications.models import SpecVersion
@@ -32,6 +32,7 @@ __all__ = [
     "Counter",
     "Deviation",
     "Disposition",
+    "DocumentJob",
     "DoseUnit",
     "Equipment",
     "InfusionOrder",

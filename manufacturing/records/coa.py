@@ -19,6 +19,7 @@ from manufacturing.processing.models import DoseUnit
 from manufacturing.records import storage
 from manufacturing.records.models import DocumentKind, StoredDocument
 from manufacturing.records.render import render_pdf
+from manufacturing.records.versions import disposition_changed_since, disposition_version
 from manufacturing.release.certificate import Certificate
 from manufacturing.release.models import Disposition
 from manufacturing.release.operations import require_certificate
@@ -100,9 +101,9 @@ def coa_data(disposition: Disposition, site_name: str) -> CoaData:
     )
 
 
-def _current(dose: DoseUnit) -> tuple[Disposition, CoaData, str]:
-    """The certificate data of the dose's latest disposition as they stand, with their hash."""
-    disposition = require_certificate(dose)
+def _current(dose: DoseUnit, disposition: Disposition | None = None) -> tuple[Disposition, CoaData, str]:
+    """The certificate data of a disposition (the dose's latest by default) as they stand, with their hash."""
+    disposition = disposition or require_certificate(dose)
     data = coa_data(disposition, current_app.config["SITE_NAME"])
     return disposition, data, storage.source_hash(asdict(data))
 
@@ -118,23 +119,33 @@ def signature_reason(data: CoaData) -> str:
     return reason if data.standing == "STANDING" else f"{reason}; {data.standing.lower()} since"
 
 
-def coa_pdf(dose: DoseUnit, user=None) -> StoredDocument:
-    """Return the stored certificate of the dose's latest disposition, issuing it first (signed) if it is new."""
-    disposition, data, data_hash = _current(dose)
+def coa_pdf(dose: DoseUnit, user=None, disposition: Disposition | None = None) -> StoredDocument:
+    """Return the stored certificate of a disposition (the dose's latest by default), issuing it first if new."""
+    disposition = disposition or require_certificate(dose)
+    version = disposition_version(dose.lot_id, disposition.id)
+    disposition, data, data_hash = _current(dose, disposition)
     reason = f"{data.certificate.kind} certificate of disposition {disposition.id}"
     if data.standing != "STANDING":
         reason += f", {data.standing.lower()}"
     return storage.issue(DocumentKind.CERTIFICATE, dose.lot, dose, data_hash, lambda revision: _render(data, revision),
-                         data.filename, user, reason, signature=signature_reason(data))
+                         data.filename, user, reason, signature=signature_reason(data), data_version=version)
 
 
-def release_signature_reason(dose: DoseUnit) -> str:
-    """The signature reason of the dose's current certificate, also stated on the batch record stored with it."""
-    return signature_reason(_current(dose)[1])
+def release_signature_reason(dose: DoseUnit, disposition: Disposition | None = None) -> str:
+    """The signature reason of a certificate (the dose's current one), also stated on the batch record with it."""
+    return signature_reason(_current(dose, disposition)[1])
 
 
 def coa_copy(dose: DoseUnit) -> storage.Download:
-    """Read the certificate, storing nothing: the stored revision if unchanged, else a copy marked not stored."""
-    _, data, data_hash = _current(dose)
+    """Read the certificate, storing nothing: the stored revision if unchanged, else a copy marked not stored.
+
+    Whether the stored revision is unchanged is known from its disposition's data version, without rebuilding.
+    """
+    disposition = require_certificate(dose)
+    stored = storage.unchanged(DocumentKind.CERTIFICATE, dose.lot, dose,
+                               lambda version: disposition_changed_since(dose.lot_id, disposition.id, version))
+    if stored is not None:
+        return storage.Download(stored.content, stored.filename, stored.sha256)
+    _, data, data_hash = _current(dose, disposition)
     return storage.read(DocumentKind.CERTIFICATE, dose.lot, dose, data_hash, lambda revision: _render(data, revision),
                         data.filename)

@@ -16,7 +16,7 @@ from manufacturing.processing.kinds import next_kinds
 from manufacturing.processing.operations import lot_steps
 from manufacturing.quality import lot_record
 from manufacturing.quality.states import is_open
-from manufacturing.records import storage
+from manufacturing.records import jobs, storage
 from manufacturing.records.label import may_print
 from manufacturing.release.models import LabelPrint
 from manufacturing.release.operations import has_certificate
@@ -48,7 +48,7 @@ def detail(lot_id: int):
     executed = lot_record.build(lot)
     return render_template(
         "lots/detail.html", record=executed, lot=lot, next_kinds=next_kinds(lot),
-        documents=storage.revisions(lot), prints=label_prints(executed.doses),
+        documents=storage.revisions(lot), preparing=jobs.preparing(lot.id), prints=label_prints(executed.doses),
         chart=growth_chart(executed.growth), sign_form=SignForm(), reason_form=ReasonForm(),
         can_hold=guards.can_hold(lot, current_user), can_lift_hold=guards.can_lift_hold(lot, current_user),
         can_cancel=guards.can_cancel(lot, current_user), lot_open=guards.is_open(lot),

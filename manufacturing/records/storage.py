@@ -1,6 +1,7 @@
 """Documents are issued once per version of their data: stored with their SHA-256, then served as stored.
 
-A document's source hash is the hash of the plain data it was made from. Only a write stores a revision
+A document's source hash is the hash of the plain data it was made from; its data version (records/versions.py)
+says, without building the data again, whether the data changed since. Only a write stores a revision
 (a release, QA storing the batch record, a label print); earlier revisions stay. Reading never stores:
 it serves the stored revision made from the same data, or a copy rendered then and marked not stored.
 """
@@ -42,6 +43,15 @@ def current(kind: DocumentKind, lot: Lot, dose: DoseUnit | None, data_hash: str)
     return document if document is not None and document.source_hash == data_hash else None
 
 
+def unchanged(kind: DocumentKind, lot: Lot, dose: DoseUnit | None,
+              changed_since: Callable[[int], bool]) -> StoredDocument | None:
+    """The latest stored revision if its data did not change after the version it was made from, else None."""
+    document = latest(kind, lot, dose)
+    if document is None or document.data_version is None or changed_since(document.data_version):
+        return None
+    return document
+
+
 def revisions(lot: Lot) -> list[StoredDocument]:
     query = select(StoredDocument).where(StoredDocument.lot_id == lot.id)
     return list(db.session.scalars(query.order_by(StoredDocument.kind, StoredDocument.dose_unit_id,
@@ -56,8 +66,13 @@ def _next_revision(kind: DocumentKind, lot: Lot, dose: DoseUnit | None) -> int:
 
 
 def issue(kind: DocumentKind, lot: Lot, dose: DoseUnit | None, data_hash: str, render: Callable[[int], bytes],
-          filename: str, user=None, reason: str = "", signature: str | None = None) -> StoredDocument:
-    """Return the stored document for this data; render, sign (`signature`: its reason) and store a new revision."""
+          filename: str, user=None, reason: str = "", signature: str | None = None,
+          data_version: int | None = None) -> StoredDocument:
+    """Return the stored document for this data; render, sign (`signature`: its reason) and store a new revision.
+
+    `data_version` is the version of the data read before they were built: a read serves the stored revision
+    while the data still stand at that version.
+    """
     stored = current(kind, lot, dose, data_hash)
     if stored is not None:
         return stored
@@ -67,7 +82,8 @@ def issue(kind: DocumentKind, lot: Lot, dose: DoseUnit | None, data_hash: str, r
     document = StoredDocument(kind=kind, lot_id=lot.id, dose_unit_id=dose.id if dose else None, revision=revision,
                               reason=why[:200], source_hash=data_hash, sha256=hashlib.sha256(content).hexdigest(),
                               size=len(content), filename=filename, content=content, created_at=clock.now(),
-                              created_by_id=user.id if user is not None else None, key_id=keyring().current_id)
+                              created_by_id=user.id if user is not None else None, key_id=keyring().current_id,
+                              data_version=data_version)
     document.mac = seals.document_mac(document)
     db.session.add(document)
     db.session.flush()

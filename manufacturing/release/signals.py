@@ -5,12 +5,12 @@ from blinker import Namespace
 _signals = Namespace()
 
 dose_released = _signals.signal("dose-released")
-"""Sent inside the release's transaction with the dose unit and the releasing `user`: the certificate and the batch
-record are stored with the release, or neither is."""
+"""Sent inside the release's transaction with the dose unit and the releasing `user`: the storing of the certificate
+and the batch record is queued with the release, or neither is."""
 
 
 def announce_release(dose, user) -> None:
-    """Tell the receivers a dose unit was released (records stores its certificate and batch record)."""
+    """Tell the receivers a dose unit was released (records queues its certificate and batch record)."""
     dose_released.send(dose, user=user)
 
 
@@ -19,5 +19,5 @@ release_withdrawn = _signals.signal("release-withdrawn")
 
 
 def announce_withdrawal(dose) -> None:
-    """Tell the receivers a unit's release was withdrawn (records stores the certificate saying so)."""
+    """Tell the receivers a unit's release was withdrawn (records queues the certificate saying so)."""
     release_withdrawn.send(dose)
