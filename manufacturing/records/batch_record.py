@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
-from manufacturing.core.signatures import is_intact, manifestation, signatures_of
+from manufacturing.core.signatures import SignatureBook, manifestation
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.growth import growth_chart
@@ -131,14 +131,16 @@ def _step(view: StepView, notes: dict) -> StepSection:
     )
 
 
-def signed(record) -> list[Signed]:
-    return [Signed(manifestation(s), is_intact(s, record)) for s in signatures_of(record)]
+def _signed_in(book: SignatureBook):
+    """Write out a record's signatures from signatures read at once."""
+    return lambda record: [Signed(manifestation(s), book.is_intact(s, record)) for s in book.signatures(record)]
 
 
 def build_batch_record(lot: Lot) -> BatchRecord:
-    """Gather the executed record of a lot into plain data."""
+    """Gather the executed record of a lot into plain data, in a fixed number of queries."""
     record: LotRecord = build(lot)
-    notes = _corrections(lot)
+    notes, rows = _corrections(lot), sections.dose_records(record)
+    signed_here = _signed_in(SignatureBook([*record.deviations, *rows.signed]))
     eye = lot.din_record.eye_readable
     return BatchRecord(
         lot_number=lot.lot_number, din=lot.din_record.keyboard, din_grouped=eye.din, din_flags=eye.flags,
@@ -148,8 +150,8 @@ def build_batch_record(lot: Lot) -> BatchRecord:
         opened=clock.format_local(lot.opened_at), steps=[_step(view, notes) for view in record.steps],
         culture_log=sections.culture_log(record), growth=record.growth,
         sampling_plan=sections.sampling_plan(record.spec), materials=sections.materials(record),
-        doses=sections.doses(record), qc=sections.qc(record), deviations=sections.deviations(record, signed),
-        dispositions=sections.dispositions(record, signed), custody=sections.custody(record),
-        administrations=sections.administrations(record, signed), labels=sections.labels(record),
+        doses=sections.doses(record), qc=sections.qc(record), deviations=sections.deviations(record, signed_here),
+        dispositions=sections.dispositions(rows, signed_here), custody=sections.custody(record, rows),
+        administrations=sections.administrations(rows, signed_here), labels=sections.labels(record, rows),
         audit=sections.audit(lot),
     )
