@@ -5,10 +5,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from manufacturing.core import clock
-from manufacturing.core.audit import AuditEvent
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
-from manufacturing.lots.models import Lot
 from manufacturing.processing.models import StepKind
 from manufacturing.quality.lot_record import LotRecord
 from manufacturing.quality.models import QcKind
@@ -18,7 +16,6 @@ from manufacturing.specifications.loader import Outcome, ProductSpec
 from manufacturing.units import format_quantity
 
 GROWTH_KINDS = (StepKind.CULTURE_DAY0, StepKind.CULTURE_DAY, StepKind.HARVEST)
-MAX_CHANGE_TEXT = 160
 
 
 def _value(view, key: str) -> str:
@@ -178,58 +175,3 @@ def labels(record: LotRecord, rows: DoseRecords) -> list[str]:
     return [f"Unit {units[p.dose_unit_id]}: {'reprint' if p.is_reprint else 'print'} {p.number}, "
             f"{clock.format_local(p.printed_at)}" + (f" ({p.reason})" if p.reason else "")
             for p in rows.label_prints]
-
-
-def _change(name: str, change: dict) -> str:
-    """One field: 'old → new' for a change (a value not recorded says so), 'name=value' for a value set."""
-    if "old" not in change:
-        return f"{name}={change.get('new')}"
-    return f"{name}: {change['old']} → {change.get('new', '(new value not recorded)')}"
-
-
-def _summary(event: AuditEvent) -> str:
-    """One line for the changes of an event: a message in its own words, created/deleted field lists counted."""
-    data = event.change_map
-    if "message" in data:
-        return str(data["message"].get("new"))
-    if all(set(v) == {"new"} for v in data.values()) and len(data) > 3:
-        return f"{len(data)} fields set"
-    text = "; ".join(_change(name, change) for name, change in sorted(data.items()))
-    return text if len(text) <= MAX_CHANGE_TEXT else text[:MAX_CHANGE_TEXT - 1] + "…"
-
-
-def _created_together(group: list[AuditEvent]) -> list[str]:
-    """One line for records created in one action: the id range and what was created."""
-    first, last = group[0], group[-1]
-    counts: dict[str, int] = {}
-    for event in group:
-        counts[event.entity_type] = counts.get(event.entity_type, 0) + 1
-    what = ", ".join(f"{count} {entity.replace('_', ' ')}" for entity, count in counts.items())
-    numbers = f"{first.id}–{last.id}" if len(group) > 1 else str(first.id)
-    return [numbers, clock.format_local(first.occurred_at), first.username, "created", "", what, first.reason or ""]
-
-
-def _single(event: AuditEvent) -> list[str]:
-    return [str(event.id), clock.format_local(event.occurred_at), event.username, event.action,
-            event.entity_id or "", _summary(event), event.reason or ""]
-
-
-def audit(lot: Lot) -> list[list[str]]:
-    """The lot's audit trail, compact: records created together share a line; every change has its own."""
-    query = select(AuditEvent).where(AuditEvent.scope == f"lot:{lot.id}",
-                                     AuditEvent.entity_type != "stored_document").order_by(AuditEvent.id)
-    rows, group = [], []
-    for event in db.session.scalars(query):
-        if event.action.endswith(".created") and (not group or (
-                event.username, event.occurred_at, event.reason) == (group[0].username, group[0].occurred_at,
-                                                                     group[0].reason)):
-            group.append(event)
-            continue
-        if group:
-            rows.append(_created_together(group))
-        group = [event] if event.action.endswith(".created") else []
-        if not group:
-            rows.append(_single(event))
-    if group:
-        rows.append(_created_together(group))
-    return rows
