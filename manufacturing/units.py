@@ -331,6 +331,12 @@ def _stored_unit(text: str) -> pint.Unit:
     return ureg.Unit(text)
 
 
+@lru_cache(maxsize=256)
+def _unit_text(units: pint.Unit) -> str:
+    """A unit as stored ("cell / milliliter"): written once per unit, as signatures hash every stored quantity."""
+    return f"{units:D}"
+
+
 def quantity_to_text(quantity: pint.Quantity) -> str:
     """Write a quantity as "<shortest exact decimal> <pint unit>", e.g. "2500000.0 cell / milliliter"."""
     if not isinstance(quantity, pint.Quantity):
@@ -338,7 +344,7 @@ def quantity_to_text(quantity: pint.Quantity) -> str:
     magnitude = float(quantity.magnitude)
     if not math.isfinite(magnitude):
         raise ValueError(f"cannot store a value that is not finite: {magnitude}")
-    text = f"{magnitude!r} {quantity.units:D}"
+    text = f"{magnitude!r} {_unit_text(quantity.units)}"
     if len(text) > 64:
         raise ValueError(f"stored quantity longer than 64 characters: {text}")
     return text

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from manufacturing.core import clock
 from manufacturing.core.checks import require_reason
@@ -19,7 +20,15 @@ from manufacturing.patients.models import Subject
 from manufacturing.processing import guards
 from manufacturing.processing.entries import Entry, StepInput, read_entries
 from manufacturing.processing.kinds import StepDefinition, definition
-from manufacturing.processing.models import ProcessStep, StepKind, StepStatus, StepValue
+from manufacturing.processing.models import (
+    DoseUnit,
+    ProcessStep,
+    StepEquipment,
+    StepKind,
+    StepMaterial,
+    StepStatus,
+    StepValue,
+)
 from manufacturing.processing.rules import check_consistency, culture_day_number
 from manufacturing.processing.signals import announce_correction, verification_problem
 from manufacturing.processing.states import STEP
@@ -32,6 +41,17 @@ def lot_steps(lot: Lot) -> list[ProcessStep]:
     query = select(ProcessStep).where(ProcessStep.lot_id == lot.id).order_by(ProcessStep.performed_at,
                                                                              ProcessStep.id)
     return list(db.session.scalars(query))
+
+
+def steps_with_entries(lot: Lot) -> list[ProcessStep]:
+    """The lot's steps with their values, materials, equipment and dose units, in a fixed number of queries."""
+    query = select(ProcessStep).where(ProcessStep.lot_id == lot.id).order_by(ProcessStep.performed_at,
+                                                                             ProcessStep.id)
+    return list(db.session.scalars(query.options(
+        selectinload(ProcessStep.values),
+        selectinload(ProcessStep.materials).joinedload(StepMaterial.material_lot),
+        selectinload(ProcessStep.equipment).joinedload(StepEquipment.item),
+        selectinload(ProcessStep.dose_units).joinedload(DoseUnit.weight_record))))
 
 
 def check_time(performed_at, kind: StepKind, before: list[ProcessStep], after: list[ProcessStep] = ()) -> None:

@@ -1,6 +1,7 @@
 """The executed record of a lot as plain data: steps with values, calculations, limits, signatures, deviations.
 
-Pages and printed records read this; it is computed from the stored entries every time.
+Pages and printed records read this; it is computed from the stored entries every time, in a fixed number of
+queries whatever the size of the lot (steps with their entries, deviations, one query per kind of signed record).
 """
 
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from manufacturing.core import clock
-from manufacturing.core.signatures import Meaning, SignatureLine, signature_lines
+from manufacturing.core.signatures import Meaning, SignatureBook, SignatureLine
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.checks import LimitCheck, action_breached, lot_spec, step_checks
@@ -19,7 +20,7 @@ from manufacturing.processing.entries import as_datetime
 from manufacturing.processing.guards import correction_problem, is_corrected, is_verified
 from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import DoseUnit, ProcessStep, StepKind
-from manufacturing.processing.operations import lot_steps
+from manufacturing.processing.operations import steps_with_entries
 from manufacturing.processing.progress import step_title
 from manufacturing.processing.rules import culture_day
 from manufacturing.processing.states import STEP
@@ -78,6 +79,7 @@ class LotRecord:
     doses: list[DoseUnit]
     deviations: list[Deviation]
     growth: list[tuple[int, float]] = field(default_factory=list)
+    book: SignatureBook | None = None  # the signatures of the steps and deviations, read at once
 
     @property
     def open_deviations(self) -> list[Deviation]:
@@ -100,8 +102,9 @@ def _is_late(step: ProcessStep) -> bool:
     return step.recorded_at - step.performed_at > timedelta(minutes=current_app.config["LATE_ENTRY_MINUTES"])
 
 
-def _step_view(step: ProcessStep, derived, spec: ProductSpec, deviations: list[Deviation]) -> StepView:
-    signatures = signature_lines(step)
+def _step_view(step: ProcessStep, derived, spec: ProductSpec, deviations: list[Deviation],
+               book: SignatureBook) -> StepView:
+    signatures = book.lines(step)
     return StepView(
         step=step, title=step_title(step),
         values=[line for f in definition(step.kind).fields if (line := _shown(step, f.key))],
@@ -110,7 +113,7 @@ def _step_view(step: ProcessStep, derived, spec: ProductSpec, deviations: list[D
         signatures=signatures,
         materials=[(use.role, f"{use.material_lot} (exp. {use.material_lot.expiry_date})") for use in step.materials],
         equipment=[(use.role, str(use.item)) for use in step.equipment],
-        deviations=[d for d in deviations if d.step_id == step.id], late=_is_late(step),
+        deviations=deviations, late=_is_late(step),
         corrected=is_corrected(step), verified=is_verified(step), verifiable=STEP.allows(step, "verified"),
         correctable=correction_problem(step) is None,
     )
@@ -139,13 +142,19 @@ def deviations_of(lot: Lot) -> list[Deviation]:
     return list(db.session.scalars(select(Deviation).where(Deviation.lot_id == lot.id).order_by(Deviation.id)))
 
 
+def _by_step(deviations: list[Deviation]) -> dict[int, list[Deviation]]:
+    grouped: dict[int, list[Deviation]] = {}
+    for deviation in deviations:
+        grouped.setdefault(deviation.step_id, []).append(deviation)
+    return grouped
+
+
 def build(lot: Lot) -> LotRecord:
     """Assemble the executed record of a lot."""
-    steps, spec, deviations = lot_steps(lot), lot_spec(lot), deviations_of(lot)
-    derived = derive(steps)
-    views = [_step_view(step, derived[step.id], spec, deviations) for step in steps]
-    doses = list(db.session.scalars(select(DoseUnit).where(DoseUnit.lot_id == lot.id)
-                                    .order_by(DoseUnit.division_code)))
-    return LotRecord(lot, spec, views, doses, deviations, _growth(steps, derived))
+    steps, spec, deviations = steps_with_entries(lot), lot_spec(lot), deviations_of(lot)
+    derived, book, on_step = derive(steps), SignatureBook([*steps, *deviations]), _by_step(deviations)
+    views = [_step_view(step, derived[step.id], spec, on_step.get(step.id, []), book) for step in steps]
+    doses = sorted((unit for step in steps for unit in step.dose_units), key=lambda unit: unit.division_code)
+    return LotRecord(lot, spec, views, doses, deviations, _growth(steps, derived), book)
 
 

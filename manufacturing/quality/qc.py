@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from manufacturing.core import clock
 from manufacturing.core.audit import record_event, set_reason
@@ -16,7 +17,7 @@ from manufacturing.core.checks import require_reason
 from manufacturing.core.errors import DomainError, NotPermitted, OutOfSequence
 from manufacturing.core.permissions import Role
 from manufacturing.core.plausible import read_typed, refuse_implausible
-from manufacturing.core.signatures import Meaning, Signature, is_intact, sign, signatures_of
+from manufacturing.core.signatures import Meaning, Signature, SignatureBook, is_intact, sign, signatures_of
 from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
@@ -25,7 +26,7 @@ from manufacturing.processing.models import DoseUnit, StepKind
 from manufacturing.processing.operations import FUTURE_TOLERANCE, lot_steps
 from manufacturing.quality.models import Deviation, DeviationClass, QcKind, QcResult, QcStatus
 from manufacturing.quality.operations import open_deviation
-from manufacturing.quality.results import evaluate_result, is_computed, is_lot_test, release_lines
+from manufacturing.quality.results import evaluate_result, is_computed, is_lot_test, release_lines, results_of_lot
 from manufacturing.quality.signals import announce_failure
 from manufacturing.quality.states import QC_RESULT
 from manufacturing.specifications.evaluation import Evaluation, Outcome, evaluate
@@ -221,7 +222,16 @@ def performed_signature(result: QcResult) -> Signature | None:
     return next((s for s in signatures_of(result) if s.meaning == Meaning.PERFORMED), None)
 
 
-def verify_refusal(result: QcResult, user) -> DomainError | None:
+def _performed_intact(result: QcResult, signatures: list[tuple[Signature, bool]] | None) -> bool:
+    """Whether the recorder's signature still covers the result; `signatures` as the QC sheet read them, if it did."""
+    if signatures is not None:
+        return next((intact for s, intact in signatures if s.meaning == Meaning.PERFORMED), False)
+    signature = performed_signature(result)
+    return signature is not None and is_intact(signature, result)
+
+
+def verify_refusal(result: QcResult, user, signatures: list[tuple[Signature, bool]] | None = None
+                   ) -> DomainError | None:
     """Say why this user cannot verify the result now, or None: a second person, the record intact."""
     if not may_enter(user):
         return NotPermitted("Only technicians and QA verify QC results.")
@@ -229,16 +239,15 @@ def verify_refusal(result: QcResult, user) -> DomainError | None:
         return OutOfSequence(problem)
     if result.recorded_by_id == user.id:
         return NotPermitted("You recorded this result: a second person must verify it.")
-    signature = performed_signature(result)
-    if signature is None or not is_intact(signature, result):
+    if not _performed_intact(result, signatures):
         return OutOfSequence("The signature of the person who recorded this result is broken: it cannot be "
                              "verified; record a recalculation or a retest instead.")
     return None
 
 
-def can_verify(result: QcResult, user) -> bool:
+def can_verify(result: QcResult, user, signatures: list[tuple[Signature, bool]] | None = None) -> bool:
     """The verifier is a technician or QA who did not record the result."""
-    return verify_refusal(result, user) is None
+    return verify_refusal(result, user, signatures) is None
 
 
 def verify_result(result: QcResult, user, password: str, username: str) -> None:
@@ -342,17 +351,19 @@ def qc_sheet(lot: Lot) -> QcSheet:
     """Assemble the QC page of a lot: lot-wide samples, then one table per dose unit."""
     spec = lot_spec(lot)
     doses = {dose.id: dose for dose in db.session.scalars(
-        select(DoseUnit).where(DoseUnit.lot_id == lot.id).order_by(DoseUnit.division_code))}
+        select(DoseUnit).where(DoseUnit.lot_id == lot.id).order_by(DoseUnit.division_code)
+        .options(joinedload(DoseUnit.weight_record)))}
     investigations = {deviation.qc_result_id: deviation for deviation in db.session.scalars(
         select(Deviation).where(Deviation.lot_id == lot.id, Deviation.qc_result_id.is_not(None)))}
-    query = select(QcResult).where(QcResult.lot_id == lot.id).order_by(QcResult.tested_at, QcResult.id)
+    results = results_of_lot(lot.id)
+    book = SignatureBook(results)
     views = {result.id: ResultView(result, doses.get(result.dose_unit_id), evaluate_result(result, spec),
-                                   [(s, is_intact(s, result)) for s in signatures_of(result)],
+                                   [(s, book.is_intact(s, result)) for s in book.signatures(result)],
                                    investigations.get(result.id))
-             for result in db.session.scalars(query)}
+             for result in results}
     lot_wide = {sample: [_lot_line(criterion, views) for criterion in tests]
                 for sample, tests in spec.sampling_plan().items() if is_lot_test(tests[0])}
-    return QcSheet(lot, spec, lot_wide, [_dose_sheet(dose, spec, views) for dose in doses.values()],
+    return QcSheet(lot, spec, lot_wide, [_dose_sheet(dose, spec, views, results) for dose in doses.values()],
                    list(views.values()))
 
 
@@ -361,9 +372,10 @@ def _lot_line(criterion: Criterion, views: dict[int, ResultView]) -> SheetLine:
     return SheetLine(criterion, results, results[-1].evaluation if results else evaluate(criterion, None))
 
 
-def _dose_sheet(dose: DoseUnit, spec: ProductSpec, views: dict[int, ResultView]) -> DoseSheet:
+def _dose_sheet(dose: DoseUnit, spec: ProductSpec, views: dict[int, ResultView],
+                results: list[QcResult]) -> DoseSheet:
     lines = {check.criterion.key: SheetLine(check.criterion, [views[r.id] for r in check.results], check.evaluation)
-             for check in release_lines(dose, spec)}
+             for check in release_lines(dose, spec, results)}
     samples = {sample: [lines[criterion.key] for criterion in tests]
                for sample, tests in spec.sampling_plan().items() if not is_lot_test(tests[0])}
     return DoseSheet(dose, samples, [lines[c.key] for c in spec.release if is_lot_test(c)])

@@ -114,6 +114,17 @@ def results_of(dose: DoseUnit) -> list[QcResult]:
     return list(db.session.scalars(query))
 
 
+def results_of_lot(lot_id: int) -> list[QcResult]:
+    """Every result of a lot, of all its dose units and lot-wide samples, oldest first, in one query."""
+    query = select(QcResult).where(QcResult.lot_id == lot_id).order_by(QcResult.tested_at, QcResult.id)
+    return list(db.session.scalars(query))
+
+
+def counting_for(dose: DoseUnit, results: list[QcResult]) -> list[QcResult]:
+    """Of a lot's results, those `results_of` the dose would read: its own and the lot-wide ones."""
+    return [result for result in results if result.dose_unit_id in (dose.id, None)]
+
+
 def evaluate_result(result: QcResult, spec: ProductSpec | None = None) -> Evaluation:
     """Judge one result at once, as it is entered."""
     spec = spec or lot_spec(result.lot)
@@ -122,12 +133,16 @@ def evaluate_result(result: QcResult, spec: ProductSpec | None = None) -> Evalua
     return evaluate(criterion, result_value(result), dose_context(dose, spec) if dose else None)
 
 
-def release_lines(dose: DoseUnit, spec: ProductSpec | None = None) -> list[CheckLine]:
-    """Every release test of the dose in the order of the specification, judged on its latest result."""
+def release_lines(dose: DoseUnit, spec: ProductSpec | None = None,
+                  results: list[QcResult] | None = None) -> list[CheckLine]:
+    """Every release test of the dose in the order of the specification, judged on its latest result.
+
+    `results`, when given, are the lot's results already read (`results_of_lot`), oldest first.
+    """
     spec = spec or lot_spec(dose.lot)
     lines = {criterion.key: CheckLine(criterion) for criterion in spec.release}
     context = dose_context(dose, spec)
-    for result in results_of(dose):
+    for result in results_of(dose) if results is None else counting_for(dose, results):
         line = lines.get(result.test_key)
         if line is not None:
             line.results.append(result)

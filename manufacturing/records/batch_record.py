@@ -8,16 +8,15 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-
 from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
-from manufacturing.core.signatures import is_intact, manifestation, signatures_of
-from manufacturing.extensions import db
+from manufacturing.core.signatures import SignatureBook, manifestation
 from manufacturing.lots.models import Lot
 from manufacturing.processing.growth import growth_chart
 from manufacturing.quality.lot_record import LotRecord, StepView, build
+from manufacturing.records import batch_appendix as appendix
 from manufacturing.records import batch_sections as sections
+from manufacturing.records.batch_appendix import Appendix
 
 STEP_ACTIONS = ("step.updated", "step_value.updated", "step_value.created", "step_value.deleted")
 
@@ -50,6 +49,7 @@ class StepSection:
     problems: list[str] = field(default_factory=list)
     signatures: list[Signed] = field(default_factory=list)
     deviations: list[str] = field(default_factory=list)
+    audit: str = ""  # numbers of the audit events this section says (not repeated in the appendix)
 
 
 @dataclass
@@ -96,12 +96,12 @@ def _was(entity_type: str, old) -> str:
     return f"was {old}"
 
 
-def _corrections(lot: Lot) -> dict[tuple[str, str], list[str]]:
+def _corrections(events: list[AuditEvent]) -> dict[tuple[str, str], list[str]]:
     """For each corrected value (entity, id), the notes 'was X; reason (who, when)'."""
-    query = select(AuditEvent).where(AuditEvent.scope == f"lot:{lot.id}", AuditEvent.reason.is_not(None),
-                                     AuditEvent.action.in_(STEP_ACTIONS)).order_by(AuditEvent.id)
     notes: dict[tuple[str, str], list[str]] = {}
-    for event in db.session.scalars(query):
+    for event in events:
+        if event.reason is None or event.action not in STEP_ACTIONS:
+            continue
         changed = json.loads(event.changes).get("performed_at" if event.entity_type == "step" else "entered")
         if changed is None:
             continue
@@ -111,7 +111,7 @@ def _corrections(lot: Lot) -> dict[tuple[str, str], list[str]]:
     return notes
 
 
-def _step(view: StepView, notes: dict) -> StepSection:
+def _step(view: StepView, notes: dict, in_appendix: Appendix) -> StepSection:
     step = view.step
     values = [Line(line.label, line.shown, "; ".join(notes.get(("step_value", str(step.value(line.key).id)), [])))
               for line in view.values]
@@ -128,28 +128,33 @@ def _step(view: StepView, notes: dict) -> StepSection:
         observations=step.observations or "", problems=list(view.problems),
         signatures=[Signed(manifestation(line.signature), line.intact) for line in view.signatures],
         deviations=[f"{d.number} ({d.status.title}): {d.title}" for d in view.deviations],
+        audit=appendix.numbers(in_appendix.in_steps.get(step.id, [])),
     )
 
 
-def signed(record) -> list[Signed]:
-    return [Signed(manifestation(s), is_intact(s, record)) for s in signatures_of(record)]
+def _signed_in(book: SignatureBook):
+    """Write out a record's signatures from signatures read at once."""
+    return lambda record: [Signed(manifestation(s), book.is_intact(s, record)) for s in book.signatures(record)]
 
 
 def build_batch_record(lot: Lot) -> BatchRecord:
-    """Gather the executed record of a lot into plain data."""
+    """Gather the executed record of a lot into plain data, in a fixed number of queries."""
     record: LotRecord = build(lot)
-    notes = _corrections(lot)
+    events, rows = appendix.lot_events(lot), sections.dose_records(record)
+    notes, signed_here = _corrections(events), _signed_in(SignatureBook([*record.deviations, *rows.signed]))
+    owners = appendix.step_owners((view.step, record.book.signatures(view.step)) for view in record.steps)
+    trail = appendix.appendix(events, owners)
     eye = lot.din_record.eye_readable
     return BatchRecord(
         lot_number=lot.lot_number, din=lot.din_record.keyboard, din_grouped=eye.din, din_flags=eye.flags,
         din_check=eye.check, subject_id=lot.subject.subject_code, subject_initials=lot.subject.initials,
         product=record.spec.product_name, specification=f"{lot.spec_id} version {lot.spec_version}",
         study_specification=f"{lot.study_spec_id} version {lot.study_spec_version}", state=lot.state.title,
-        opened=clock.format_local(lot.opened_at), steps=[_step(view, notes) for view in record.steps],
+        opened=clock.format_local(lot.opened_at), steps=[_step(view, notes, trail) for view in record.steps],
         culture_log=sections.culture_log(record), growth=record.growth,
         sampling_plan=sections.sampling_plan(record.spec), materials=sections.materials(record),
-        doses=sections.doses(record), qc=sections.qc(record), deviations=sections.deviations(record, signed),
-        dispositions=sections.dispositions(record, signed), custody=sections.custody(record),
-        administrations=sections.administrations(record, signed), labels=sections.labels(record),
-        audit=sections.audit(lot),
+        doses=sections.doses(record), qc=sections.qc(record), deviations=sections.deviations(record, signed_here),
+        dispositions=sections.dispositions(rows, signed_here), custody=sections.custody(record, rows),
+        administrations=sections.administrations(rows, signed_here), labels=sections.labels(record, rows),
+        audit=trail.rows,
     )

@@ -1,22 +1,21 @@
 """Sections of the executed batch record, each as plain rows of text."""
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
 from manufacturing.core import clock
-from manufacturing.core.audit import AuditEvent
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
-from manufacturing.lots.models import Lot
 from manufacturing.processing.models import StepKind
 from manufacturing.quality.lot_record import LotRecord
 from manufacturing.quality.models import QcKind
-from manufacturing.quality.results import release_lines, result_line
+from manufacturing.quality.results import release_lines, result_line, results_of_lot
 from manufacturing.release.models import Disposition, LabelPrint
 from manufacturing.specifications.loader import Outcome, ProductSpec
 from manufacturing.units import format_quantity
 
 GROWTH_KINDS = (StepKind.CULTURE_DAY0, StepKind.CULTURE_DAY, StepKind.HARVEST)
-MAX_CHANGE_TEXT = 160
 
 
 def _value(view, key: str) -> str:
@@ -99,9 +98,9 @@ def _qc_line(line, investigations: dict[int, str]) -> dict:
 
 def qc(record: LotRecord) -> list[dict]:
     """Each dose unit's release tests: criterion, every result (OOS marked), outcome."""
-    investigations = _investigations(record)
+    investigations, results = _investigations(record), results_of_lot(record.lot.id)
     return [{"unit": unit.division_code,
-             "lines": [_qc_line(line, investigations) for line in release_lines(unit, record.spec)]}
+             "lines": [_qc_line(line, investigations) for line in release_lines(unit, record.spec, results)]}
             for unit in record.doses]
 
 
@@ -113,101 +112,66 @@ def deviations(record: LotRecord, signed) -> list[dict]:
              "signatures": signed(d)} for d in record.deviations]
 
 
+@dataclass
+class DoseRecords:
+    """What happened to the lot's dose units after preparation, each kind read once."""
+
+    dispositions: list[Disposition]
+    issues: list[Issue]
+    bedside_checks: list[BedsideCheck]
+    administrations: list[Administration]
+    label_prints: list[LabelPrint]
+
+    @property
+    def signed(self) -> list:
+        return [*self.dispositions, *self.bedside_checks, *self.administrations]
+
+
 def _for_doses(record: LotRecord, model) -> list:
     ids = [unit.id for unit in record.doses]
     return list(db.session.scalars(select(model).where(model.dose_unit_id.in_(ids)).order_by(model.id))) if ids else []
 
 
-def dispositions(record: LotRecord, signed) -> list[dict]:
+def dose_records(record: LotRecord) -> DoseRecords:
+    """Read the decisions, issues, bedside checks, administrations and label prints of the lot's units."""
+    return DoseRecords(*(_for_doses(record, model) for model in (Disposition, Issue, BedsideCheck, Administration,
+                                                                  LabelPrint)))
+
+
+def dispositions(rows: DoseRecords, signed) -> list[dict]:
     return [{"unit": d.dose.division_code, "decision": d.decision.title, "exceptional": d.exceptional,
              "justification": d.justification or "", "physician": d.physician_name or "",
-             "signatures": signed(d)} for d in _for_doses(record, Disposition)]
+             "signatures": signed(d)} for d in rows.dispositions]
 
 
-def administrations(record: LotRecord, signed) -> list[dict]:
-    checks = {c.dose_unit_id: c for c in _for_doses(record, BedsideCheck)}
+def administrations(rows: DoseRecords, signed) -> list[dict]:
+    checks = {c.dose_unit_id: c for c in rows.bedside_checks}
     return [{"unit": a.dose.division_code, "started": clock.format_local(a.started_at),
              "ended": clock.format_local(a.ended_at), "volume": format_quantity(a.volume_infused),
              "by": a.administered_by, "appearance": a.appearance, "reactions": a.adverse_reactions,
              "deviations": a.deviations or "none",
              "bedside": signed(checks[a.dose_unit_id]) if a.dose_unit_id in checks else [],
-             "signatures": signed(a)} for a in _for_doses(record, Administration)]
+             "signatures": signed(a)} for a in rows.administrations]
 
 
-def custody(record: LotRecord) -> list[list[str]]:
+def custody(record: LotRecord, rows: DoseRecords) -> list[list[str]]:
     """Hand-offs in time order: receipt, each step, release, issue, bedside check, administration."""
     events = [(record.lot.opened_at, "Apheresis bag received; lot opened", "")]
     for view in record.steps:
         events += [(line.signature.signed_at, f"{view.title}: {line.signature.meaning.title.lower()}",
                     line.signature.printed_name) for line in view.signatures]
     events += [(d.decided_at, f"Unit {d.dose.division_code}: {d.decision.title.lower()}", "")
-               for d in _for_doses(record, Disposition)]
-    events += [(i.issued_at, f"Unit {i.dose.division_code} issued to {i.collector_name}", "")
-               for i in _for_doses(record, Issue)]
+               for d in rows.dispositions]
+    events += [(i.issued_at, f"Unit {i.dose.division_code} issued to {i.collector_name}", "") for i in rows.issues]
     events += [(c.checked_at, f"Unit {c.dose.division_code}: bedside check by two people", "")
-               for c in _for_doses(record, BedsideCheck)]
+               for c in rows.bedside_checks]
     events += [(a.started_at, f"Unit {a.dose.division_code} administered", a.administered_by)
-               for a in _for_doses(record, Administration)]
+               for a in rows.administrations]
     return [[clock.format_local(at), what, who] for at, what, who in sorted(events, key=lambda e: e[0])]
 
 
-def labels(record: LotRecord) -> list[str]:
+def labels(record: LotRecord, rows: DoseRecords) -> list[str]:
     units = {unit.id: unit.division_code for unit in record.doses}
     return [f"Unit {units[p.dose_unit_id]}: {'reprint' if p.is_reprint else 'print'} {p.number}, "
             f"{clock.format_local(p.printed_at)}" + (f" ({p.reason})" if p.reason else "")
-            for p in _for_doses(record, LabelPrint)]
-
-
-def _change(name: str, change: dict) -> str:
-    """One field: 'old → new' for a change (a value not recorded says so), 'name=value' for a value set."""
-    if "old" not in change:
-        return f"{name}={change.get('new')}"
-    return f"{name}: {change['old']} → {change.get('new', '(new value not recorded)')}"
-
-
-def _summary(event: AuditEvent) -> str:
-    """One line for the changes of an event: a message in its own words, created/deleted field lists counted."""
-    data = event.change_map
-    if "message" in data:
-        return str(data["message"].get("new"))
-    if all(set(v) == {"new"} for v in data.values()) and len(data) > 3:
-        return f"{len(data)} fields set"
-    text = "; ".join(_change(name, change) for name, change in sorted(data.items()))
-    return text if len(text) <= MAX_CHANGE_TEXT else text[:MAX_CHANGE_TEXT - 1] + "…"
-
-
-def _created_together(group: list[AuditEvent]) -> list[str]:
-    """One line for records created in one action: the id range and what was created."""
-    first, last = group[0], group[-1]
-    counts: dict[str, int] = {}
-    for event in group:
-        counts[event.entity_type] = counts.get(event.entity_type, 0) + 1
-    what = ", ".join(f"{count} {entity.replace('_', ' ')}" for entity, count in counts.items())
-    numbers = f"{first.id}–{last.id}" if len(group) > 1 else str(first.id)
-    return [numbers, clock.format_local(first.occurred_at), first.username, "created", "", what, first.reason or ""]
-
-
-def _single(event: AuditEvent) -> list[str]:
-    return [str(event.id), clock.format_local(event.occurred_at), event.username, event.action,
-            event.entity_id or "", _summary(event), event.reason or ""]
-
-
-def audit(lot: Lot) -> list[list[str]]:
-    """The lot's audit trail, compact: records created together share a line; every change has its own."""
-    query = select(AuditEvent).where(AuditEvent.scope == f"lot:{lot.id}",
-                                     AuditEvent.entity_type != "stored_document").order_by(AuditEvent.id)
-    rows, group = [], []
-    for event in db.session.scalars(query):
-        if event.action.endswith(".created") and (not group or (
-                event.username, event.occurred_at, event.reason) == (group[0].username, group[0].occurred_at,
-                                                                     group[0].reason)):
-            group.append(event)
-            continue
-        if group:
-            rows.append(_created_together(group))
-        group = [event] if event.action.endswith(".created") else []
-        if not group:
-            rows.append(_single(event))
-    if group:
-        rows.append(_created_together(group))
-    return rows
+            for p in rows.label_prints]

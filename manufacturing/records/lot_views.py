@@ -19,7 +19,7 @@ from manufacturing.quality.states import is_open
 from manufacturing.records import jobs, storage
 from manufacturing.records.label import may_print
 from manufacturing.release.models import LabelPrint
-from manufacturing.release.operations import has_certificate
+from manufacturing.release.operations import certified
 
 bp = Blueprint("lots", __name__, url_prefix="/lots")
 
@@ -53,7 +53,7 @@ def detail(lot_id: int):
         can_hold=guards.can_hold(lot, current_user), can_lift_hold=guards.can_lift_hold(lot, current_user),
         can_cancel=guards.can_cancel(lot, current_user), lot_open=guards.is_open(lot),
         on_hold=guards.is_on_hold(lot), cancelled=guards.is_cancelled(lot),
-        certified={dose.id for dose in executed.doses if has_certificate(dose)},
+        certified=certified(executed.doses),
         printable={dose.id for dose in executed.doses if may_print(dose, current_user)},
     )
 

@@ -157,6 +157,17 @@ def has_certificate(dose: DoseUnit) -> bool:
     return disposition is not None and disposition.is_release
 
 
+def certified(doses: list[DoseUnit]) -> set[int]:
+    """The ids of the units that have a certificate (as `has_certificate`), read in one query."""
+    ids = [dose.id for dose in doses]
+    latest: dict[int, Disposition] = {}
+    if ids:
+        for disposition in db.session.scalars(select(Disposition).where(Disposition.dose_unit_id.in_(ids))
+                                              .order_by(Disposition.id)):
+            latest[disposition.dose_unit_id] = disposition
+    return {dose_id for dose_id, disposition in latest.items() if disposition.is_release}
+
+
 def require_certificate(dose: DoseUnit) -> Disposition:
     """The certificate of the unit's latest release (a withdrawn one is served saying so); none after rejection."""
     if not has_certificate(dose):

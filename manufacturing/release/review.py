@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 
 from manufacturing.core.audit import AuditEvent
-from manufacturing.core.signatures import Signature, current_signatures, is_intact
+from manufacturing.core.signatures import Signature, SignatureBook
 from manufacturing.extensions import db
 from manufacturing.lots.guards import awaits_release
 from manufacturing.lots.models import Lot
@@ -92,9 +92,11 @@ def _signed_records(record: LotRecord, results: list[QcResult]) -> list[tuple[st
 
 def _signatures(review: Review, results: list[QcResult]) -> None:
     """Only the signatures of each record's current version decide: a corrected step's earlier ones are superseded."""
+    books = {"qc_result": SignatureBook(results)}
     for label, signed in _signed_records(review.record, results):
-        for signature in current_signatures(signed):
-            if not is_intact(signature, signed):
+        book = books.get(signed.audit_entity(), review.record.book)
+        for signature in book.current(signed):
+            if not book.is_intact(signature, signed):
                 review.broken_signatures.append((label, signature))
 
 

@@ -28,6 +28,7 @@ ALTERED_SPECIFICATION = "ALTERED specification"
 
 PRODUCT_SPEC_ID = "nk-cells-autologous"
 STUDY_SPEC_ID = "study-nct02185781"
+PINNED_KEY = "pinned specifications"  # session.info: the versions read and checked in this session
 
 
 @dataclass(frozen=True)
@@ -102,12 +103,18 @@ def versions_in_force(specs: list[Spec]) -> list[Spec]:
 
 
 def pinned(spec_id: str, version: str, content_hash: str) -> Spec:
-    """Return the exact version a lot pinned, from the stored content, checking its hash."""
-    row = db.session.scalar(select(SpecVersion).where(SpecVersion.spec_id == spec_id,
-                                                      SpecVersion.version == version))
-    if row is None or row.content_hash != content_hash or not content_intact(row):
-        raise SpecError(f"{spec_id} version {version} is not the content this record was made under.")
-    return _parsed(row.content.encode("utf-8"), row.source)
+    """Return the exact version a lot pinned, from the stored content, checking its hash.
+
+    Read and checked once per session (a request): a page that judges many results asks for it many times.
+    """
+    checked = db.session.info.setdefault(PINNED_KEY, {})
+    if (spec_id, version, content_hash) not in checked:
+        row = db.session.scalar(select(SpecVersion).where(SpecVersion.spec_id == spec_id,
+                                                          SpecVersion.version == version))
+        if row is None or row.content_hash != content_hash or not content_intact(row):
+            raise SpecError(f"{spec_id} version {version} is not the content this record was made under.")
+        checked[(spec_id, version, content_hash)] = _parsed(row.content.encode("utf-8"), row.source)
+    return checked[(spec_id, version, content_hash)]
 
 
 def content_intact(row: SpecVersion) -> bool:

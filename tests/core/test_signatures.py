@@ -6,11 +6,20 @@ from sqlalchemy.exc import DBAPIError
 
 from manufacturing.core.audit import AuditEvent, set_reason
 from manufacturing.core.errors import ReasonRequired, SignatureError
-from manufacturing.core.signatures import Meaning, is_intact, manifestation, sign, signatures_of
+from manufacturing.core.signatures import (
+    Meaning,
+    SignatureBook,
+    is_intact,
+    manifestation,
+    sign,
+    signature_lines,
+    signatures_of,
+)
 from manufacturing.core.web import settle_refusal
 from tests.conftest import owner_engine
 from tests.core.specimen import Specimen, specimen_table  # noqa: F401
 from tests.factories import PASSWORD
+from tests.statements import counting
 
 
 @pytest.fixture
@@ -104,3 +113,27 @@ def test_a_meaning_is_applied_once_per_version_and_the_second_is_refused_not_sto
         sign(specimen, Meaning.VERIFIED, verifier, PASSWORD, username=verifier.username)
     database.session.rollback()
     assert [s.signer_id for s in signatures_of(specimen)] == [technician.id]
+
+
+def test_a_book_reads_the_signatures_of_many_records_in_one_query_and_shows_a_changed_one_broken(
+        database, specimen_table, technician, verifier):  # noqa: F811
+    records = [Specimen(label=f"S-{number}", volume_ml="12.5") for number in range(4)]
+    database.session.add_all(records)
+    database.session.commit()
+    for record in records:
+        sign(record, Meaning.PERFORMED, technician, PASSWORD)
+        sign(record, Meaning.VERIFIED, verifier, PASSWORD)
+    database.session.commit()
+    set_reason(database.session, "Volume misread from the scale")
+    records[2].volume_ml = "13.0"
+    database.session.commit()
+    assert [record.label for record in records]  # read again after the commit, as a page has them
+    with counting() as statements:
+        book = SignatureBook(records)
+    assert len(statements) == 1
+    for record in records:
+        assert book.signatures(record) == signatures_of(record)
+        assert [(line.signature, line.intact, line.superseded) for line in book.lines(record)] == [
+            (line.signature, line.intact, line.superseded) for line in signature_lines(record)]
+    assert [line.intact for line in book.lines(records[2])] == [False, False]
+    assert all(line.intact for line in book.lines(records[1]))

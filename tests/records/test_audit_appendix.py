@@ -4,11 +4,12 @@ from datetime import timedelta
 
 import pytest
 
-from manufacturing.records.batch_sections import audit
+from manufacturing.records.batch_appendix import audit, lot_events
+from manufacturing.records.batch_record import build_batch_record
 from manufacturing.release import operations
 from tests.dispensing.factories import OTHER_DIN, check, done, issue, refused, set_up_ward
 from tests.factories import PASSWORD
-from tests.release.factories import record
+from tests.release.factories import PASSING, record
 
 
 def changes_of(lot, action: str) -> list[str]:
@@ -42,3 +43,31 @@ def test_a_refused_bedside_check_is_written_out(database, technician, verifier, 
     error = refused(ward.pharmacist, check, ward, second={"bag_din": OTHER_DIN})
     assert "as read by Paola Farmacia" in error.message
     assert changes_of(ward.lot, "bedside.mismatch") == [error.message]
+
+
+def _numbers(text: str) -> list[int]:
+    """Expand '97–99, 104' into [97, 98, 99, 104]."""
+    found = []
+    for part in filter(None, text.split(", ")):
+        first, _, last = part.partition("–")
+        found += range(int(first), int(last or first) + 1)
+    return found
+
+
+def test_every_event_is_either_in_the_appendix_or_named_by_the_step_that_states_it(app, released_dose):
+    with app.test_request_context():
+        data = build_batch_record(released_dose.lot)
+    in_appendix = [number for row in data.audit for number in _numbers(row[0])]
+    in_steps = [number for step in data.steps for number in _numbers(step.audit)]
+    assert sorted(in_appendix + in_steps) == [event.id for event in lot_events(released_dose.lot)]
+    assert all(step.audit for step in data.steps)
+    assert not {"step.verified", "step.created"} & {row[3] for row in data.audit}
+
+
+def test_a_verification_is_one_line_with_its_signature(app, released_dose):
+    with app.test_request_context():
+        data = build_batch_record(released_dose.lot)
+    verified = [row[5] for row in data.audit if row[3] == "qc_result.verified"]
+    assert len(verified) == len(PASSING)
+    assert all(text.startswith("signature ") and "(VERIFIED); " in text and "status: RECORDED → VERIFIED" in text
+               and "verified_by_id: None → " in text for text in verified)

@@ -1,0 +1,49 @@
+"""Count the SQL statements a page or a builder runs, on lots of several sizes: a page reads a lot in a fixed number
+of queries, whatever its number of steps, results or dose units."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from manufacturing.extensions import db
+from tests.conftest import _bench_staff, _bench_start, clean_database
+from tests.release.factories import SizedLot, set_up_sized_lot
+from tests.snapshots import built_once
+
+SCALES = (1, 5)  # the small lot, and one with five times its culture days, retests and corrections (and 5 units)
+
+
+@contextmanager
+def counting() -> Iterator[list[str]]:
+    """Collect the statements the database receives inside the block."""
+    statements: list[str] = []
+
+    def note(connection, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def sized_lot(scale: int) -> SizedLot:
+    """The lot of this scale, built once per database by the factories, on a clean database."""
+    db.session.remove()
+    clean_database()
+    start = _bench_start()
+    return built_once(f"lot of scale {scale}", start, lambda: set_up_sized_lot(*_bench_staff(), start, scale))
+
+
+def statements_by_scale(read: Callable[[SizedLot], object]) -> dict[int, int]:
+    """Count the statements of `read` on the lot of each scale, read once before (a first request warms up)."""
+    counts = {}
+    for scale in SCALES:
+        world = sized_lot(scale)
+        read(world)
+        with counting() as statements:
+            read(world)
+        counts[scale] = len(statements)
+    return counts
