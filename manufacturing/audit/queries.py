@@ -7,6 +7,8 @@ from sqlalchemy import Select, select
 from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
 
+TRAIL_ORDER = (AuditEvent.id.desc(),)  # the chain's own order: newest first
+
 
 def _local_midnight(day: date) -> datetime:
     return clock.local_from_naive(datetime.combine(day, time.min))
@@ -30,4 +32,4 @@ def trail_query(entity=None, entity_id=None, scope=None, user=None, action=None,
         query = query.where(AuditEvent.occurred_at >= _local_midnight(date_from))
     if date_to:
         query = query.where(AuditEvent.occurred_at < _local_midnight(date_to + timedelta(days=1)))
-    return query.order_by(AuditEvent.id.desc())
+    return query.order_by(*TRAIL_ORDER)

@@ -1,0 +1,108 @@
+"""Keyset paging of lists: "the rows after this one" or "before this one", never a count of the whole table.
+
+A list is ordered by some of its table's columns ending with the id, so that the order is total; the mark
+in the URL (`?after=<id>` or `?before=<id>`) names the last row seen, whose sort values are read back.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from flask import current_app, request
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.sql.elements import UnaryExpression
+
+from manufacturing.core.web import ROW_ID_MAX
+from manufacturing.extensions import db
+
+MARKS = ("after", "before")
+UNREADABLE = "That page mark could not be read: the list starts again from its first page."
+GONE = "The row that page started from is not in this list: the list starts again from its first page."
+
+
+@dataclass
+class Page:
+    """One page of a list, the marks of its neighbours, and why it starts from the top when it had to."""
+
+    rows: list
+    next_after: int | None = None
+    previous_before: int | None = None
+    notice: str | None = None
+    args: dict = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows
+
+
+def _mark(name: str) -> tuple[int | None, bool]:
+    """The id given as `?after=` or `?before=`, and whether what was given could be read."""
+    text = request.args.get(name, "")
+    if not text:
+        return None, True
+    if text.isascii() and text.isdigit() and len(text) <= len(str(ROW_ID_MAX)) and 1 <= int(text) <= ROW_ID_MAX:
+        return int(text), True
+    return None, False
+
+
+def _parts(term) -> tuple:
+    """A column and whether it runs downwards, from `Lot.opened_at.desc()` or a bare column."""
+    if isinstance(term, UnaryExpression) and term.modifier is not None:
+        return term.element, term.modifier.__name__ == "desc_op"
+    return term, False
+
+
+def _beyond(order: Sequence, values: Sequence, backwards: bool):
+    """The rows strictly after the given sort values in this order (before them when going backwards)."""
+    alternatives = []
+    for position, term in enumerate(order):
+        column, downwards = _parts(term)
+        later = column < values[position] if downwards != backwards else column > values[position]
+        ties = [_parts(earlier)[0] == values[index] for index, earlier in enumerate(order[:position])]
+        alternatives.append(and_(*ties, later))
+    return or_(*alternatives)
+
+
+def _reversed(order: Sequence) -> list:
+    terms = []
+    for term in order:
+        column, downwards = _parts(term)
+        terms.append(column.asc() if downwards else column.desc())
+    return terms
+
+
+def page_size(setting: str = "LIST_PAGE_SIZE") -> int:
+    return current_app.config[setting]
+
+
+def keyset_page(query: Select, order: Sequence, size: int | None = None) -> Page:
+    """Read one page of `query` in `order` (the last term the id) from the request's `after` or `before` mark."""
+    size = size or page_size()
+    id_column = _parts(order[-1])[0]
+    args = {key: value for key, value in request.args.items() if key not in MARKS and value}
+    (after, after_ok), (before, before_ok) = _mark("after"), _mark("before")
+    notice = None if after_ok and before_ok else UNREADABLE
+    mark, backwards = (before, True) if before is not None else (after, False)
+    if mark is not None:
+        values = db.session.execute(select(*[_parts(term)[0] for term in order]).where(id_column == mark)).first()
+        if values is None:
+            mark, backwards, notice = None, False, GONE
+        else:
+            query = query.where(_beyond(order, values, backwards))
+    terms = _reversed(order) if backwards else list(order)
+    rows = list(db.session.scalars(query.order_by(None).order_by(*terms).limit(size + 1)).unique())
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    page = Page(rows, notice=notice, args=args)
+    if rows:
+        first, last = _row_id(rows[0], id_column), _row_id(rows[-1], id_column)
+        if backwards:
+            page.next_after, page.previous_before = last, first if more else None
+        else:
+            page.next_after, page.previous_before = last if more else None, first if mark is not None else None
+    return page
+
+
+def _row_id(row, id_column) -> int:
+    return getattr(row, id_column.key)
