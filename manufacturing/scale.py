@@ -97,8 +97,8 @@ def _next_number() -> int:
     return (db.session.scalar(select(func.count()).select_from(Lot)) or 0) + 1
 
 
-def build_lots(count: int, batch: int, report: Callable[[int, float], None]) -> float:
-    """Make `count` lots through the operations, committing every `batch` lots; return the seconds taken."""
+def build_lots(count: int, batch: int, report: Callable[[int, int, float], None]) -> float:
+    """Make `count` lots through the operations, committing as `batch` more start or end; return the seconds."""
     began, now = time.perf_counter(), clock.now().replace(second=0, microsecond=0)
     run = secrets.token_hex(2)
     with clock.frozen(now - WINDOW - timedelta(days=1, hours=1)):
@@ -108,29 +108,33 @@ def build_lots(count: int, batch: int, report: Callable[[int, float], None]) -> 
     for index in range(count):
         start = now - timedelta(days=1) - WINDOW + WINDOW * index / count
         stories.append(lot_story(crew, pharmacist, first + index, run, start, now))
-    _play(stories, batch, lambda ended: report(ended, time.perf_counter() - began))
+    _play(stories, batch, lambda started, ended: report(started, ended, time.perf_counter() - began))
     db.session.commit()
     return time.perf_counter() - began
 
 
-def _play(stories: list[bench.Story], batch: int, progress: Callable[[int], None]) -> None:
-    """Play the stories together in time order (as the demo does), committing every `batch` stories ended."""
-    queue = []
-    for index, story in enumerate(stories):
-        first = next(story, None)
-        if first is not None:
-            heapq.heappush(queue, (first, index, story))
-    ended = 0
+def _play(stories: list[bench.Story], batch: int, progress: Callable[[int, int], None]) -> None:
+    """Play the stories together in time order (as the demo does), committing each time `batch` more lots
+    have started or ended, so that no transaction grows with the number of lots."""
+    queue = [(next(story), index, story) for index, story in enumerate(stories)]  # a first event is only a time
+    heapq.heapify(queue)
+    started, ended, seen = 0, 0, set()
     while queue:
         at, index, story = heapq.heappop(queue)
         with clock.frozen(at):
             following = next(story, None)
             db.session.flush()
             set_reason(db.session, None)  # a reason belongs to one event, as a request's to its transaction
-        if following is not None:
+        milestone = False
+        if index not in seen:
+            seen.add(index)
+            started += 1
+            milestone = started % batch == 0
+        if following is None:
+            ended += 1
+            milestone = milestone or ended % batch == 0
+        else:
             heapq.heappush(queue, (following, index, story))
-            continue
-        ended += 1
-        if ended % batch == 0 or not queue:
+        if milestone:
             db.session.commit()
-            progress(ended)
+            progress(started, ended)
