@@ -26,11 +26,16 @@ ADMIN = STAFF["admin"]
 
 
 def _lot(bench, number: int):
-    """Lot `number`: received and left unverified, in culture, or with an open deviation (one in three each)."""
+    """Lot `number`: dose units prepared (one in ten), else received and left unverified, in culture, or with an
+    open deviation (one in three each)."""
     subject = make_subject(bench.pharmacist, code=f"LIST-{number:03d}")
     mine = dataclasses.replace(bench, subject=subject)
+    din = new_din("G1234", 2026, 500 + number).keyboard
+    if number % 10 == 9:  # a lot whose dose units wait for QA's review
+        mine.lot_through(StepKind.DOSE_PREPARATION, din=din)
+        return
     at = bench.at(number // 2 * 0.1)  # two lots a moment: the lists must page through ties on time
-    lot = mine.receive(at=at, din=new_din("G1234", 2026, 500 + number).keyboard)
+    lot = mine.receive(at=at, din=din)
     if number % 3 == 0:
         return
     receipt = lot_receipt(lot)

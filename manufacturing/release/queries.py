@@ -11,7 +11,8 @@ from manufacturing.release.models import Decision, Disposition
 
 def awaiting_release_query() -> Select:
     """Quarantined units of lots whose doses are prepared, soonest expiry first, with their lot."""
-    return (select(DoseUnit).join(Lot, Lot.id == DoseUnit.lot_id).options(contains_eager(DoseUnit.lot))
+    return (select(DoseUnit).join(Lot, Lot.id == DoseUnit.lot_id)
+            .options(contains_eager(DoseUnit.lot).joinedload(Lot.subject))
             .where(DoseUnit.state == DoseState.QUARANTINE, Lot.state == LotState.DOSES_PREPARED)
             .order_by(DoseUnit.expiry_at, DoseUnit.id))
 

@@ -31,7 +31,8 @@ def _dose_or_404(dose_id: int) -> DoseUnit:
 @bp.get("/")
 @role_required(Role.QA)
 def index():
-    return render_template("release/index.html", awaiting=queries.awaiting_release(),
+    awaiting = keyset_page(queries.awaiting_release_query(), (DoseUnit.expiry_at, DoseUnit.id))
+    return render_template("release/index.html", awaiting=awaiting,
                            interim=queries.awaiting_final(), alerts=alerts.open_alerts())
 
 
