@@ -11,12 +11,12 @@ from flask import current_app, request
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.sql.elements import UnaryExpression
 
-from manufacturing.core.web import ROW_ID_MAX
+from manufacturing.core.web import whole_number
 from manufacturing.extensions import db
 
 MARKS = ("after", "before")
 UNREADABLE = "That page mark could not be read: the list starts again from its first page."
-GONE = "The row that page started from is not in this list: the list starts again from its first page."
+GONE = "The row that page was to start from does not exist: the list starts again from its first page."
 
 
 @dataclass
@@ -29,19 +29,12 @@ class Page:
     notice: str | None = None
     args: dict = field(default_factory=dict)
 
-    @property
-    def empty(self) -> bool:
-        return not self.rows
-
 
 def _mark(name: str) -> tuple[int | None, bool]:
     """The id given as `?after=` or `?before=`, and whether what was given could be read."""
     text = request.args.get(name, "")
-    if not text:
-        return None, True
-    if text.isascii() and text.isdigit() and len(text) <= len(str(ROW_ID_MAX)) and 1 <= int(text) <= ROW_ID_MAX:
-        return int(text), True
-    return None, False
+    number = whole_number(text)
+    return number, number is not None or not text
 
 
 def _parts(term) -> tuple:
@@ -74,35 +67,45 @@ def page_size(setting: str = "LIST_PAGE_SIZE") -> int:
     return current_app.config[setting]
 
 
-def keyset_page(query: Select, order: Sequence, size: int | None = None) -> Page:
-    """Read one page of `query` in `order` (the last term the id) from the request's `after` or `before` mark."""
-    size = size or page_size()
-    id_column = _parts(order[-1])[0]
-    args = {key: value for key, value in request.args.items() if key not in MARKS and value}
-    (after, after_ok), (before, before_ok) = _mark("after"), _mark("before")
-    notice = None if after_ok and before_ok else UNREADABLE
-    mark, backwards = (before, True) if before is not None else (after, False)
-    if mark is not None:
-        values = db.session.execute(select(*[_parts(term)[0] for term in order]).where(id_column == mark)).first()
-        if values is None:
-            mark, backwards, notice = None, False, GONE
-        else:
-            query = query.where(_beyond(order, values, backwards))
+def _read(query: Select, order: Sequence, size: int, beyond=None, backwards: bool = False) -> tuple[list, bool]:
+    """Up to `size` rows in order (from beyond a mark, if given), and whether more lie that way."""
+    if beyond is not None:
+        query = query.where(beyond)
     terms = _reversed(order) if backwards else list(order)
     rows = list(db.session.scalars(query.order_by(None).order_by(*terms).limit(size + 1)).unique())
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
         rows.reverse()
-    page = Page(rows, notice=notice, args=args)
+    return rows, more
+
+
+def keyset_page(query: Select, order: Sequence, size: int | None = None) -> Page:
+    """Read one page of `query` in `order` (the last term the id) from the request's `after` or `before` mark.
+
+    Going back to the start of the list gives its first page, full.
+    """
+    size = size or page_size()
+    id_column = _parts(order[-1])[0]
+    args = {key: value for key, value in request.args.items() if key not in MARKS and value}
+    (after, after_ok), (before, before_ok) = _mark("after"), _mark("before")
+    page = Page([], notice=None if after_ok and before_ok else UNREADABLE, args=args)
+    mark, backwards = (before, True) if before is not None else (after, False)
+    values = None
+    if mark is not None:
+        values = db.session.execute(select(*[_parts(term)[0] for term in order]).where(id_column == mark)).first()
+        page.notice = page.notice if values is not None else GONE
+    if values is not None:
+        rows, more = _read(query, order, size, _beyond(order, values, backwards), backwards)
+        if backwards and not more:  # back at the start
+            values, backwards = None, False
+    if values is None:
+        rows, more = _read(query, order, size)
+    page.rows = rows
     if rows:
-        first, last = _row_id(rows[0], id_column), _row_id(rows[-1], id_column)
+        first, last = getattr(rows[0], id_column.key), getattr(rows[-1], id_column.key)
         if backwards:
-            page.next_after, page.previous_before = last, first if more else None
+            page.next_after, page.previous_before = last, first
         else:
-            page.next_after, page.previous_before = last if more else None, first if mark is not None else None
+            page.next_after, page.previous_before = last if more else None, first if values is not None else None
     return page
-
-
-def _row_id(row, id_column) -> int:
-    return getattr(row, id_column.key)
