@@ -4,9 +4,8 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import false
 
 from manufacturing.audit.forms import TrailFilterForm
-from manufacturing.audit.queries import TRAIL_ORDER, trail_query
+from manufacturing.audit.queries import trail_page, trail_query
 from manufacturing.core.audit_verify import verify_as_of_now
-from manufacturing.core.paging import keyset_page, page_size
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.extensions import db
 
@@ -18,10 +17,10 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 def trail():
     form = TrailFilterForm(request.args)
     if form.validate():
-        query = trail_query(**{name: field.data for name, field in form._fields.items()})
+        filters = {name: field.data for name, field in form._fields.items()}
+        page = trail_page(trail_query(**filters), dated=bool(filters["date_from"] or filters["date_to"]))
     else:  # a filter that cannot be read matches nothing: it never widens to the whole trail
-        query = trail_query().where(false())
-    page = keyset_page(query, TRAIL_ORDER, page_size("AUDIT_PAGE_SIZE"))
+        page = trail_page(trail_query().where(false()))
     return render_template("audit/trail.html", form=form, page=page)
 
 

@@ -30,12 +30,13 @@ class AuditEvent(db.Model):
 
     __tablename__ = "audit_events"
     # The trail page filters by person, record or scope and reads newest first: each index ends with the id.
-    __table_args__ = (Index("ix_audit_events_username_id", "username", "id"),
+    __table_args__ = (Index("ix_audit_events_occurred_at_id", "occurred_at", "id"),
+                      Index("ix_audit_events_username_id", "username", "id"),
                       Index("ix_audit_events_entity_id", "entity_type", "entity_id", "id"),
                       Index("ix_audit_events_scope_id", "scope", "id"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     user_id: Mapped[int | None] = mapped_column(index=True)
     username: Mapped[str] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(80), index=True)

@@ -2,10 +2,12 @@
 starts the list again from the top."""
 
 import re
+from datetime import datetime, time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
 from manufacturing.core.paging import GONE, UNREADABLE
 from manufacturing.lots.models import Lot
@@ -89,3 +91,12 @@ def test_a_mark_that_cannot_be_read_starts_the_list_from_the_top(client, login, 
 def test_a_mark_of_a_row_that_is_not_there_starts_the_list_from_the_top(database, client, thirty_lots):
     page = client.get("/lots/?after=2147483647").get_data(as_text=True)
     assert GONE in page and [int(lot) for lot in LOT_LINK.findall(page)] == _lots_newest_first(database)[:4]
+
+
+def test_the_audit_trail_between_dates_walks_every_event_once_newest_first(database, client, thirty_lots):
+    day = clock.local_date(database.session.scalar(select(func.min(Lot.opened_at))))
+    since = clock.local_from_naive(datetime.combine(day, time.min))
+    expected = list(database.session.scalars(select(AuditEvent.id).where(AuditEvent.occurred_at >= since)
+                                             .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())))
+    pages = walk(client, f"/audit/?date_from={day.isoformat()}", EVENT_ROW)
+    assert [event for page in pages for event in page] == expected and len(pages) > 2

@@ -5,8 +5,8 @@ Revises: 6e3f2a9c3d30
 Create Date: 2026-12-02 02:45:00.000000
 
 Plain CREATE INDEX and DROP INDEX only: on SQLite a batch migration would copy the append-only audit table
-and lose its triggers. The audit trail's single-column indexes on entity_type and scope give way to the
-composite ones that begin with the same column.
+and lose its triggers. The audit trail's single-column indexes on occurred_at, entity_type and scope give way
+to the composite ones that begin with the same column.
 """
 from alembic import op
 
@@ -18,6 +18,7 @@ branch_labels = None
 depends_on = None
 
 INDEXES = (
+    ("ix_audit_events_occurred_at_id", "audit_events", ["occurred_at", "id"]),
     ("ix_audit_events_username_id", "audit_events", ["username", "id"]),
     ("ix_audit_events_entity_id", "audit_events", ["entity_type", "entity_id", "id"]),
     ("ix_audit_events_scope_id", "audit_events", ["scope", "id"]),
@@ -30,6 +31,7 @@ INDEXES = (
     ("ix_process_steps_status_performed_at", "process_steps", ["status", "performed_at"]),
 )
 SUPERSEDED = (
+    ("ix_audit_events_occurred_at", "audit_events", ["occurred_at"]),
     ("ix_audit_events_entity_type", "audit_events", ["entity_type"]),
     ("ix_audit_events_scope", "audit_events", ["scope"]),
 )
