@@ -14,7 +14,6 @@ from sqlalchemy.sql.elements import UnaryExpression
 from manufacturing.core.web import whole_number
 from manufacturing.extensions import db
 
-MARKS = ("after", "before")
 UNREADABLE = "That page mark could not be read: the list starts again from its first page."
 GONE = "The row that page was to start from does not exist: the list starts again from its first page."
 
@@ -28,6 +27,16 @@ class Page:
     previous_before: int | None = None
     notice: str | None = None
     args: dict = field(default_factory=dict)
+    name: str = ""  # a page among several lists reads its marks as `<name>_after` and `<name>_before`
+
+    def mark(self, way: str) -> str:
+        return f"{self.name}_{way}" if self.name else way
+
+    def next_args(self) -> dict:
+        return {**self.args, self.mark("after"): self.next_after}
+
+    def previous_args(self) -> dict:
+        return {**self.args, self.mark("before"): self.previous_before}
 
 
 def _mark(name: str) -> tuple[int | None, bool]:
@@ -80,16 +89,18 @@ def _read(query: Select, order: Sequence, size: int, beyond=None, backwards: boo
     return rows, more
 
 
-def keyset_page(query: Select, order: Sequence, size: int | None = None) -> Page:
+def keyset_page(query: Select, order: Sequence, size: int | None = None, name: str = "") -> Page:
     """Read one page of `query` in `order` (the last term the id) from the request's `after` or `before` mark.
 
     Going back to the start of the list gives its first page, full.
     """
     size = size or page_size()
     id_column = _parts(order[-1])[0]
-    args = {key: value for key, value in request.args.items() if key not in MARKS and value}
-    (after, after_ok), (before, before_ok) = _mark("after"), _mark("before")
-    page = Page([], notice=None if after_ok and before_ok else UNREADABLE, args=args)
+    page = Page([], name=name)
+    marks = (page.mark("after"), page.mark("before"))
+    page.args = {key: value for key, value in request.args.items() if key not in marks and value}
+    (after, after_ok), (before, before_ok) = _mark(marks[0]), _mark(marks[1])
+    page.notice = None if after_ok and before_ok else UNREADABLE
     mark, backwards = (before, True) if before is not None else (after, False)
     values = None
     if mark is not None:

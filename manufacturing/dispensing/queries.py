@@ -77,17 +77,26 @@ def order_for(dose: DoseUnit) -> InfusionOrder | None:
 WITH_LOT = joinedload(DoseUnit.lot).joinedload(Lot.subject)
 
 
+ISSUE_ORDER = (DoseUnit.expiry_at, DoseUnit.id)
+ADMINISTRATION_ORDER = (Issue.use_by, Issue.id)
+ORDERS_ORDER = (InfusionOrder.planned_date, InfusionOrder.id)
+
+
 def awaiting_issue_query() -> Select:
     """Released units (and held ones) not issued, soonest expiry first."""
     issued = select(Issue.id).where(Issue.dose_unit_id == DoseUnit.id)
     return (select(DoseUnit).where(DoseUnit.state.in_(RELEASED | {DoseState.ON_HOLD}), ~issued.exists())
-            .options(WITH_LOT).order_by(DoseUnit.expiry_at, DoseUnit.id))
+            .options(WITH_LOT).order_by(*ISSUE_ORDER))
+
+
+def to_issue(doses, now: datetime) -> list[Waiting]:
+    """Units awaiting issue with their order, each with its gate."""
+    return [Waiting(dose, order_for(dose), None, unfit_reasons(dose, now)) for dose in doses]
 
 
 def awaiting_issue(now: datetime, limit: int | None = None) -> list[Waiting]:
-    """The units awaiting issue (the first `limit` of them) with their order, each with its gate."""
-    doses = db.session.scalars(awaiting_issue_query().limit(limit))
-    return [Waiting(dose, order_for(dose), None, unfit_reasons(dose, now)) for dose in doses]
+    """The units awaiting issue (the first `limit` of them), each with its gate."""
+    return to_issue(db.session.scalars(awaiting_issue_query().limit(limit)), now)
 
 
 def awaiting_administration_query() -> Select:
@@ -96,14 +105,18 @@ def awaiting_administration_query() -> Select:
             .where(DoseUnit.state.in_([DoseState.ISSUED, DoseState.ON_HOLD]))
             .options(contains_eager(Issue.dose).joinedload(DoseUnit.lot).joinedload(Lot.subject),
                      joinedload(Issue.order))
-            .order_by(Issue.use_by, DoseUnit.expiry_at, DoseUnit.id))
+            .order_by(*ADMINISTRATION_ORDER))
+
+
+def to_give(issues, now: datetime) -> list[Waiting]:
+    """Issued units waiting for the bedside check, each with its gate and whether it was checked."""
+    return [Waiting(issue.dose, issue.order, issue, unfit_reasons(issue.dose, now),
+                    latest_check(issue.dose) is not None) for issue in issues]
 
 
 def awaiting_administration(now: datetime, limit: int | None = None) -> list[Waiting]:
     """The units waiting for the bedside check (the first `limit` of them), each with its gate."""
-    return [Waiting(issue.dose, issue.order, issue, unfit_reasons(issue.dose, now),
-                    latest_check(issue.dose) is not None)
-            for issue in db.session.scalars(awaiting_administration_query().limit(limit))]
+    return to_give(db.session.scalars(awaiting_administration_query().limit(limit)), now)
 
 
 def orders_without_dose_query() -> Select:
@@ -112,7 +125,7 @@ def orders_without_dose_query() -> Select:
                  .where(Lot.subject_id == InfusionOrder.subject_id,
                         DoseUnit.infusion_number == InfusionOrder.infusion_number, DoseUnit.state.not_in(GONE)))
     return (select(InfusionOrder).where(InfusionOrder.status == OrderStatus.OPEN, ~live_unit.exists())
-            .options(joinedload(InfusionOrder.subject)).order_by(InfusionOrder.planned_date, InfusionOrder.id))
+            .options(joinedload(InfusionOrder.subject)).order_by(*ORDERS_ORDER))
 
 
 def orders_without_dose() -> list[InfusionOrder]:

@@ -19,7 +19,7 @@ EVENT_ROW = re.compile(r"<tr>\s*<td>(\d+)</td>")
 
 
 def _mark(page: str, name: str) -> str | None:
-    found = re.search(rf'href="[^"]*[?&]{name}=(\d+)[^"]*"', page)
+    found = re.search(rf'href="[^"]*(?:\?|&amp;){name}=(\d+)[^"]*"', page)
     return found.group(1) if found else None
 
 
@@ -100,3 +100,10 @@ def test_the_audit_trail_between_dates_walks_every_event_once_newest_first(datab
                                              .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())))
     pages = walk(client, f"/audit/?date_from={day.isoformat()}", EVENT_ROW)
     assert [event for page in pages for event in page] == expected and len(pages) > 2
+
+
+@pytest.mark.parametrize("mark", ["issue_after", "give_before", "orders_after"])
+def test_each_list_of_a_page_of_several_reads_its_own_marks(client, login, pharmacist, mark):
+    login(pharmacist)
+    assert UNREADABLE in client.get(f"/pharmacy/?{mark}=abc").get_data(as_text=True)
+    assert UNREADABLE not in client.get(f"/pharmacy/?after=abc&{mark}=2").get_data(as_text=True)
