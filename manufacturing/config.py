@@ -86,6 +86,10 @@ class Config:
     ARGON2_MEMORY_COST = 19456
     ARGON2_PARALLELISM = 1
     LATE_ENTRY_MINUTES = _int("LATE_ENTRY_MINUTES", 60)
+    # Rows on one page of a list (lots, deviations, materials, subjects, users, alerts) and of the audit trail.
+    LIST_PAGE_SIZE = _int("LIST_PAGE_SIZE", 50)
+    AUDIT_PAGE_SIZE = _int("AUDIT_PAGE_SIZE", 100)
+    HOME_QUEUE_ROWS = _int("HOME_QUEUE_ROWS", 8)  # the first rows of each home queue; the rest are counted
 
     # Reverse proxies in front of the application (e.g. 1 for nginx terminating HTTPS): the client address
     # that login throttling counts is then taken from X-Forwarded-For. 0 means clients connect directly.

@@ -127,6 +127,21 @@ def _printed_passwords_must_change(people) -> None:
     db.session.flush()
 
 
+@demo_cli.command("scale")
+@click.argument("lots", type=click.IntRange(1, 100_000))
+@click.option("--batch", type=click.IntRange(1, 10_000), default=100, show_default=True,
+              help="Commit each time this many more lots have started or ended.")
+def scale(lots: int, batch: int) -> None:
+    """Add LOTS lots made through the operations over the past weeks (after `demo load`), to measure at scale."""
+    from manufacturing.scale import build_lots
+
+    if accounts.find_user(DEMO_USERS[0][0]) is None:
+        raise click.ClickException("Load the demo first (flask demo load): the lots use its materials and equipment.")
+    seconds = build_lots(lots, batch, lambda started, ended, spent: click.echo(
+        f"{started} of {lots} lots started, {ended} told to the end, {spent:.1f} s"))
+    click.echo(f"{lots} lots in {seconds:.1f} s ({seconds / lots * 1000:.0f} ms a lot).")
+
+
 @demo_cli.command("load")
 def load() -> None:
     """Load the demo data once; print the demo passwords (to be changed at first login)."""

@@ -31,3 +31,21 @@ def test_demo_load_tells_the_story_once(app, database):
     assert times == sorted(times)  # the story is told in time order
     again = runner.invoke(args=["demo", "load"])
     assert again.exit_code == 0 and "already loaded" in again.output
+
+
+def test_demo_scale_adds_lots_through_the_operations_in_time_order(app, database):
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["demo", "scale", "3"])
+    assert refused.exit_code != 0 and "Load the demo first" in refused.output
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    before = database.session.scalar(select(func.max(AuditEvent.id)))
+    result = runner.invoke(args=["demo", "scale", "20", "--batch", "5"])
+    assert result.exit_code == 0, result.output
+    assert "20 of 20 lots started" in result.output and "20 lots in" in result.output
+    states = database.session.scalars(select(Lot.state)).all()
+    assert len(states) == 23
+    assert {LotState.DOSES_PREPARED, LotState.IN_CULTURE, LotState.ON_HOLD} <= set(states)
+    assert verify_chain(database.session).ok
+    times = database.session.scalars(select(AuditEvent.occurred_at).where(AuditEvent.id > before)
+                                     .order_by(AuditEvent.id)).all()
+    assert times == sorted(times)  # the lots are told together, in time order

@@ -7,6 +7,7 @@ from manufacturing.accounts import operations
 from manufacturing.accounts.forms import CreateUserForm, RenameForm, RolesForm
 from manufacturing.accounts.models import AuthSession, User
 from manufacturing.core.forms import ReasonForm
+from manufacturing.core.paging import keyset_page
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
@@ -27,8 +28,7 @@ def _user_or_404(user_id: int) -> User:
 @bp.get("/")
 @role_required(Role.ADMIN)
 def index():
-    users = db.session.scalars(select(User).order_by(User.username)).all()
-    return render_template("accounts/users.html", users=users)
+    return render_template("accounts/users.html", page=keyset_page(select(User), (User.username, User.id)))
 
 
 @bp.route("/new", methods=["GET", "POST"])

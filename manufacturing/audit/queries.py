@@ -6,6 +6,10 @@ from sqlalchemy import Select, select
 
 from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
+from manufacturing.core.paging import Page, keyset_page, page_size
+
+CHAIN_ORDER = (AuditEvent.id.desc(),)  # the chain's own order: newest first
+TIME_ORDER = (AuditEvent.occurred_at.desc(), AuditEvent.id.desc())  # between dates, read along the time index
 
 
 def _local_midnight(day: date) -> datetime:
@@ -30,4 +34,9 @@ def trail_query(entity=None, entity_id=None, scope=None, user=None, action=None,
         query = query.where(AuditEvent.occurred_at >= _local_midnight(date_from))
     if date_to:
         query = query.where(AuditEvent.occurred_at < _local_midnight(date_to + timedelta(days=1)))
-    return query.order_by(AuditEvent.id.desc())
+    return query.order_by(*CHAIN_ORDER)
+
+
+def trail_page(query: Select, dated: bool = False) -> Page:
+    """The page of the trail the request asks for: in the chain's order, by time when dates bound it."""
+    return keyset_page(query, TIME_ORDER if dated else CHAIN_ORDER, page_size("AUDIT_PAGE_SIZE"))

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Connection, Integer, String, Text, event, insert, select, update
+from sqlalchemy import BigInteger, Connection, Index, Integer, String, Text, event, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from manufacturing.core import clock, seals
@@ -29,15 +29,20 @@ class AuditEvent(db.Model):
     """One row of the trail; never updated or deleted (triggers refuse both, on either database)."""
 
     __tablename__ = "audit_events"
+    # The trail page filters by person, record or scope and reads newest first: each index ends with the id.
+    __table_args__ = (Index("ix_audit_events_occurred_at_id", "occurred_at", "id"),
+                      Index("ix_audit_events_username_id", "username", "id"),
+                      Index("ix_audit_events_entity_id", "entity_type", "entity_id", "id"),
+                      Index("ix_audit_events_scope_id", "scope", "id"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     user_id: Mapped[int | None] = mapped_column(index=True)
     username: Mapped[str] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(80), index=True)
-    entity_type: Mapped[str] = mapped_column(String(80), index=True)
+    entity_type: Mapped[str] = mapped_column(String(80))
     entity_id: Mapped[str | None] = mapped_column(String(80))
-    scope: Mapped[str | None] = mapped_column(String(80), index=True)
+    scope: Mapped[str | None] = mapped_column(String(80))
     changes: Mapped[str] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
     key_id: Mapped[str] = mapped_column(String(16))

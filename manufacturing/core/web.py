@@ -24,9 +24,17 @@ def query_number(name: str, default: int | None = None, maximum: int = ROW_ID_MA
     text = request.args.get(name, "")
     if not text:
         return default
-    if not text.isascii() or not text.isdigit() or len(text) > len(str(maximum)) or not 1 <= int(text) <= maximum:
+    number = whole_number(text, maximum)
+    if number is None:
         abort(400)
-    return int(text)
+    return number
+
+
+def whole_number(text: str, maximum: int = ROW_ID_MAX) -> int | None:
+    """The whole number 1 to `maximum` that the text is (ASCII digits only), or None."""
+    if text.isascii() and text.isdigit() and len(text) <= len(str(maximum)) and 1 <= int(text) <= maximum:
+        return int(text)
+    return None
 
 
 class _Refused:

@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
@@ -73,35 +74,62 @@ def order_for(dose: DoseUnit) -> InfusionOrder | None:
         InfusionOrder.status == OrderStatus.OPEN))
 
 
-def _units(states) -> list[DoseUnit]:
-    query = select(DoseUnit).where(DoseUnit.state.in_(states)).order_by(DoseUnit.expiry_at, DoseUnit.id)
-    return list(db.session.scalars(query))
+WITH_LOT = joinedload(DoseUnit.lot).joinedload(Lot.subject)
 
 
-def awaiting_issue(now: datetime) -> list[Waiting]:
-    """Released units (and held ones not yet issued) with their order, soonest expiry first, each with its gate."""
-    doses = [dose for dose in _units(RELEASED | {DoseState.ON_HOLD}) if issue_of(dose) is None]
+ISSUE_ORDER = (DoseUnit.expiry_at, DoseUnit.id)
+ADMINISTRATION_ORDER = (Issue.use_by, Issue.id)
+ORDERS_ORDER = (InfusionOrder.planned_date, InfusionOrder.id)
+
+
+def awaiting_issue_query() -> Select:
+    """Released units (and held ones) not issued, soonest expiry first."""
+    issued = select(Issue.id).where(Issue.dose_unit_id == DoseUnit.id)
+    return (select(DoseUnit).where(DoseUnit.state.in_(RELEASED | {DoseState.ON_HOLD}), ~issued.exists())
+            .options(WITH_LOT).order_by(*ISSUE_ORDER))
+
+
+def to_issue(doses, now: datetime) -> list[Waiting]:
+    """Units awaiting issue with their order, each with its gate."""
     return [Waiting(dose, order_for(dose), None, unfit_reasons(dose, now)) for dose in doses]
 
 
-def awaiting_administration(now: datetime) -> list[Waiting]:
-    """Issued units (and held ones at the ward) waiting for the bedside check, soonest use-by first."""
-    rows = []
-    for dose in _units([DoseState.ISSUED, DoseState.ON_HOLD]):
-        issue = issue_of(dose)
-        if issue is not None:
-            rows.append(Waiting(dose, issue.order, issue, unfit_reasons(dose, now), latest_check(dose) is not None))
-    return sorted(rows, key=lambda row: row.issue.use_by)
+def awaiting_issue(now: datetime, limit: int | None = None) -> list[Waiting]:
+    """The units awaiting issue (the first `limit` of them), each with its gate."""
+    return to_issue(db.session.scalars(awaiting_issue_query().limit(limit)), now)
 
 
-def orders_without_dose() -> list[InfusionOrder]:
+def awaiting_administration_query() -> Select:
+    """Issued units (and held ones at the ward) with their issue, soonest use-by first."""
+    return (select(Issue).join(DoseUnit, Issue.dose_unit_id == DoseUnit.id)
+            .where(DoseUnit.state.in_([DoseState.ISSUED, DoseState.ON_HOLD]))
+            .options(contains_eager(Issue.dose).joinedload(DoseUnit.lot).joinedload(Lot.subject),
+                     joinedload(Issue.order))
+            .order_by(*ADMINISTRATION_ORDER))
+
+
+def to_give(issues, now: datetime) -> list[Waiting]:
+    """Issued units waiting for the bedside check, each with its gate and whether it was checked."""
+    return [Waiting(issue.dose, issue.order, issue, unfit_reasons(issue.dose, now),
+                    latest_check(issue.dose) is not None) for issue in issues]
+
+
+def awaiting_administration(now: datetime, limit: int | None = None) -> list[Waiting]:
+    """The units waiting for the bedside check (the first `limit` of them), each with its gate."""
+    return to_give(db.session.scalars(awaiting_administration_query().limit(limit)), now)
+
+
+def orders_without_dose_query() -> Select:
     """Open orders for which no unit is made, or every unit made was rejected, discarded or returned."""
     live_unit = (select(DoseUnit.id).join(Lot, DoseUnit.lot_id == Lot.id)
                  .where(Lot.subject_id == InfusionOrder.subject_id,
                         DoseUnit.infusion_number == InfusionOrder.infusion_number, DoseUnit.state.not_in(GONE)))
-    query = (select(InfusionOrder).where(InfusionOrder.status == OrderStatus.OPEN, ~live_unit.exists())
-             .order_by(InfusionOrder.planned_date, InfusionOrder.id))
-    return list(db.session.scalars(query))
+    return (select(InfusionOrder).where(InfusionOrder.status == OrderStatus.OPEN, ~live_unit.exists())
+            .options(joinedload(InfusionOrder.subject)).order_by(*ORDERS_ORDER))
+
+
+def orders_without_dose() -> list[InfusionOrder]:
+    return list(db.session.scalars(orders_without_dose_query()))
 
 
 def mismatches(dose: DoseUnit) -> list[Mismatch]:

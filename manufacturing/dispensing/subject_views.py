@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from manufacturing.core import clock
 from manufacturing.core.forms import ReasonForm
+from manufacturing.core.paging import keyset_page
 from manufacturing.core.permissions import role_required
 from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.dispensing.queries import administered_dates
@@ -33,10 +34,12 @@ def _form_status() -> int:
 
 @bp.get("/")
 def index():
-    subjects = db.session.scalars(select(Subject).options(selectinload(Subject.weights), selectinload(Subject.orders))
-                                  .order_by(Subject.subject_code)).all()
-    lot_counts = dict(db.session.execute(select(Lot.subject_id, func.count()).group_by(Lot.subject_id)).all())
-    return render_template("patients/index.html", subjects=subjects, lot_counts=lot_counts,
+    query = select(Subject).options(selectinload(Subject.weights), selectinload(Subject.orders))
+    page = keyset_page(query, (Subject.subject_code, Subject.id))
+    ids = [subject.id for subject in page.rows]
+    lot_counts = dict(db.session.execute(select(Lot.subject_id, func.count()).where(Lot.subject_id.in_(ids))
+                                         .group_by(Lot.subject_id)).all())
+    return render_template("patients/index.html", page=page, lot_counts=lot_counts,
                            may_register=guards.may_register_subjects(current_user))
 
 

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 from manufacturing.accounts.operations import find_user
 from manufacturing.core import clock
 from manufacturing.core.forms import ReasonForm
+from manufacturing.core.paging import keyset_page
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.signatures import signature_lines
 from manufacturing.core.web import acting_user, attempt, form_errors
@@ -31,8 +32,11 @@ def _dose_or_404(dose_id: int) -> DoseUnit:
 @role_required(Role.PHARMACY, Role.QA)
 def index():
     now = clock.now()
-    return render_template("dispensing/index.html", to_issue=queries.awaiting_issue(now),
-                           to_give=queries.awaiting_administration(now), orders=queries.orders_without_dose())
+    issue = keyset_page(queries.awaiting_issue_query(), queries.ISSUE_ORDER, name="issue")
+    give = keyset_page(queries.awaiting_administration_query(), queries.ADMINISTRATION_ORDER, name="give")
+    orders = keyset_page(queries.orders_without_dose_query(), queries.ORDERS_ORDER, name="orders")
+    issue.rows, give.rows = queries.to_issue(issue.rows, now), queries.to_give(give.rows, now)
+    return render_template("dispensing/index.html", to_issue=issue, to_give=give, orders=orders)
 
 
 def _preview(dose: DoseUnit, order: InfusionOrder | None):

@@ -1,8 +1,14 @@
-"""Each role's work, read from the records: what is due, what waits for a second person, what is open."""
+"""Each role's work, read from the records: what is due, what waits for a second person, what is open.
+
+Every queue shows its first rows and how many there are, in a fixed number of queries whatever the number of lots.
+"""
 
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import joinedload
 
 from manufacturing.core import clock
 from manufacturing.core.permissions import Role
@@ -12,7 +18,7 @@ from manufacturing.lots.models import Lot, LotState
 from manufacturing.materials.models import MaterialLot, MaterialStatus
 from manufacturing.processing.models import ProcessStep, StepKind, StepStatus
 from manufacturing.processing.progress import step_title
-from manufacturing.processing.rules import culture_day
+from manufacturing.processing.rules import days_since_day0
 from manufacturing.quality.models import Deviation, DeviationStatus, QcResult, QcStatus
 from manufacturing.release import alerts, queries
 
@@ -23,56 +29,94 @@ class Queue:
     items: list = field(default_factory=list)
     kind: str = ""
     empty: str = "Nothing waiting."
+    count: int = 0
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.items)
 
 
-def culture_days_due() -> list[tuple[Lot, int]]:
-    """Lots in culture without today's count, with the culture day it would be."""
+def shown() -> int:
+    return current_app.config["HOME_QUEUE_ROWS"]
+
+
+def _count(query: Select) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+
+
+def _queue(title: str, query: Select, kind: str, empty: str = "Nothing waiting.", row=lambda item: item) -> Queue:
+    """A queue of the first rows of `query`, with how many rows it has."""
+    items = [row(item) for item in db.session.scalars(query.limit(shown())).unique()]
+    return Queue(title, items, kind, empty, _count(query))
+
+
+def _local_midnight(day) -> datetime:
+    return clock.local_from_naive(datetime.combine(day, time.min))
+
+
+def culture_days_due_query() -> Select:
+    """Lots in culture without a count today, with the moment of their culture day 0, by lot number."""
     today = clock.today()
-    due = []
-    for lot in db.session.scalars(select(Lot).where(Lot.state == LotState.IN_CULTURE).order_by(Lot.lot_number)):
-        steps = db.session.scalars(select(ProcessStep).where(ProcessStep.lot_id == lot.id)).all()
-        day0 = next((s for s in steps if s.kind == StepKind.CULTURE_DAY0), None)
-        counted = {clock.local_date(s.performed_at) for s in steps if s.kind == StepKind.CULTURE_DAY}
-        if day0 is not None and today not in counted:
-            due.append((lot, culture_day(day0, clock.now())))
-    return due
+    start, end = _local_midnight(today), _local_midnight(today + timedelta(days=1))
+    counted_today = (ProcessStep.kind == StepKind.CULTURE_DAY) & (ProcessStep.performed_at >= start) \
+        & (ProcessStep.performed_at < end)
+    in_culture = select(Lot.id).where(Lot.state == LotState.IN_CULTURE)
+    culture = (select(ProcessStep.lot_id,
+                      func.min(case((ProcessStep.kind == StepKind.CULTURE_DAY0, ProcessStep.performed_at)))
+                      .label("day0_at"),
+                      func.count(case((counted_today, ProcessStep.id))).label("counted"))
+               .where(ProcessStep.lot_id.in_(in_culture)).group_by(ProcessStep.lot_id).subquery())
+    return (select(Lot, culture.c.day0_at).join(culture, culture.c.lot_id == Lot.id)
+            .where(Lot.state == LotState.IN_CULTURE, culture.c.day0_at.is_not(None), culture.c.counted == 0)
+            .options(joinedload(Lot.subject)).order_by(Lot.lot_number))
+
+
+def culture_days_due() -> Queue:
+    """Lots in culture without today's count, with the culture day it would be."""
+    query, now = culture_days_due_query(), clock.now()
+    rows = db.session.execute(query.limit(shown())).unique().all()
+    items = [(lot, days_since_day0(day0_at, now)) for lot, day0_at in rows]
+    return Queue("Culture days due today", items, "culture", "No culture count due.", _count(query))
 
 
 def technician_queues() -> list[Queue]:
-    waiting = db.session.scalars(select(ProcessStep).where(ProcessStep.status == StepStatus.PERFORMED)
-                                 .order_by(ProcessStep.performed_at)).all()
-    results = db.session.scalars(select(QcResult).where(QcResult.status == QcStatus.RECORDED)
-                                 .order_by(QcResult.recorded_at)).all()
+    waiting = (select(ProcessStep).where(ProcessStep.status == StepStatus.PERFORMED)
+               .options(joinedload(ProcessStep.lot)).order_by(ProcessStep.performed_at, ProcessStep.id))
+    results = (select(QcResult).where(QcResult.status == QcStatus.RECORDED).options(joinedload(QcResult.lot))
+               .order_by(QcResult.recorded_at, QcResult.id))
     return [
-        Queue("Culture days due today", culture_days_due(), "culture", "No culture count due."),
-        Queue("Steps awaiting verification", [(step, step_title(step)) for step in waiting], "steps"),
-        Queue("QC results awaiting verification", results, "results"),
+        culture_days_due(),
+        _queue("Steps awaiting verification", waiting, "steps", row=lambda step: (step, step_title(step))),
+        _queue("QC results awaiting verification", results, "results"),
     ]
 
 
 def qa_queues() -> list[Queue]:
-    deviations = db.session.scalars(select(Deviation).where(Deviation.status == DeviationStatus.OPEN)
-                                    .order_by(Deviation.opened_at)).all()
-    held = db.session.scalars(select(Lot).where(Lot.state == LotState.ON_HOLD)).all()
-    quarantined = db.session.scalars(select(MaterialLot).where(MaterialLot.status == MaterialStatus.QUARANTINE)).all()
+    deviations = (select(Deviation).where(Deviation.status == DeviationStatus.OPEN)
+                  .options(joinedload(Deviation.lot)).order_by(Deviation.opened_at, Deviation.id))
+    held = select(Lot).where(Lot.state == LotState.ON_HOLD).order_by(Lot.id)
+    quarantined = (select(MaterialLot).where(MaterialLot.status == MaterialStatus.QUARANTINE)
+                   .order_by(MaterialLot.id))
     return [
-        Queue("Post-release alerts", alerts.open_alerts(), "alerts", "No open alert."),
-        Queue("Dose units awaiting review", queries.awaiting_release(), "review"),
-        Queue("Interim releases awaiting the final certificate", queries.awaiting_final(), "review"),
-        Queue("Open deviations", deviations, "deviations", "No open deviation."),
-        Queue("Lots on hold", held, "lots", "No lot on hold."),
-        Queue("Material lots in quarantine", quarantined, "materials"),
+        _queue("Post-release alerts", alerts.open_alerts_query(), "alerts", "No open alert."),
+        _queue("Dose units awaiting review", queries.awaiting_release_query(), "review"),
+        _queue("Interim releases awaiting the final certificate", queries.awaiting_final_query(), "review"),
+        _queue("Open deviations", deviations, "deviations", "No open deviation."),
+        _queue("Lots on hold", held, "lots", "No lot on hold."),
+        _queue("Material lots in quarantine", quarantined, "materials"),
     ]
 
 
 def pharmacy_queues() -> list[Queue]:
     now = clock.now()
     return [
-        Queue("Post-release alerts", alerts.open_alerts(), "alerts", "No open alert."),
-        Queue("Released dose units awaiting issue", dispensing.awaiting_issue(now), "waiting"),
-        Queue("Issued dose units awaiting the bedside check", dispensing.awaiting_administration(now), "waiting"),
-        Queue("Orders without a dose unit", dispensing.orders_without_dose(), "orders",
-              "Every open order has a dose unit."),
+        _queue("Post-release alerts", alerts.open_alerts_query(), "alerts", "No open alert."),
+        Queue("Released dose units awaiting issue", dispensing.awaiting_issue(now, shown()), "waiting",
+              count=_count(dispensing.awaiting_issue_query())),
+        Queue("Issued dose units awaiting the bedside check", dispensing.awaiting_administration(now, shown()),
+              "waiting", count=_count(dispensing.awaiting_administration_query())),
+        _queue("Orders without a dose unit", dispensing.orders_without_dose_query(), "orders",
+               "Every open order has a dose unit."),
     ]
 
 

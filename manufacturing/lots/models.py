@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from manufacturing.core.audit import Audited
@@ -34,6 +34,7 @@ class Lot(Audited, db.Model):
     """A lot: pins the product and study specification versions in force when it was opened."""
 
     __tablename__ = "lots"
+    __table_args__ = (Index("ix_lots_opened_at_id", "opened_at", "id"),)  # the lots list, newest first
     __audit_entity__ = "lot"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,7 +3,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from manufacturing.core.audit import Audited
@@ -64,7 +64,8 @@ class MaterialLot(Signable, db.Model):
     __tablename__ = "material_lots"
     __audit_entity__ = "material_lot"
     __signature_exclude__ = frozenset({"status", "status_reason"})
-    __table_args__ = (UniqueConstraint("name", "supplier_lot"),)
+    __table_args__ = (UniqueConstraint("name", "supplier_lot"),
+                      Index("ix_material_lots_kind_expiry_date_id", "kind", "expiry_date", "id"))  # the list
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[MaterialKind] = mapped_column(Enum(MaterialKind, native_enum=False, length=20))

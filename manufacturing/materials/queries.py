@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from manufacturing.core.errors import DomainError
+from manufacturing.core.paging import Page, keyset_page
 from manufacturing.extensions import db
 from manufacturing.materials import guards
 from manufacturing.materials.models import Equipment, MaterialKind, MaterialLot, MaterialStatus
@@ -40,15 +41,14 @@ def equipment_badges(equipment: Equipment, at: datetime) -> list[Badge]:
     return [Badge("In calibration", "green")]
 
 
-def material_lots(kind: MaterialKind | None = None, status: MaterialStatus | None = None) -> list[MaterialLot]:
-    """Return the lots, optionally of one kind and status, by kind then expiry."""
+def material_lots(kind: MaterialKind | None = None, status: MaterialStatus | None = None) -> Page:
+    """Return the page of lots the request asks for, optionally of one kind and status, by kind then expiry."""
     query = select(MaterialLot)
     if kind is not None:
         query = query.where(MaterialLot.kind == kind)
     if status is not None:
         query = query.where(MaterialLot.status == status)
-    lots = db.session.scalars(query.order_by(MaterialLot.expiry_date, MaterialLot.name)).all()
-    return sorted(lots, key=lambda lot: lot.kind.title)
+    return keyset_page(query, (MaterialLot.kind, MaterialLot.expiry_date, MaterialLot.id))
 
 
 def all_equipment() -> list[Equipment]:

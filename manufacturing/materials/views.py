@@ -55,8 +55,8 @@ def _equipment_or_404(equipment_id: int) -> Equipment:
 @role_required(*STAFF)
 def index():
     form = MaterialFilterForm(request.args)
-    lots = queries.material_lots(**form.filters()) if form.validate() else queries.material_lots()
-    return render_template("materials/index.html", form=form, lots=lots, equipment=queries.all_equipment(),
+    page = queries.material_lots(**form.filters()) if form.validate() else queries.material_lots()
+    return render_template("materials/index.html", form=form, page=page, equipment=queries.all_equipment(),
                            now=clock.now(), lot_badges=queries.lot_badges,
                            equipment_badges=queries.equipment_badges,
                            may_receive=can_receive_material(current_user),

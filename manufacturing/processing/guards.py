@@ -27,6 +27,11 @@ def is_verified(step: ProcessStep) -> bool:
     return step.status == StepStatus.VERIFIED
 
 
+def unverified_clause():
+    """`is_verified` turned round, as an SQL condition on the steps' table."""
+    return ProcessStep.status != StepStatus.VERIFIED
+
+
 def unverified(steps: list[ProcessStep]) -> list[ProcessStep]:
     return [step for step in steps if not is_verified(step)]
 

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from manufacturing.core.signatures import Signable, SignedPart
@@ -48,6 +48,7 @@ class ProcessStep(Signable, db.Model):
     """One executed step of a lot, signed 'performed' by one technician and 'verified' by another."""
 
     __tablename__ = "process_steps"
+    __table_args__ = (Index("ix_process_steps_status_performed_at", "status", "performed_at"),)  # awaiting verification
     __audit_entity__ = "step"
     __signature_exclude__ = frozenset({"status", "verified_by_id", "verified_at", "revision"})
 

@@ -1,5 +1,7 @@
 """Where a lot stands at the bench: step titles, the next action, the culture day, steps awaiting verification."""
 
+from datetime import datetime
+
 from sqlalchemy import select
 
 from manufacturing.core import clock
@@ -9,7 +11,7 @@ from manufacturing.lots.models import Lot
 from manufacturing.processing import guards
 from manufacturing.processing.kinds import next_kinds
 from manufacturing.processing.models import ProcessStep, StepKind, StepStatus
-from manufacturing.processing.rules import culture_day
+from manufacturing.processing.rules import days_since_day0
 
 
 def step_title(step: ProcessStep) -> str:
@@ -36,9 +38,15 @@ def next_action(lot: Lot, steps: list[ProcessStep]) -> str:
 def culture_day_today(steps: list[ProcessStep]) -> int | None:
     """Days since culture day 0, for a lot still in culture."""
     day0 = next((s for s in steps if s.kind == StepKind.CULTURE_DAY0), None)
-    if day0 is None or any(s.kind == StepKind.HARVEST for s in steps):
+    harvested = any(s.kind == StepKind.HARVEST for s in steps)
+    return culture_day_since(day0.performed_at if day0 else None, harvested)
+
+
+def culture_day_since(day0_at: datetime | None, harvested: bool) -> int | None:
+    """Today's culture day of a lot seeded at `day0_at`, while it is not harvested."""
+    if day0_at is None or harvested:
         return None
-    return culture_day(day0, clock.now())
+    return days_since_day0(day0_at, clock.now())
 
 
 def awaiting_verification() -> list[ProcessStep]:

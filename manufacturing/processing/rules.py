@@ -17,7 +17,12 @@ def _latest(history: list[ProcessStep], kind: StepKind) -> ProcessStep | None:
 
 def culture_day(day0: ProcessStep, at: datetime) -> int:
     """Count the culture day of a moment: site-local calendar days since culture day 0."""
-    return (clock.local_date(at) - clock.local_date(day0.performed_at)).days
+    return days_since_day0(day0.performed_at, at)
+
+
+def days_since_day0(day0_at: datetime, at: datetime) -> int:
+    """Site-local calendar days from the moment of culture day 0 to `at`."""
+    return (clock.local_date(at) - clock.local_date(day0_at)).days
 
 
 def culture_day_number(kind: StepKind, history: list[ProcessStep], performed_at: datetime) -> int | None:

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from manufacturing.core.signatures import Signable
@@ -36,6 +36,8 @@ class Deviation(Signable, db.Model):
     """A departure from the process or its limits, investigated and closed by QA."""
 
     __tablename__ = "deviations"
+    __table_args__ = (Index("ix_deviations_opened_at_id", "opened_at", "id"),  # the list, all or open only
+                      Index("ix_deviations_status_opened_at_id", "status", "opened_at", "id"))
     __audit_entity__ = "deviation"
     __signature_exclude__ = frozenset({"status", "closed_at", "closed_by_id"})
 
@@ -88,6 +90,7 @@ class QcResult(Signable, db.Model):
     """One result of one release test on one sample; retests are new rows, never overwrites."""
 
     __tablename__ = "qc_results"
+    __table_args__ = (Index("ix_qc_results_status_recorded_at", "status", "recorded_at"),)  # awaiting verification
     __audit_entity__ = "qc_result"
     __signature_exclude__ = frozenset({"status", "verified_by_id", "verified_at"})
 

@@ -2,7 +2,9 @@
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from manufacturing.core.paging import keyset_page
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.signatures import signature_lines
 from manufacturing.core.web import acting_user, attempt, form_errors, query_number
@@ -11,7 +13,7 @@ from manufacturing.lots.lookup import lot_or_404
 from manufacturing.processing.models import ProcessStep
 from manufacturing.quality import operations, states
 from manufacturing.quality.forms import AssessmentForm, CloseForm, DeviationForm
-from manufacturing.quality.models import Deviation, DeviationStatus
+from manufacturing.quality.models import Deviation
 
 bp = Blueprint("quality", __name__, url_prefix="/deviations")
 
@@ -23,10 +25,11 @@ def _deviation_or_404(deviation_id: int) -> Deviation:
 @bp.get("/")
 def index():
     show_all = request.args.get("show") == "all"
-    query = select(Deviation).order_by(Deviation.opened_at.desc())
+    query = select(Deviation).options(joinedload(Deviation.lot))
     if not show_all:
-        query = query.where(Deviation.status == DeviationStatus.OPEN)
-    return render_template("quality/index.html", deviations=db.session.scalars(query).all(), show_all=show_all)
+        query = query.where(states.DEVIATION.allowing("closed"))
+    page = keyset_page(query, (Deviation.opened_at.desc(), Deviation.id.desc()))
+    return render_template("quality/index.html", page=page, show_all=show_all)
 
 
 @bp.route("/new/<id:lot_id>", methods=["GET", "POST"])

@@ -9,13 +9,10 @@ from manufacturing.core.web import acting_user, attempt
 from manufacturing.extensions import db
 from manufacturing.lots import guards, operations
 from manufacturing.lots.lookup import lot_or_404
-from manufacturing.lots.models import Lot
-from manufacturing.processing import progress
 from manufacturing.processing.growth import growth_chart
 from manufacturing.processing.kinds import next_kinds
-from manufacturing.processing.operations import lot_steps
 from manufacturing.quality import lot_record
-from manufacturing.quality.states import is_open
+from manufacturing.quality.lot_list import lots_page
 from manufacturing.records import jobs, storage
 from manufacturing.records.label import may_print
 from manufacturing.release.models import LabelPrint
@@ -32,14 +29,7 @@ ACTIONS = {
 
 @bp.get("/")
 def index():
-    lots = db.session.scalars(select(Lot).order_by(Lot.opened_at.desc())).all()
-    rows = []
-    for lot in lots:
-        steps = lot_steps(lot)
-        rows.append({"lot": lot, "culture_day": progress.culture_day_today(steps),
-                     "next_action": progress.next_action(lot, steps),
-                     "open_deviations": len([d for d in lot_record.deviations_of(lot) if is_open(d)])})
-    return render_template("lots/index.html", rows=rows)
+    return render_template("lots/index.html", page=lots_page())
 
 
 @bp.get("/<id:lot_id>")

@@ -6,7 +6,7 @@ a unit already given keeps its state and its alert stays open until someone reco
 physician was informed.
 """
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from manufacturing.core import clock
 from manufacturing.core.checks import required_text
@@ -17,7 +17,7 @@ from manufacturing.extensions import db
 from manufacturing.processing.models import DoseState, DoseUnit
 from manufacturing.processing.states import DOSE, GONE_OUT
 from manufacturing.quality.models import QcResult
-from manufacturing.release.models import AlertState, ReleaseAlert
+from manufacturing.release.models import ReleaseAlert
 from manufacturing.release.operations import withdraw_release
 from manufacturing.release.signals import announce_withdrawal
 from manufacturing.release.states import ALERT
@@ -100,6 +100,10 @@ def record_physician_informed(alert: ReleaseAlert, user, physician_name: str, no
     alert.physician_name, alert.informed_at, alert.informed_by_id = physician, clock.now(), user.id
 
 
+def open_alerts_query() -> Select:
+    return (select(ReleaseAlert).where(ALERT.allowing("closed"))
+            .order_by(ReleaseAlert.raised_at, ReleaseAlert.id))
+
+
 def open_alerts() -> list[ReleaseAlert]:
-    return list(db.session.scalars(select(ReleaseAlert).where(ReleaseAlert.state == AlertState.OPEN)
-                                   .order_by(ReleaseAlert.raised_at)))
+    return list(db.session.scalars(open_alerts_query()))

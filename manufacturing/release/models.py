@@ -3,7 +3,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from manufacturing.core.audit import Audited
@@ -81,6 +81,7 @@ class ReleaseAlert(OfDoseUnit, Audited, db.Model):
     """
 
     __tablename__ = "release_alerts"
+    __table_args__ = (Index("ix_release_alerts_raised_at_id", "raised_at", "id"),)  # the alerts list, newest first
     __audit_entity__ = "release_alert"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,11 +5,14 @@ import json
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from manufacturing.core.paging import keyset_page
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.signatures import signature_lines
 from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
+from manufacturing.lots.models import Lot
 from manufacturing.processing.models import DoseUnit
 from manufacturing.release import alerts, guards, operations, queries
 from manufacturing.release.certificate import Certificate
@@ -28,7 +31,8 @@ def _dose_or_404(dose_id: int) -> DoseUnit:
 @bp.get("/")
 @role_required(Role.QA)
 def index():
-    return render_template("release/index.html", awaiting=queries.awaiting_release(),
+    awaiting = keyset_page(queries.awaiting_release_query(), (DoseUnit.expiry_at, DoseUnit.id))
+    return render_template("release/index.html", awaiting=awaiting,
                            interim=queries.awaiting_final(), alerts=alerts.open_alerts())
 
 
@@ -102,8 +106,9 @@ def certificate(dose_id: int):
 @bp.get("/alerts/")
 @role_required(Role.QA, Role.PHARMACY)
 def alert_list():
-    rows = db.session.scalars(select(ReleaseAlert).order_by(ReleaseAlert.raised_at.desc())).all()
-    return render_template("release/alerts.html", alerts=rows, form=InformedForm())
+    query = select(ReleaseAlert).options(joinedload(ReleaseAlert.dose).joinedload(DoseUnit.lot).joinedload(Lot.subject))
+    page = keyset_page(query, (ReleaseAlert.raised_at.desc(), ReleaseAlert.id.desc()))
+    return render_template("release/alerts.html", page=page, form=InformedForm())
 
 
 @bp.post("/alerts/<id:alert_id>/informed")

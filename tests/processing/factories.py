@@ -113,9 +113,10 @@ class Bench:
             add_weight(self.pharmacist, self.subject, entered, days_ago=0)
         db.session.refresh(self.subject)
 
-    def lot_through(self, last: StepKind, culture_days=CULTURE_DAYS, verify_last: bool = True) -> Lot:
+    def lot_through(self, last: StepKind, culture_days=CULTURE_DAYS, verify_last: bool = True,
+                    din: str = DIN) -> Lot:
         """Take a new lot through every step up to `last`, each verified by the second technician."""
-        lot = self.receive()
+        lot = self.receive(din=din)
         steps = [operations.lot_steps(lot)[0]]
         for kind in (StepKind.CD3_DEPLETION, StepKind.CD56_SELECTION, StepKind.CULTURE_DAY0):
             if _past(kind, last):
