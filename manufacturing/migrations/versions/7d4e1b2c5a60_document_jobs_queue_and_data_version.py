@@ -1,7 +1,7 @@
 """documents off the request path: a queue of document jobs; each stored document keeps its data's version
 
 Revision ID: 7d4e1b2c5a60
-Revises: 6e3f2a9c3d30
+Revises: 7a1c4e2b9d40
 Create Date: 2026-12-02 02:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7d4e1b2c5a60'
-down_revision = '6e3f2a9c3d30'
+down_revision = '7a1c4e2b9d40'
 branch_labels = None
 depends_on = None
 
