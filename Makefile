@@ -46,7 +46,7 @@ demo: db
 	$(FLASK) demo load
 
 serve:
-	$(BIN)/gunicorn --workers 2 --timeout 120 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --preload --workers 2 --timeout 120 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 run: demo serve
 
