@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app manufacturing
 HOST ?= 127.0.0.1
 PORT ?= 5000
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: run test lint install install-test db demo serve bench clean
 
@@ -57,7 +58,10 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check .
 
+# The page benchmarks load gunicorn with wrk (Debian package), installed here if the machine lacks it.
 bench: install-test
+	command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk; }
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-only --benchmark-columns=min,median,max,rounds $(PYTEST_ARGS)
 
 clean:
