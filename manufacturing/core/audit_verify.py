@@ -24,8 +24,8 @@ from manufacturing.core.checkpoints import (
     compare_checkpoints,
     read_checkpoints,
     signed_lengths,
-    verify_checkpoints,
 )
+from manufacturing.core.database import reading
 from manufacturing.core.findings import Finding
 from manufacturing.core.keyring import UNKEYED, keyring
 from manufacturing.core.signatures import Signature
@@ -121,23 +121,19 @@ def verify_chain(session: Session, *, chunk_rows: int | None = None, workers: in
 def verify_as_of_now(session: Session) -> Report:
     """Verify in a transaction of its own that sees one snapshot (rows and head as of one moment)."""
     session.rollback()
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     config = current_app.config
-    try:
-        return verify_chain(session, chunk_rows=config["AUDIT_VERIFY_CHUNK_ROWS"],
-                            workers=config["AUDIT_VERIFY_WORKERS"] or os.cpu_count() or 1)
-    finally:
-        session.rollback()
+    with reading():  # on SQLite, a snapshot of its own without the write lock: writers go on meanwhile
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        try:
+            return verify_chain(session, chunk_rows=config["AUDIT_VERIFY_CHUNK_ROWS"],
+                                workers=config["AUDIT_VERIFY_WORKERS"] or os.cpu_count() or 1)
+        finally:
+            session.rollback()
 
 
 def _layer_findings(session: Session) -> list[Finding]:
     return [finding for _, found in verifying.send(session) for finding in found]
-
-
-def checkpoint_findings(session: Session) -> list[Finding]:
-    """The signed checkpoints kept outside the database (core/checkpoints.py)."""
-    return list(verify_checkpoints(session))
 
 
 def _sealed_length(head: AuditChainHead | None) -> int:

@@ -3,7 +3,7 @@
 SQLite has one write lock for the whole file. A transaction that may write takes it at BEGIN (IMMEDIATE), so
 that it never reads a state another writer is about to change; a reading request (GET, HEAD, OPTIONS) begins
 a plain (deferred) transaction and waits for no writer. A reading request that must write all the same (a
-login session's idle clock) does so inside `writing`.
+login session's idle clock) does so inside `writing`; a command that only reads (`audit verify`) inside `reading`.
 """
 
 import os
@@ -19,7 +19,8 @@ from sqlalchemy.pool import NullPool
 from manufacturing.extensions import db
 
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_writing: ContextVar[bool] = ContextVar("writing", default=False)
+_writing: ContextVar[bool | None] = ContextVar("writing", default=None)
+"""Whether the transactions begun now may write: True, False, or None to go by the request's method."""
 _applications: WeakSet = WeakSet()
 
 
@@ -46,7 +47,10 @@ def _begin(connection) -> None:
 
 def reads_only() -> bool:
     """Tell whether the transaction about to begin belongs to a reading request."""
-    return not _writing.get() and has_request_context() and request.method in READING_METHODS
+    writes = _writing.get()
+    if writes is not None:
+        return not writes
+    return has_request_context() and request.method in READING_METHODS
 
 
 @contextmanager
@@ -73,6 +77,16 @@ def owner_engine(app) -> Engine:
     if not owner_uri:
         return db.engine
     return create_engine(owner_uri, poolclass=NullPool)
+
+
+@contextmanager
+def reading():
+    """Begin the transactions of this block without the write lock: they only read (`audit verify`, say)."""
+    token = _writing.set(False)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
 
 
 def dispose_after_fork(app) -> None:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from manufacturing.accounts import sessions
-from manufacturing.core.database import reads_only, writing
+from manufacturing.core.database import reading, reads_only, writing
 
 
 @pytest.fixture
@@ -53,3 +53,21 @@ def test_a_page_read_while_another_transaction_writes_waits_for_no_one(on_sqlite
     response = answers[0]
     assert response.status_code == 200
     assert waited < 5, waited  # the busy timeout is 30 s: a page that waited for the writer would show it
+
+
+def test_reading_begins_without_the_write_lock_outside_a_request(app):
+    with app.app_context():
+        with reading():
+            assert reads_only()
+        assert not reads_only()
+
+
+def test_the_command_verifies_while_another_transaction_writes(on_sqlite, app):
+    with on_sqlite.engine.connect() as writer:
+        writer.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the write lock held until the end
+        started = time.perf_counter()
+        result = app.test_cli_runner().invoke(args=["audit", "verify"])
+        waited = time.perf_counter() - started
+        writer.rollback()
+    assert "Audit trail" in result.output, result.output
+    assert waited < 10, waited
