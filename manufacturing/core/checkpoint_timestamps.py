@@ -13,11 +13,16 @@ from manufacturing.core import coroutines
 DIGEST_ALGORITHM = "sha256"
 
 
-def timestamp(digest: bytes, url: str, timeout: float) -> bytes:
-    """Have the authority at `url` time-stamp a SHA-256 digest; return the token (DER ContentInfo)."""
+def authority(url: str, timeout: float):
+    """pyHanko's client of the time-stamping authority at `url`."""
     from pyhanko.sign.timestamps import HTTPTimeStamper
 
-    stamper = HTTPTimeStamper(url, timeout=timeout)
+    return HTTPTimeStamper(url, timeout=timeout)
+
+
+def timestamp(digest: bytes, url: str, timeout: float) -> bytes:
+    """Have the authority at `url` time-stamp a SHA-256 digest; return the token (DER ContentInfo)."""
+    stamper = authority(url, timeout)
     token = coroutines.run(stamper.async_timestamp(digest, DIGEST_ALGORITHM))
     return token.dump()
 
