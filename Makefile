@@ -7,6 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 # The suite runs in two workers, one per database (SQLite and, with TEST_DATABASE_URL, PostgreSQL).
 TEST_WORKERS ?= 2
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: run test lint install install-test db demo serve worker bench clean
 
@@ -48,7 +49,7 @@ demo: db
 	$(FLASK) demo load
 
 serve:
-	$(BIN)/gunicorn --workers 2 --timeout 120 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --preload --workers 2 --timeout 120 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 # The documents worker (PostgreSQL): stores certificates and batch records after releases. SQLite needs none.
 worker: install
@@ -63,7 +64,10 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check .
 
+# The page benchmarks load gunicorn with wrk (Debian package), installed here if the machine lacks it.
 bench: install-test
+	command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk; }
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-only --benchmark-columns=min,median,max,rounds $(PYTEST_ARGS)
 
 clean:

@@ -64,6 +64,10 @@ class Config:
     # The audit key (hex) seals the trail, signatures and documents; else instance/audit_key (core/keyring.py).
     AUDIT_KEY = os.environ.get("AUDIT_KEY")
     AUDIT_RETIRED_KEYS = os.environ.get("AUDIT_RETIRED_KEYS")
+    # `flask audit verify` reads the trail in ranges of this many ids, scanned by this many processes
+    # (0: one per core); a trail of one range is scanned in the command's own process.
+    AUDIT_VERIFY_CHUNK_ROWS = _int("AUDIT_VERIFY_CHUNK_ROWS", 250_000)
+    AUDIT_VERIFY_WORKERS = _int("AUDIT_VERIFY_WORKERS", 0)
 
     LOCKOUT_THRESHOLD = _int("LOCKOUT_THRESHOLD", 5)
     IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 15)

@@ -65,6 +65,7 @@ def _init_database(app: Flask) -> None:
     else:  # a connection the server dropped (restart, failover) is replaced before a request uses it
         options.setdefault("pool_pre_ping", True)
     db.init_app(app)
+    database.dispose_after_fork(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True,
                      compare_type=True)
 

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from manufacturing.accounts.models import AuthSession, User
 from manufacturing.core import clock, seals
 from manufacturing.core.audit import Actor, record_event, set_actor
+from manufacturing.core.database import writing
 from manufacturing.extensions import db
 
 TOUCH_INTERVAL = timedelta(seconds=30)
@@ -65,21 +66,24 @@ def resume(token: str) -> User | None:
     user = record.user
     now = clock.now()
     if not user.active or user.locked:
-        record.ended_at, record.end_reason = now, "account disabled"
-        db.session.commit()
+        with writing(db.session):
+            record.ended_at, record.end_reason = now, "account disabled"
+            db.session.commit()
         return None
     expiry = _expiry(record, now)
     if expiry is not None:
         reason, action, message = expiry
-        record.ended_at, record.end_reason = now, reason
-        record_event(db.session, action, "user", user.id, scope=f"user:{user.id}",
-                     actor=Actor(user.id, user.username))
-        db.session.commit()
+        with writing(db.session):
+            record.ended_at, record.end_reason = now, reason
+            record_event(db.session, action, "user", user.id, scope=f"user:{user.id}",
+                         actor=Actor(user.id, user.username))
+            db.session.commit()
         flash(message, "warning")
         return None
     if now - record.last_seen_at > TOUCH_INTERVAL:
-        record.last_seen_at = now
-        db.session.commit()
+        with writing(db.session):
+            record.last_seen_at = now
+            db.session.commit()
     user.session_token = token
     set_actor(db.session, user.id, user.username)
     return user

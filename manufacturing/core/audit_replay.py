@@ -6,8 +6,6 @@ does not record (`__audit_exclude__`) are not compared; those it hides (`__audit
 are compared with the keyed fingerprint the trail keeps of them, where it keeps one.
 """
 
-import json
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,26 +14,7 @@ from manufacturing.core.seals import hidden_value_matches
 from manufacturing.core.serialize import column_values
 from manufacturing.extensions import db
 
-VERBS = ("created", "updated", "deleted")
 DELETED = None
-
-
-def replay(events) -> dict[tuple[str, str], dict | None]:
-    """Each record's last recorded values by (entity, id); None for a record the trail deleted."""
-    state: dict[tuple[str, str], dict | None] = {}
-    for event in events:
-        entity, _, verb = event["action"].rpartition(".")
-        if verb not in VERBS or entity != event["entity_type"]:
-            continue
-        key = (entity, event["entity_id"])
-        if verb == "deleted":
-            state[key] = DELETED
-            continue
-        values = {} if verb == "created" or state.get(key) is None else state[key]
-        for field, change in json.loads(event["changes"]).items():
-            values[field] = change.get("sealed", change.get("new")) if isinstance(change, dict) else change
-        state[key] = values
-    return state
 
 
 def _audited_classes() -> list[type]:
@@ -66,9 +45,9 @@ def _difference(record: Audited, field: str, value: object, recorded: object) ->
     return f"{field} is {value!r} in the database, the trail last recorded {recorded!r}"
 
 
-def edited_records(session: Session, events) -> list[tuple[str, str]]:
-    """(where, what) for every audited record that differs from the replay of its trail."""
-    trail, dialect, found = replay(events), session.get_bind().dialect, []
+def edited_records(session: Session, trail: dict[tuple[str, str], dict | None]) -> list[tuple[str, str]]:
+    """(where, what) for every audited record that differs from its replayed trail (core/audit_scan.py)."""
+    dialect, found = session.get_bind().dialect, []
     for cls in _audited_classes():
         entity = cls.audit_entity()
         seen = set()

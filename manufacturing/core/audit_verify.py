@@ -7,18 +7,27 @@ that fails was set by hand. Signatures and stored documents carry seals of their
 audited record must still hold what its trail last recorded.
 """
 
+import os
 from dataclasses import dataclass
 
 from blinker import Namespace
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from manufacturing.core import seals
-from manufacturing.core.audit import GENESIS, AuditChainHead, AuditEvent
+from manufacturing.core.audit import GENESIS, AuditChainHead
 from manufacturing.core.audit_replay import edited_records
-from manufacturing.core.checkpoints import WARNING_KINDS, verify_checkpoints
+from manufacturing.core.audit_scan import RangeScan, merged, plan, scan_trail
+from manufacturing.core.checkpoints import (
+    WARNING_KINDS,
+    compare_checkpoints,
+    read_checkpoints,
+    signed_lengths,
+)
+from manufacturing.core.database import reading
 from manufacturing.core.findings import Finding
-from manufacturing.core.keyring import UNKEYED, Keyring, keyring
+from manufacturing.core.keyring import UNKEYED, keyring
 from manufacturing.core.signatures import Signature
 
 ALTERED = "ALTERED row"
@@ -28,6 +37,7 @@ TRUNCATED = "TRUNCATED tail / head mismatch"
 SIGNATURE = "ALTERED signature"
 DOCUMENT = "REPLACED document"
 EDITED = "RECORD EDITED OUTSIDE THE APPLICATION"
+UNKEYED_AFTER_KEYED = "claims to predate the keyed trail but stands after keyed rows"
 
 verifying = Namespace().signal("audit-verify")
 """Sent with the session while the trail is verified; each receiver returns the findings of its layer
@@ -77,47 +87,53 @@ class _Row:
     link_sealed: bool
 
 
-def verify_chain(session: Session) -> Report:
-    """Check the chain, its head, signatures, documents, records and checkpoints; report every finding."""
-    events = list(session.execute(select(AuditEvent.__table__).order_by(AuditEvent.id)).mappings())
+@dataclass(frozen=True)
+class _Chain:
+    """The chain as its ranges tell it: length, last link, first keyed row, last genuine row."""
+
+    count: int
+    last_hash: str
+    first_keyed: int | None
+    last_genuine: int
+
+
+def verify_chain(session: Session, *, chunk_rows: int | None = None, workers: int = 1) -> Report:
+    """Check the chain, its head, signatures, documents, records and checkpoints; report every finding.
+
+    The trail is read in ranges of `chunk_rows` rows; with more than one worker, and committed data, each
+    range is scanned by a process of its own.
+    """
     head = session.get(AuditChainHead, 1)
-    ring = keyring()
-    rows = [_read(event, ring) for event in events]
-    findings = _chain_findings(rows, _sealed_length(head)) + _head_findings(head, rows)
+    checkpoint_files, trusted = read_checkpoints(session)
+    tasks = plan(session.connection(), chunk_rows, signed_lengths(trusted or {}), workers if workers > 1 else None)
+    scans = scan_trail(session, keyring().keys, tasks, workers)
+    chain = _chain(scans)
+    findings = _chain_findings(scans, chain, _sealed_length(head)) + _head_findings(head, chain)
     findings += _signature_findings(session) + _layer_findings(session)
-    findings += [Finding(EDITED, where, detail) for where, detail in edited_records(session, events)]
-    findings += checkpoint_findings(session)
-    return Report(len(rows), tuple(findings))
+    findings += [Finding(EDITED, where, detail) for where, detail in edited_records(session, merged(scans))]
+    findings += checkpoint_files
+    if trusted is not None:
+        rows_at = {position: row for scan in scans for position, row in scan.rows_at.items()}
+        findings += compare_checkpoints(session, trusted, rows_at, chain.count)
+    return Report(chain.count, tuple(findings))
 
 
 def verify_as_of_now(session: Session) -> Report:
     """Verify in a transaction of its own that sees one snapshot (rows and head as of one moment)."""
     session.rollback()
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    try:
-        return verify_chain(session)
-    finally:
-        session.rollback()
+    config = current_app.config
+    with reading():  # on SQLite, a snapshot of its own without the write lock: writers go on meanwhile
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        try:
+            return verify_chain(session, chunk_rows=config["AUDIT_VERIFY_CHUNK_ROWS"],
+                                workers=config["AUDIT_VERIFY_WORKERS"] or os.cpu_count() or 1)
+        finally:
+            session.rollback()
 
 
 def _layer_findings(session: Session) -> list[Finding]:
     return [finding for _, found in verifying.send(session) for finding in found]
-
-
-def checkpoint_findings(session: Session) -> list[Finding]:
-    """The signed checkpoints kept outside the database (core/checkpoints.py)."""
-    return list(verify_checkpoints(session))
-
-
-def _read(event, ring: Keyring) -> _Row:
-    key_id = event["key_id"]
-    if key_id == UNKEYED:
-        sealed = seals.unkeyed_digest(event, event["prev_hash"]) == event["hash"]
-        return _Row(event["id"], event["prev_hash"], event["hash"], key_id, sealed, sealed)
-    content = ring.matches(seals.row_content(event), key_id, event["mac"])
-    link = ring.matches(seals.row_link(event["prev_hash"], event["mac"]), key_id, event["hash"])
-    return _Row(event["id"], event["prev_hash"], event["hash"], key_id, content, link)
 
 
 def _sealed_length(head: AuditChainHead | None) -> int:
@@ -129,30 +145,46 @@ def _head_sealed(head: AuditChainHead) -> bool:
     return head.key_id in keyring().keys and head.mac == seals.head_mac(head.length, head.last_hash, head.key_id)
 
 
-def _chain_findings(rows: list[_Row], sealed_length: int) -> list[Finding]:
+def _chain(scans: list[RangeScan]) -> _Chain:
+    keyed = [scan.first_keyed for scan in scans if scan.first_keyed is not None]
+    last = next((scan.last for scan in reversed(scans) if scan.last is not None), None)
+    return _Chain(sum(scan.count for scan in scans), last[1] if last else GENESIS, min(keyed, default=None),
+                  max((scan.last_genuine for scan in scans), default=-1))
+
+
+def _chain_findings(scans: list[RangeScan], chain: _Chain, sealed_length: int) -> list[Finding]:
     """Classify every row that is not a sealed row following its predecessor."""
-    last_genuine = max((index for index, row in enumerate(rows) if row.content_sealed), default=-1)
-    keyed_seen, previous, problems = False, None, []
-    for index, row in enumerate(rows):
-        inside = index < sealed_length or index < last_genuine
-        problem = _row_problem(row, previous, keyed_seen, inside)
-        if problem:
-            problems.append((index, row.id, *problem))
-        keyed_seen = keyed_seen or row.key_id != UNKEYED
-        previous = row
-    return _grouped(problems)
+    spans, previous_last = [], None
+    for scan in scans:
+        for candidate in scan.candidates:
+            before = candidate.previous or (previous_last if candidate.index == scan.start_index else None)
+            previous = _Row(before[0], "", before[1], "", True, True) if before else None
+            row = _Row(candidate.id, candidate.prev_hash, candidate.hash, candidate.key_id,
+                       candidate.content_sealed, candidate.link_sealed)
+            inside = candidate.index < sealed_length or candidate.index < chain.last_genuine
+            problem = _row_problem(row, previous, _keyed_before(chain, candidate.index), inside)
+            if problem:
+                spans.append((candidate.index, candidate.index, row.id, row.id, *problem))
+        spans += [(first, last, first_id, last_id, FORGED, UNKEYED_AFTER_KEYED)
+                  for first, last, first_id, last_id in scan.unkeyed_runs if _keyed_before(chain, first)]
+        previous_last = scan.last or previous_last
+    return _grouped(sorted(spans))
 
 
-def _grouped(problems: list[tuple[int, int, str, str]]) -> list[Finding]:
+def _keyed_before(chain: _Chain, index: int) -> bool:
+    return chain.first_keyed is not None and chain.first_keyed < index
+
+
+def _grouped(spans: list[tuple[int, int, int, int, str, str]]) -> list[Finding]:
     """One finding per run of adjacent rows with the same problem (a re-hashed tail is one finding)."""
-    runs: list[list[tuple]] = []
-    for problem in problems:
-        last = runs[-1][-1] if runs else None
-        if last is not None and problem[0] == last[0] + 1 and problem[2:] == last[2:]:
-            runs[-1].append(problem)
+    runs: list[list] = []
+    for first, last, first_id, last_id, kind, detail in spans:
+        if runs and first == runs[-1][1] + 1 and (kind, detail) == tuple(runs[-1][4:]):
+            runs[-1][1], runs[-1][3] = last, last_id
         else:
-            runs.append([problem])
-    return [Finding(run[0][2], _rows_named(run[0][1], run[-1][1], len(run)), run[0][3]) for run in runs]
+            runs.append([first, last, first_id, last_id, kind, detail])
+    return [Finding(kind, _rows_named(first_id, last_id, last - first + 1), detail)
+            for first, last, first_id, last_id, kind, detail in runs]
 
 
 def _rows_named(first: int, last: int, count: int) -> str:
@@ -164,7 +196,7 @@ def _row_problem(row: _Row, previous: _Row | None, keyed_seen: bool, inside: boo
         return FORGED, (f"sealed with key id '{row.key_id}', which is not in the keyring: a forgery, "
                         "or a retired key was removed")
     if row.key_id == UNKEYED and keyed_seen:
-        return FORGED, "claims to predate the keyed trail but stands after keyed rows"
+        return FORGED, UNKEYED_AFTER_KEYED
     if not row.content_sealed:
         if row.link_sealed or inside:
             return ALTERED, "its content does not match its MAC: it was changed after it was written"
@@ -178,8 +210,8 @@ def _row_problem(row: _Row, previous: _Row | None, keyed_seen: bool, inside: boo
     return None
 
 
-def _head_findings(head: AuditChainHead | None, rows: list[_Row]) -> list[Finding]:
-    count, last = len(rows), rows[-1].hash if rows else GENESIS
+def _head_findings(head: AuditChainHead | None, chain: _Chain) -> list[Finding]:
+    count, last = chain.count, chain.last_hash
     if head is None:
         return [Finding(TRUNCATED, "chain head", "the chain head is missing")]
     if not _head_sealed(head):

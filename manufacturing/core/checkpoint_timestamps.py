@@ -1,24 +1,28 @@
-"""RFC 3161 time-stamps of checkpoint digests, from the authority at TSA_URL (pyHanko's client)."""
+"""RFC 3161 time-stamps of checkpoint digests, from the authority at TSA_URL (pyHanko's client).
+
+pyHanko is imported where a stamp is asked for or checked, not with the application (it costs every start-up).
+"""
 
 import hashlib
 from datetime import datetime
 
 from asn1crypto import cms
-from pyhanko.sign.timestamps import HTTPTimeStamper
-from pyhanko.sign.validation.generic_cms import (
-    extract_certs_for_validation,
-    extract_signer_info,
-    validate_sig_integrity,
-)
 
 from manufacturing.core import coroutines
 
 DIGEST_ALGORITHM = "sha256"
 
 
+def authority(url: str, timeout: float):
+    """pyHanko's client of the time-stamping authority at `url`."""
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    return HTTPTimeStamper(url, timeout=timeout)
+
+
 def timestamp(digest: bytes, url: str, timeout: float) -> bytes:
     """Have the authority at `url` time-stamp a SHA-256 digest; return the token (DER ContentInfo)."""
-    stamper = HTTPTimeStamper(url, timeout=timeout)
+    stamper = authority(url, timeout)
     token = coroutines.run(stamper.async_timestamp(digest, DIGEST_ALGORITHM))
     return token.dump()
 
@@ -39,6 +43,12 @@ def token_holds(token: bytes, digest: bytes) -> bool:
     algorithm, stamped, _ = stamped_digest(token)
     if algorithm != DIGEST_ALGORITHM or stamped != digest:
         return False
+    from pyhanko.sign.validation.generic_cms import (
+        extract_certs_for_validation,
+        extract_signer_info,
+        validate_sig_integrity,
+    )
+
     signed_data = cms.ContentInfo.load(token)["content"]
     signer_info = extract_signer_info(signed_data)
     certificate = extract_certs_for_validation(signed_data).signer_cert

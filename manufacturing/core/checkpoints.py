@@ -44,16 +44,34 @@ class AuditCheckpoint(db.Model):
 
 def verify_checkpoints(session: Session) -> list[Finding]:
     """Check every checkpoint file's signature and compare the database chain with every checkpoint."""
+    findings, trusted = read_checkpoints(session)
+    if trusted is None:
+        return findings
+    rows_at, length = chain_rows_at(session, signed_lengths(trusted))
+    return findings + compare_checkpoints(session, trusted, rows_at, length)
+
+
+def read_checkpoints(session: Session) -> tuple[list[Finding], dict[str, SignedCheckpoint] | None]:
+    """The findings of the files and their listing, and the checkpoints whose signature holds (None: no key)."""
     config = current_app.config
     public_key = checkpoint_keys.load_public_key(config["CHECKPOINT_KEY"])
     if public_key is None:
         where = str(checkpoint_keys.public_key_path(config["CHECKPOINT_KEY"]).name)
-        return [Finding("NO PUBLIC KEY", where, "the checkpoints cannot be verified: run 'flask audit keygen'")]
+        return [Finding("NO PUBLIC KEY", where, "the checkpoints cannot be verified: run 'flask audit keygen'")], None
     findings, trusted = _read_files(config["CHECKPOINT_DIR"], public_key)
     findings += _compare_listing(session, trusted, checkpoint_files.file_names(config["CHECKPOINT_DIR"]))
-    findings += _compare_chain(session, trusted)
-    findings += _compare_head(session, trusted)
-    return findings
+    return findings, trusted
+
+
+def signed_lengths(trusted: dict[str, SignedCheckpoint]) -> frozenset[int]:
+    """The chain lengths the trusted checkpoints signed: the positions whose row must be compared."""
+    return frozenset(checkpoint.statement.chain_length for checkpoint in trusted.values())
+
+
+def compare_checkpoints(session: Session, trusted: dict[str, SignedCheckpoint], rows_at: dict[int, tuple[int, str]],
+                        length: int) -> list[Finding]:
+    """Compare the chain's rows at the signed positions, its length and its head with the checkpoints."""
+    return _compare_chain(trusted, rows_at, length) + _compare_head(session, trusted)
 
 
 def _read_files(directory, public_key) -> tuple[list[Finding], dict[str, SignedCheckpoint]]:
@@ -105,21 +123,31 @@ def _compare_listing(session: Session, trusted: dict, names: list[str]) -> list[
     return findings
 
 
-def _compare_chain(session: Session, trusted: dict[str, SignedCheckpoint]) -> list[Finding]:
-    """Walk the chain once in row order; at each checkpointed length the row must be the one signed."""
-    wanted: dict[int, list[tuple[str, Statement]]] = {}
-    for name, checkpoint in trusted.items():
-        wanted.setdefault(checkpoint.statement.chain_length, []).append((name, checkpoint.statement))
-    findings, position = [], 0
+def _compare_chain(trusted: dict[str, SignedCheckpoint], rows_at: dict[int, tuple[int, str]],
+                   length: int) -> list[Finding]:
+    """At each checkpointed length the row must be the one signed; a checkpoint longer than the chain was cut."""
+    findings, beyond = [], {}
+    for name, checkpoint in sorted(trusted.items(), key=lambda item: item[1].statement.chain_length):
+        statement = checkpoint.statement
+        position = statement.chain_length
+        if position > length:
+            beyond.setdefault(position, []).append((name, statement))
+        elif position and rows_at.get(position) != (statement.last_event_id, statement.last_hash):
+            row_id, row_hash = rows_at.get(position, (None, ""))
+            findings.append(Finding("CHECKPOINT MISMATCH", name, f"row {position} of the chain is id {row_id} "
+                                    f"hash {row_hash[:12]}, the checkpoint signed id {statement.last_event_id} "
+                                    f"hash {statement.last_hash[:12]}: rows were removed, altered or replaced"))
+    return findings + _truncation(length, beyond)
+
+
+def chain_rows_at(session: Session, positions: frozenset[int]) -> tuple[dict[int, tuple[int, str]], int]:
+    """Walk the chain once in row order: (id, link) of the rows at these positions, and the chain's length."""
+    rows_at, position = {}, 0
     for row_id, row_hash in session.execute(_chain_rows()):
         position += 1
-        for name, statement in wanted.pop(position, []):
-            if (row_id, row_hash) != (statement.last_event_id, statement.last_hash):
-                findings.append(Finding("CHECKPOINT MISMATCH", name, f"row {position} of the chain is id {row_id} "
-                                        f"hash {row_hash[:12]}, the checkpoint signed id {statement.last_event_id} "
-                                        f"hash {statement.last_hash[:12]}: rows were removed, altered or replaced"))
-    wanted.pop(0, None)
-    return findings + _truncation(position, wanted)
+        if position in positions:
+            rows_at[position] = (row_id, row_hash)
+    return rows_at, position
 
 
 def _chain_rows():

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from json.encoder import c_make_encoder, encode_basestring
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -17,6 +18,14 @@ UNKEYED = "unkeyed"
 DEVELOPMENT_KEY = hashlib.sha256(b"development audit key: never for records of a patient").hexdigest()
 EXTENSION = "audit_keyring"
 CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+_C_CANONICAL = c_make_encoder and c_make_encoder(None, str, encode_basestring, None, ":", ",", False, False, True)
+
+
+def canonical(fields: list) -> str:
+    """The canonical JSON text of fields, as every seal covers it (one encoder, built once)."""
+    if _C_CANONICAL is None:
+        return CANONICAL.encode(fields)
+    return "".join(_C_CANONICAL(fields, 0))
 
 
 def key_id(key: bytes) -> str:
@@ -57,7 +66,7 @@ class Keyring:
         if started is None:
             return None
         mac = started.copy()
-        mac.update(CANONICAL.encode(fields).encode("utf-8"))
+        mac.update(canonical(fields).encode("utf-8"))
         return mac.hexdigest()
 
     def matches(self, fields: list, with_key: str, mac: str) -> bool:

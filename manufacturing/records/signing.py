@@ -8,17 +8,20 @@ the original PDF/A-3b revision is kept byte for byte, the invisible widget has a
 print flag, and pyHanko updates the XMP metadata it finds (PDF/A identification kept).
 """
 
+from __future__ import annotations
+
 import io
+from typing import TYPE_CHECKING
 
 from flask import current_app
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.metadata.model import VENDOR
-from pyhanko.sign import fields, signers, timestamps
 
 from manufacturing.core import coroutines
 from manufacturing.core.errors import DomainError
 from manufacturing.core.site_certificate import installed, paths, signing_problem
+
+if TYPE_CHECKING:  # pyHanko is imported where a document is signed, not with the application
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers, timestamps
 
 FIELD_NAME = "SiteSignature"
 
@@ -29,6 +32,8 @@ class SigningRefused(DomainError):
 
 def site_signer() -> signers.SimpleSigner:
     """Load the site's certificate and key; refuse in the lab's words when they cannot be read."""
+    from pyhanko.sign import signers
+
     certificate, key = paths()
     passphrase = current_app.config["SIGNING_KEY_PASSPHRASE"]
     signer = signers.SimpleSigner.load(str(key), str(certificate),
@@ -40,6 +45,8 @@ def site_signer() -> signers.SimpleSigner:
 
 
 def _metadata(reason: str) -> signers.PdfSignatureMetadata:
+    from pyhanko.sign import fields, signers
+
     site = current_app.config["SITE_NAME"]
     return signers.PdfSignatureMetadata(
         field_name=FIELD_NAME, name=site, reason=reason, location=current_app.config["SIGNING_LOCATION"] or site,
@@ -47,12 +54,17 @@ def _metadata(reason: str) -> signers.PdfSignatureMetadata:
 
 
 def _timestamper() -> timestamps.HTTPTimeStamper | None:
+    from pyhanko.sign import timestamps
+
     url = current_app.config["TSA_URL"]
     return timestamps.HTTPTimeStamper(url) if url else None
 
 
 def _producer_as_in_xmp(writer: IncrementalPdfFileWriter) -> None:
     """Name pyHanko as producer in the Info dictionary too, as it does in the XMP: PDF/A wants both to agree."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.metadata.model import VENDOR
+
     info = writer.trailer["/Info"]
     info[generic.NameObject("/Producer")] = generic.TextStringObject(VENDOR)
     writer.update_container(info)
@@ -60,6 +72,9 @@ def _producer_as_in_xmp(writer: IncrementalPdfFileWriter) -> None:
 
 def sign_pdf(content: bytes, reason: str) -> bytes:
     """Sign a PDF with the site's certificate, the reason shown in the signature."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
     writer = IncrementalPdfFileWriter(io.BytesIO(content))
     _producer_as_in_xmp(writer)
     signing = signers.async_sign_pdf(writer, _metadata(reason), signer=site_signer(), timestamper=_timestamper())

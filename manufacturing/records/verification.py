@@ -1,15 +1,13 @@
 """Check a PDF file against what the system issued: the site's signature, nothing appended, a stored SHA-256."""
 
+from __future__ import annotations
+
 import hashlib
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from asn1crypto import x509
-from pyhanko.keys import load_cert_from_pemder
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import async_validate_pdf_signature
-from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
 from sqlalchemy import select
 
 from manufacturing.core import clock, coroutines
@@ -18,6 +16,9 @@ from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import DoseUnit
 from manufacturing.records.models import StoredDocument
+
+if TYPE_CHECKING:  # pyHanko is imported where a file is checked, not with the application
+    from pyhanko.sign.validation.status import PdfSignatureStatus
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class Finding:
 
 
 def _site_certificate() -> x509.Certificate | None:
+    from pyhanko.keys import load_cert_from_pemder
+
     certificate = paths()[0]
     return load_cert_from_pemder(str(certificate)) if certificate.is_file() else None
 
@@ -51,6 +54,8 @@ def _status_findings(name: str, status: PdfSignatureStatus, site: x509.Certifica
     else:
         findings.append(Finding(True, f"Signature {name} was made with the site's certificate ({_who(site)})."))
     if last:
+        from pyhanko.sign.validation.status import SignatureCoverageLevel
+
         whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
         findings.append(Finding(whole, "Nothing was added to the file after the signature." if whole else
                                 "Something was added to the file after the signature: it is not the file as signed."))
@@ -59,6 +64,10 @@ def _status_findings(name: str, status: PdfSignatureStatus, site: x509.Certifica
 
 def signature_findings(content: bytes) -> list[Finding]:
     """Validate every signature in the PDF against the site's certificate, trusted as the only root."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import async_validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
     site = _site_certificate()
     if site is None:
         return [Finding(False, "No site certificate is configured (SIGNING_CERT): the signature cannot be checked.")]

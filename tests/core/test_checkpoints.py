@@ -214,7 +214,7 @@ def authority(app, monkeypatch):
     """TSA_URL set, and the HTTP client replaced by an in-process authority: no network."""
     stamper = dummy_authority()
     monkeypatch.setitem(app.config, "TSA_URL", "http://tsa.test/")
-    monkeypatch.setattr(checkpoint_timestamps, "HTTPTimeStamper", lambda url, timeout: stamper)
+    monkeypatch.setattr(checkpoint_timestamps, "authority", lambda url, timeout: stamper)
     return stamper
 
 
@@ -244,7 +244,7 @@ def test_an_authority_that_fails_leaves_the_checkpoint_unstamped(database, app, 
         raise OSError("the authority cannot be reached")
 
     monkeypatch.setitem(app.config, "TSA_URL", "http://tsa.test/")
-    monkeypatch.setattr(checkpoint_timestamps, "HTTPTimeStamper", refuse)
+    monkeypatch.setattr(checkpoint_timestamps, "authority", refuse)
     append_rows(1)
     assert [cp.timestamped for cp in listed()] == [False]
     assert kinds(verify_checkpoints(database.session)) == {"NOT TIMESTAMPED"}

@@ -52,12 +52,12 @@ def fetched(monkeypatch):
 ])
 def test_the_fetcher_refuses_the_network_and_files_outside_static(url, fetched):
     with pytest.raises(render.FetchRefused):
-        render.StaticFetcher().fetch(url)
+        render.static_fetcher_class()().fetch(url)
     assert fetched == []
 
 
 def test_the_fetcher_serves_files_under_static_and_data_urls(fetched):
-    fetcher = render.StaticFetcher()
+    fetcher = render.static_fetcher_class()()
     with closing(fetcher.fetch(FONT.as_uri())) as response:
         assert response.read(4) == FONT.read_bytes()[:4]
     with closing(fetcher.fetch("data:text/plain,hello")) as response:

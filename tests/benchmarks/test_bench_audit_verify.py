@@ -1,0 +1,43 @@
+"""Benchmark: `audit verify` of a long trail (BENCH_AUDIT_ROWS, a million by default), streamed in both cores.
+
+The trail of a ward made by real operations is appended again and again, every copy sealed and chained
+(tests/benchmarks/audit_trail.py), then verified as the command does it.
+"""
+
+import os
+
+import pytest
+
+from manufacturing.core.audit_verify import verify_as_of_now
+from manufacturing.extensions import db
+from tests.benchmarks.audit_trail import lengthen_trail
+from tests.conftest import clean_database
+from tests.dispensing.factories import set_up_ward
+from tests.factories import make_user
+
+ROWS = int(os.environ.get("BENCH_AUDIT_ROWS", 1_000_000))
+
+
+@pytest.fixture(scope="module")
+def long_trail(app):
+    """A ward's trail lengthened to ROWS rows, built once per database."""
+    with app.app_context():
+        clean_database()
+        set_up_ward(make_user("tech.one", roles=["TECHNICIAN"], full_name="Tina Tecnica"),
+                    make_user("tech.two", roles=["TECHNICIAN"], full_name="Vito Verifica"),
+                    make_user("qa.one", roles=["QA"], full_name="Quinta Qualita"),
+                    make_user("pharm.one", roles=["PHARMACY"], full_name="Piero Farmacia"))
+        db.session.commit()
+        length = lengthen_trail(ROWS)
+        db.session.remove()
+    yield length
+    with app.app_context():
+        clean_database()
+
+
+def test_bench_audit_verify_of_a_long_trail(benchmark, app, long_trail):
+    with app.app_context():
+        report = benchmark.pedantic(verify_as_of_now, args=(db.session,), rounds=3, iterations=1)
+    print(f"\naudit verify of {report.rows_checked} rows: median {benchmark.stats.stats.median:.2f} s; "
+          f"{report.summary}")
+    assert report.ok and report.rows_checked == long_trail

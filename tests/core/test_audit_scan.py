@@ -1,0 +1,89 @@
+"""`audit verify` in ranges: read whole, in short ranges or by processes of their own, the report is the same."""
+
+from datetime import UTC, datetime
+from itertools import pairwise
+
+import pytest
+
+from manufacturing.core.audit import record_event
+from manufacturing.core.audit_scan import RangeTask, merged, plan, scan_rows, utc_text
+from manufacturing.core.audit_verify import ALTERED, verify_as_of_now, verify_chain
+from tests.core.tampering import change, trail
+from tests.factories import make_user
+
+
+@pytest.fixture
+def written(database):
+    """A trail of some length, committed, so that processes of their own can read it."""
+    for number in range(12):
+        make_user(f"tech.{number}", full_name=f"Tecnico {number}")
+        record_event(database.session, "lot.released", "lot", number, {"state": {"old": "a", "new": "b"}})
+    database.session.commit()
+    return database
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 7, 1000])
+def test_ranges_in_this_process_report_what_one_pass_reports(written, chunk_rows):
+    assert verify_chain(written.session, chunk_rows=chunk_rows) == verify_chain(written.session)
+
+
+def test_ranges_in_processes_of_their_own_report_what_one_pass_reports(written):
+    whole = verify_chain(written.session)
+    assert whole.ok
+    assert verify_chain(written.session, chunk_rows=5, workers=2) == whole
+
+
+def test_an_altered_row_is_found_by_the_process_that_reads_it(written):
+    rows = trail()
+    row = rows[len(rows) // 2]
+    change("audit_events", row["id"], reason="nothing happened")
+    whole = verify_chain(written.session)
+    assert ALTERED in whole.kinds
+    assert verify_chain(written.session, chunk_rows=3, workers=2) == whole
+
+
+def test_the_command_verifies_in_parallel_as_configured(written, app):
+    app.config.update(AUDIT_VERIFY_CHUNK_ROWS=4, AUDIT_VERIFY_WORKERS=2)
+    assert verify_as_of_now(written.session) == verify_chain(written.session)
+
+
+def test_ranges_cover_every_row_once(written):
+    rows = trail()
+    tasks = plan(written.session.connection(), 5, frozenset())
+    assert tasks[0].start_index == 0
+    assert all(left.high_id < right.low_id for left, right in pairwise(tasks))
+    assert sum(1 for row in rows if any(task.low_id <= row["id"] <= task.high_id for task in tasks)) == len(rows)
+
+
+@pytest.mark.parametrize(("stored", "sealed"), [
+    ("2026-12-02 02:15:36.123456", "2026-12-02T02:15:36.123456+00:00"),
+    ("2026-12-02 02:15:36.000000", "2026-12-02T02:15:36+00:00"),
+    ("2026-12-02 02:15:36", "2026-12-02T02:15:36+00:00"),
+    (datetime(2026, 12, 2, 2, 15, 36, 5), "2026-12-02T02:15:36.000005+00:00"),
+    (datetime(2026, 12, 2, 2, 15, 36, tzinfo=UTC), "2026-12-02T02:15:36+00:00"),
+    ("not a time", "not a time"),
+])
+def test_stored_times_read_as_the_seal_covers_them(stored, sealed):
+    assert utc_text(stored) == sealed
+
+
+def _scan(rows: list[tuple], start: int = 0):
+    events = [(number, "2026-01-01 00:00:00.000000", None, "system", action, entity, entity_id, None, changes, None,
+               "k", "", "", "") for number, (action, entity, entity_id, changes) in enumerate(rows, start)]
+    return scan_rows(events, {}, RangeTask(start, start + len(rows), start))
+
+
+def test_records_replayed_in_ranges_end_as_replayed_whole():
+    rows = [("user.created", "user", "1", '{"name":{"new":"a"},"role":{"new":"x"}}'),
+            ("user.updated", "user", "1", '{"name":{"old":"a","new":"b"}}'),
+            ("user.created", "user", "2", '{"name":{"new":"c"}}'),
+            ("user.deleted", "user", "2", '{"name":{"old":"c"}}'),
+            ("user.updated", "user", "1", '{"role":{"old":"x","new":"y"}}'),
+            ("user.updated", "user", "3", '{"name":{"new":"d"}}'),
+            ("user.updated", "user", "2", '{"role":{"new":"z"}}'),
+            ("lot.released", "lot", "1", '{"state":{"new":"released"}}')]
+    whole = merged([_scan(rows)])
+    assert whole == {("user", "1"): {"name": "b", "role": "y"}, ("user", "2"): {"role": "z"},
+                     ("user", "3"): {"name": "d"}}
+    for cut in range(1, len(rows)):
+        assert merged([_scan(rows[:cut]), _scan(rows[cut:], cut)]) == whole
