@@ -49,16 +49,21 @@ def database_url(request, tmp_path_factory):
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`--dist loadgroup`), every test on one database runs in the same worker.
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist, every test on one database runs in the same worker (one worker per database).
 
     A session fixture changes parameter only by being torn down: a worker that alternated between the databases
-    would migrate and build its worlds again at every switch. One worker per database builds each once.
+    would migrate and build its worlds again at every switch. Tests on no database go to whichever is free.
     """
-    for item in items:
-        database = getattr(item, "callspec", None) and item.callspec.params.get("database_url")
-        if database:
-            item.add_marker(pytest.mark.xdist_group(database))
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerPerDatabase(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            name = nodeid.rsplit("::", 1)[-1]
+            ids = name.partition("[")[2].removesuffix("]").split("-")
+            return next((database for database in DATABASES if database in ids), nodeid)
+
+    return OneWorkerPerDatabase(config, log)
 
 
 class IsolatedClient(FlaskClient):
