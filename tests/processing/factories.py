@@ -114,9 +114,11 @@ class Bench:
         db.session.refresh(self.subject)
 
     def lot_through(self, last: StepKind, culture_days=CULTURE_DAYS, verify_last: bool = True,
-                    din: str = DIN) -> Lot:
-        """Take a new lot through every step up to `last`, each verified by the second technician."""
-        lot = self.receive(din=din)
+                    din: str | None = None) -> Lot:
+        """Take a new lot through every step up to `last`, each verified by the second technician.
+
+        The bag is the bench's own unless `din` names another."""
+        lot = self.receive(din=din) if din else self.receive()
         steps = [operations.lot_steps(lot)[0]]
         for kind in (StepKind.CD3_DEPLETION, StepKind.CD56_SELECTION, StepKind.CULTURE_DAY0):
             if _past(kind, last):
