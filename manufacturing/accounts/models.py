@@ -78,9 +78,9 @@ class User(Audited, db.Model):
         return self.must_change_password or clock.now() - self.password_changed_at > max_age
 
     def verify_password(self, password: str) -> bool:
-        from manufacturing.accounts.passwords import verify_password
+        from manufacturing.accounts.equal_time import verify
 
-        return verify_password(self.password_hash, password)
+        return verify(self.password_hash, password)
 
     def note_failed_password(self) -> None:
         """Count a wrong password given at signing toward lockout."""

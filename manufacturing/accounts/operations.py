@@ -222,7 +222,7 @@ def log_out(user: User) -> None:
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """Change one's own password; other sessions of the user end."""
-    if not verify_password(user.password_hash, current_password or ""):
+    if not user.verify_password(current_password or ""):
         user_id = user.id
         raise DomainError("The current password is not correct.",
                           after_rollback=(lambda: register_failed_password(user_id, "password_change"),))

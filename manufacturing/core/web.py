@@ -6,6 +6,7 @@ from flask import abort, flash, request
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
+from manufacturing.core import outside_lock
 from manufacturing.core.errors import DomainError
 from manufacturing.extensions import db
 
@@ -53,10 +54,11 @@ REFUSED = _Refused()
 def attempt(operation: Callable, *args, success: str | None = None, **kwargs):
     """Run an operation and commit; on a broken rule roll back, keep its follow-ups, flash why.
 
+    On SQLite a password met by the operation is checked outside the write lock (see `outside_lock`).
     Returns the operation's result (True when it returns nothing), or REFUSED.
     """
     try:
-        result = operation(*args, **kwargs)
+        result = outside_lock.run(db.session, lambda: operation(*args, **kwargs))
         db.session.commit()
     except DomainError as error:
         settle_refusal(error)
