@@ -102,6 +102,16 @@ class Server:
     base: str
     log: Path
     checks: Path
+    env: dict | None = None
+
+    def run_documents_workers(self, count: int) -> None:
+        """`flask documents worker --once` in `count` processes at once, as beside gunicorn in production."""
+        command = [sys.executable, "-m", "flask", "--app", "manufacturing", "documents", "worker", "--once"]
+        workers = [subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                   for _ in range(count)]
+        for worker in workers:
+            output, _ = worker.communicate(timeout=STARTUP_SECONDS + REQUEST_SECONDS)
+            assert worker.returncode == 0, output.decode(errors="replace")
 
     def wait_until_ready(self) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -134,6 +144,7 @@ def server(own_database, tmp_path, checkpoint_place, site_certificate):
     command = [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
                "--chdir", str(ROOT), "--timeout", str(REQUEST_SECONDS), "--no-control-socket",
                "tests.concurrency.served:app"]
+    served.env = env
     with open(served.log, "wb") as log:
         served.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -222,6 +233,7 @@ def test_the_four_bursts_through_gunicorn_with_four_workers(server, floor):
     found["result"] = (Tally.of(answers, "Result verified and signed."),
                        {"verified_signatures": signature_count("qc_result", lot.result_id, Meaning.VERIFIED)})
     answers = _sign_all_at_once(releasers, f"/release/doses/{lot.dose_id}/release")
+    server.run_documents_workers(2)  # the release queued its documents; two workers race for the one job
     found["release"] = (Tally.of(answers, "Dose unit released."), release_figures(lot))
     wrong = {"username": people["target"], "password": "Wrong-horse-41"}
     before = server.hash_checks()  # the logins above checked hashes too
