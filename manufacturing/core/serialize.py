@@ -4,6 +4,7 @@ import enum
 import hashlib
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 
 from sqlalchemy import inspect
 from sqlalchemy.types import TypeDecorator
@@ -35,12 +36,13 @@ def stored_value(column, value: object, dialect) -> object:
     return plain(value)
 
 
+@cache
+def _columns(mapper, exclude: frozenset[str]) -> tuple[tuple[str, object], ...]:
+    """The attribute names and columns of a mapped class, looked up once per class and exclusion."""
+    return tuple((attr.key, attr.columns[0]) for attr in mapper.column_attrs if attr.key not in exclude)
+
+
 def column_values(obj: object, dialect, exclude: frozenset[str] = frozenset()) -> dict:
     """Return every mapped column of a record as stored values, by attribute name."""
-    state = inspect(obj)
-    values = {}
-    for attr in state.mapper.column_attrs:
-        if attr.key in exclude:
-            continue
-        values[attr.key] = stored_value(attr.columns[0], getattr(obj, attr.key), dialect)
-    return values
+    return {key: stored_value(column, getattr(obj, key), dialect)
+            for key, column in _columns(inspect(obj).mapper, exclude)}

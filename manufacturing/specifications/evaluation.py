@@ -244,13 +244,11 @@ def evaluate_limit(limit: InProcessLimit, value: pint.Quantity | None) -> Evalua
         (Outcome.ALERT, "below the alert limit", "<", limit.alert_below),
         (Outcome.ALERT, "above the alert limit", ">", limit.alert_above),
     ]
-    checks, unit = [check for check in checks if check[3] is not None], value.units
+    checks = [check for check in checks if check[3] is not None]
+    bounds = [(HOLDS[sign], bound.m_as(value.units)) for *_, sign, bound in checks]  # converted once, not per try
 
     def judge(magnitude: float) -> int | None:
-        crossed = (
-            i for i, (*_, sign, bound) in enumerate(checks) if HOLDS[sign](magnitude, bound.m_as(unit))
-        )
-        return next(crossed, None)
+        return next((i for i, (holds, bound) in enumerate(bounds) if holds(magnitude, bound)), None)
 
     crossed, shown = judge(float(value.magnitude)), _shown(value, judge)
     if crossed is None:
