@@ -40,12 +40,21 @@ def _shown(value: object) -> str:
     return format_quantity(value) if isinstance(value, pint.Quantity) else repr(value)
 
 
+def _in_unit(value: object, unit: pint.Unit) -> float | None:
+    """Return a quantity's magnitude in the unit (read as is when already in it), None for another kind."""
+    if not isinstance(value, pint.Quantity):
+        return None
+    if value.units == unit:
+        return float(value.magnitude)
+    return float(value.m_as(unit)) if same_dimension(value, unit) else None
+
+
 def _magnitude(value: object, unit: pint.Unit, name: str) -> float:
     """Return the value in the given unit, refusing a wrong kind or a negative amount."""
-    if not isinstance(value, pint.Quantity) or not same_dimension(value, unit):
+    magnitude = _in_unit(value, unit)
+    if magnitude is None:
         got = _shown(value) + (f" ({dimension_name(value)})" if isinstance(value, pint.Quantity) else "")
         raise CalculationError(f"{name} must be {dimension_name(unit)} ({unit_label(unit)}), got {got}")
-    magnitude = float(value.m_as(unit))
     if not math.isfinite(magnitude) or magnitude < 0:
         raise CalculationError(f"{name} cannot be negative or infinite: {_shown(value)}")
     return magnitude
