@@ -103,7 +103,7 @@ def _measured(name: str, unit: pint.Unit, result: object) -> pint.Quantity:
     if not same_dimension(result, unit):
         shown, kind = format_quantity(result), dimension_name(result)
         raise EvaluationError(f"{name}: {shown} is {kind}, but {dimension_name(unit)} is expected")
-    return result.to(unit)
+    return result if result.units == unit else result.to(unit)
 
 
 def _pending(criterion: Criterion, waiting_for: str = "") -> Evaluation:
