@@ -37,12 +37,16 @@ def stored_value(column, value: object, dialect) -> object:
 
 
 @cache
-def _columns(mapper, exclude: frozenset[str]) -> tuple[tuple[str, object], ...]:
-    """The attribute names and columns of a mapped class, looked up once per class and exclusion."""
-    return tuple((attr.key, attr.columns[0]) for attr in mapper.column_attrs if attr.key not in exclude)
+def _columns(model: type, exclude: frozenset[str]) -> tuple[tuple[str, object, bool], ...]:
+    """The attribute names and columns of a mapped class (and whether a type writes them), once per class."""
+    return tuple((attr.key, attr.columns[0], isinstance(attr.columns[0].type, TypeDecorator))
+                 for attr in inspect(model).column_attrs if attr.key not in exclude)
 
 
 def column_values(obj: object, dialect, exclude: frozenset[str] = frozenset()) -> dict:
     """Return every mapped column of a record as stored values, by attribute name."""
-    return {key: stored_value(column, getattr(obj, key), dialect)
-            for key, column in _columns(inspect(obj).mapper, exclude)}
+    values = {}
+    for key, column, decorated in _columns(type(obj), exclude):
+        value = getattr(obj, key)
+        values[key] = stored_value(column, value, dialect) if decorated else plain(value)
+    return values

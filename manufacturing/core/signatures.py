@@ -110,10 +110,13 @@ class Signature(Audited, db.Model):
         return manifestation(self)
 
 
+_CONTENT_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # built once
+
+
 def content_hash(record: Signable) -> str:
     """Hash the record's canonical content together with its identity."""
     payload = {"entity": record.audit_entity(), "id": record.audit_id(), "content": record.signed_content()}
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _CONTENT_JSON.encode(payload)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
