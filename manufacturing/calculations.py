@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import pint
 
 from manufacturing.core.errors import DomainError
-from manufacturing.units import Q_, dimension_name, format_quantity, lab_unit, same_dimension, unit_label
+from manufacturing.units import Q_, dimension_name, format_quantity, lab_unit, magnitude_in, same_dimension, unit_label
 
 CELLS = lab_unit("cells")
 PER_ML = lab_unit("cells/mL")
@@ -42,11 +42,9 @@ def _shown(value: object) -> str:
 
 def _in_unit(value: object, unit: pint.Unit) -> float | None:
     """Return a quantity's magnitude in the unit (read as is when already in it), None for another kind."""
-    if not isinstance(value, pint.Quantity):
+    if not isinstance(value, pint.Quantity) or not (value.units == unit or same_dimension(value, unit)):
         return None
-    if value.units == unit:
-        return float(value.magnitude)
-    return float(value.m_as(unit)) if same_dimension(value, unit) else None
+    return magnitude_in(value, unit)
 
 
 def _magnitude(value: object, unit: pint.Unit, name: str) -> float:

@@ -157,6 +157,13 @@ def unit_label(unit: pint.Unit | pint.Quantity | str, plain: bool = False) -> st
     return f"{unit:~C}" if plain else f"{unit:~P}"
 
 
+def magnitude_in(quantity: pint.Quantity, unit: pint.Unit) -> float:
+    """Return a quantity's magnitude in a unit: as it is when already in that unit, else converted by pint."""
+    if quantity.units == unit:
+        return float(quantity.magnitude)
+    return float(quantity.m_as(unit))
+
+
 def to_lab_unit(quantity: pint.Quantity, spelling: str) -> pint.Quantity:
     """Convert a quantity to one of the lab's units, e.g. to_lab_unit(q, "mL")."""
     return quantity.to(lab_unit(spelling))

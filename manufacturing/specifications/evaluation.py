@@ -33,6 +33,7 @@ from manufacturing.units import (
     format_limit,
     format_quantity,
     lab_unit,
+    magnitude_in,
     same_dimension,
     shown_magnitude,
 )
@@ -245,7 +246,7 @@ def evaluate_limit(limit: InProcessLimit, value: pint.Quantity | None) -> Evalua
         (Outcome.ALERT, "above the alert limit", ">", limit.alert_above),
     ]
     checks = [check for check in checks if check[3] is not None]
-    bounds = [(HOLDS[sign], bound.m_as(value.units)) for *_, sign, bound in checks]  # converted once, not per try
+    bounds = [(HOLDS[sign], magnitude_in(bound, value.units)) for *_, sign, bound in checks]  # once, not per try
 
     def judge(magnitude: float) -> int | None:
         return next((i for i, (holds, bound) in enumerate(bounds) if holds(magnitude, bound)), None)
