@@ -101,10 +101,12 @@ def _measured(name: str, unit: pint.Unit, result: object) -> pint.Quantity:
     """Return a measured result in the criterion's unit, refusing text or a value of another kind."""
     if not isinstance(result, pint.Quantity):
         raise EvaluationError(f"{name}: a measured value with its unit is needed, not {result!r}")
+    if result.units == unit:
+        return result
     if not same_dimension(result, unit):
         shown, kind = format_quantity(result), dimension_name(result)
         raise EvaluationError(f"{name}: {shown} is {kind}, but {dimension_name(unit)} is expected")
-    return result if result.units == unit else result.to(unit)
+    return result.to(unit)
 
 
 def _pending(criterion: Criterion, waiting_for: str = "") -> Evaluation:
