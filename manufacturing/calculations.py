@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import pint
 
 from manufacturing.core.errors import DomainError
-from manufacturing.units import Q_, dimension_name, format_quantity, lab_unit, same_dimension, unit_label
+from manufacturing.units import Q_, dimension_name, format_quantity, lab_unit, magnitude_in, same_dimension, unit_label
 
 CELLS = lab_unit("cells")
 PER_ML = lab_unit("cells/mL")
@@ -40,12 +40,19 @@ def _shown(value: object) -> str:
     return format_quantity(value) if isinstance(value, pint.Quantity) else repr(value)
 
 
+def _in_unit(value: object, unit: pint.Unit) -> float | None:
+    """Return a quantity's magnitude in the unit (read as is when already in it), None for another kind."""
+    if not isinstance(value, pint.Quantity) or not (value.units == unit or same_dimension(value, unit)):
+        return None
+    return magnitude_in(value, unit)
+
+
 def _magnitude(value: object, unit: pint.Unit, name: str) -> float:
     """Return the value in the given unit, refusing a wrong kind or a negative amount."""
-    if not isinstance(value, pint.Quantity) or not same_dimension(value, unit):
+    magnitude = _in_unit(value, unit)
+    if magnitude is None:
         got = _shown(value) + (f" ({dimension_name(value)})" if isinstance(value, pint.Quantity) else "")
         raise CalculationError(f"{name} must be {dimension_name(unit)} ({unit_label(unit)}), got {got}")
-    magnitude = float(value.m_as(unit))
     if not math.isfinite(magnitude) or magnitude < 0:
         raise CalculationError(f"{name} cannot be negative or infinite: {_shown(value)}")
     return magnitude

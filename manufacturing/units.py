@@ -157,6 +157,13 @@ def unit_label(unit: pint.Unit | pint.Quantity | str, plain: bool = False) -> st
     return f"{unit:~C}" if plain else f"{unit:~P}"
 
 
+def magnitude_in(quantity: pint.Quantity, unit: pint.Unit) -> float:
+    """Return a quantity's magnitude in a unit: as it is when already in that unit, else converted by pint."""
+    if quantity.units == unit:
+        return float(quantity.magnitude)
+    return float(quantity.m_as(unit))
+
+
 def to_lab_unit(quantity: pint.Quantity, spelling: str) -> pint.Quantity:
     """Convert a quantity to one of the lab's units, e.g. to_lab_unit(q, "mL")."""
     return quantity.to(lab_unit(spelling))
@@ -295,6 +302,12 @@ def shown_magnitude(quantity: pint.Quantity, digits: int | None = None) -> float
     return round_significant(value, digits or 3)
 
 
+@lru_cache(maxsize=256)
+def _unit_shown(unit: pint.Unit) -> tuple[str, str, str]:
+    """The lab symbol, its ASCII form and the kind of a unit, found once per unit (pages format hundreds)."""
+    return unit_label(unit), unit_label(unit, plain=True), _kind(unit)
+
+
 def format_quantity(quantity: pint.Quantity, plain: bool = False, digits: int | None = None) -> str:
     """Render a quantity the way the lab reads it: "2.35 × 10⁸ cells", "13.6 mL", "96.0 %".
 
@@ -303,13 +316,13 @@ def format_quantity(quantity: pint.Quantity, plain: bool = False, digits: int | 
     plain=True gives ASCII for PDFs and CSV ("2.35 x 10^8 cells").
     """
     value = float(quantity.magnitude)
-    unit = quantity.units
-    label = unit_label(unit, plain)
+    label, plain_label, kind = _unit_shown(quantity.units)
+    label = plain_label if plain else label
     size = abs(value)
-    if digits is None and _kind(unit) == "log":
+    if digits is None and kind == "log":
         number = f"{value:.{_LOG_DECIMALS}f}"
     else:
-        cellular = "[cell_count]" in _kind(unit)
+        cellular = "[cell_count]" in kind
         scientific = size >= 1e4 if cellular else (size >= 1e6 or 0 < size < 1e-3)
         number = _format_number(value, digits or 3, scientific, plain)
     return f"{number} {label}" if label else number

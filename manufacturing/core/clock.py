@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -42,9 +43,12 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _zone_name() -> str:
+    return current_app.config.get("SITE_TIMEZONE", DEFAULT_ZONE) if has_app_context() else DEFAULT_ZONE
+
+
 def site_zone() -> ZoneInfo:
-    zone = current_app.config.get("SITE_TIMEZONE", DEFAULT_ZONE) if has_app_context() else DEFAULT_ZONE
-    return ZoneInfo(zone)
+    return ZoneInfo(_zone_name())
 
 
 def to_local(moment: datetime) -> datetime:
@@ -66,7 +70,13 @@ def format_local(moment: datetime | None, seconds: bool = False) -> str:
     """Render a time as the lab reads it: 2026-11-25 10:12 CET (UTC+01:00)."""
     if moment is None:
         return ""
-    local = to_local(moment)
+    return _format_local(moment, seconds, _zone_name())
+
+
+@lru_cache(maxsize=4096)
+def _format_local(moment: datetime, seconds: bool, zone: str) -> str:
+    """Write a moment in a zone, once per moment: pages show the same signing times again and again."""
+    local = as_utc(moment).astimezone(ZoneInfo(zone))
     offset = local.strftime("%z")
     pattern = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
     return f"{local.strftime(pattern)} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"

@@ -4,6 +4,7 @@ import enum
 import hashlib
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 
 from sqlalchemy import inspect
 from sqlalchemy.types import TypeDecorator
@@ -35,12 +36,17 @@ def stored_value(column, value: object, dialect) -> object:
     return plain(value)
 
 
+@cache
+def _columns(model: type, exclude: frozenset[str]) -> tuple[tuple[str, object, bool], ...]:
+    """The attribute names and columns of a mapped class (and whether a type writes them), once per class."""
+    return tuple((attr.key, attr.columns[0], isinstance(attr.columns[0].type, TypeDecorator))
+                 for attr in inspect(model).column_attrs if attr.key not in exclude)
+
+
 def column_values(obj: object, dialect, exclude: frozenset[str] = frozenset()) -> dict:
     """Return every mapped column of a record as stored values, by attribute name."""
-    state = inspect(obj)
     values = {}
-    for attr in state.mapper.column_attrs:
-        if attr.key in exclude:
-            continue
-        values[attr.key] = stored_value(attr.columns[0], getattr(obj, attr.key), dialect)
+    for key, column, decorated in _columns(type(obj), exclude):
+        value = getattr(obj, key)
+        values[key] = stored_value(column, value, dialect) if decorated else plain(value)
     return values

@@ -110,10 +110,13 @@ class Signature(Audited, db.Model):
         return manifestation(self)
 
 
+_CONTENT_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # built once
+
+
 def content_hash(record: Signable) -> str:
     """Hash the record's canonical content together with its identity."""
     payload = {"entity": record.audit_entity(), "id": record.audit_id(), "content": record.signed_content()}
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _CONTENT_JSON.encode(payload)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -210,6 +213,7 @@ class SignatureBook:
             wanted.setdefault(record.audit_entity(), set()).add(record.audit_id())
         self._signed: dict[tuple[str, str], list[Signature]] = {}
         self._hashes: dict[tuple[str, str], str] = {}
+        self._bound: dict[int, bool] = {}  # each signature's own seal, checked once per book
         for entity, ids in wanted.items():
             query = (select(Signature).where(Signature.entity_type == entity, Signature.entity_id.in_(sorted(ids)))
                      .order_by(Signature.signed_at, Signature.id))
@@ -230,7 +234,9 @@ class SignatureBook:
         key = _key(record)
         if key not in self._hashes:
             self._hashes[key] = content_hash(record)
-        return seals.binding_intact(signature) and signature.content_hash == self._hashes[key]
+        if signature.id not in self._bound:
+            self._bound[signature.id] = seals.binding_intact(signature)
+        return self._bound[signature.id] and signature.content_hash == self._hashes[key]
 
     def lines(self, record: Signable) -> list[SignatureLine]:
         """The record's signatures as pages show them (as `signature_lines`)."""

@@ -6,6 +6,7 @@ log depletion, the selected NK for recovery, the cells seeded and the splits for
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from threading import Lock
 
 from manufacturing import calculations as calc
 from manufacturing.core.errors import DomainError
@@ -162,10 +163,40 @@ DERIVERS = {
 }
 
 
-def derive(steps: Iterable[ProcessStep]) -> dict[int, Derived]:
-    """Return the calculated values of every step of one lot, by step id."""
+def _calculate(steps: list[ProcessStep]) -> dict[int, Derived]:
     carry, results = _Carry(), {}
-    for step in sorted(steps, key=lambda s: (s.performed_at, s.id)):
+    for step in steps:
         results[step.id] = Derived()
         DERIVERS[step.kind](step, carry, results[step.id])
     return results
+
+
+def _entries(step: ProcessStep) -> tuple:
+    """What the calculations of a step read: its kind, time and entered values (magnitude and unit as stored)."""
+    values = tuple((value.key, value.text, None if value.quantity is None else value.quantity.magnitude,
+                    None if value.quantity is None else value.quantity.units) for value in step.values)
+    return step.id, step.kind, step.performed_at, values
+
+
+_CALCULATED: dict[tuple, dict[int, Derived]] = {}  # the last lots' calculations, by the entries they read
+_CALCULATED_LOTS = 256
+_calculated_lock = Lock()
+
+
+def derive(steps: Iterable[ProcessStep]) -> dict[int, Derived]:
+    """Return the calculated values of every step of one lot, by step id.
+
+    The calculations are a function of the entries alone: a page that shows the same entries again reuses them
+    (each caller gets its own copy), and any changed entry, time or step calculates them anew.
+    """
+    ordered = sorted(steps, key=lambda s: (s.performed_at, s.id))
+    key = tuple(_entries(step) for step in ordered)
+    with _calculated_lock:
+        results = _CALCULATED.get(key)
+    if results is None:
+        results = _calculate(ordered)
+        with _calculated_lock:
+            if len(_CALCULATED) >= _CALCULATED_LOTS:
+                del _CALCULATED[next(iter(_CALCULATED))]
+            _CALCULATED[key] = results
+    return {step_id: Derived(dict(found.values), list(found.problems)) for step_id, found in results.items()}

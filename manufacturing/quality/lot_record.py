@@ -6,6 +6,7 @@ queries whatever the size of the lot (steps with their entries, deviations, one 
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 
 from flask import current_app
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from manufacturing.core.signatures import Meaning, SignatureBook, SignatureLine
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.checks import LimitCheck, action_breached, lot_spec, step_checks
-from manufacturing.processing.derived import LABELS, derive
+from manufacturing.processing.derived import LABELS, Derived, derive
 from manufacturing.processing.entries import as_datetime
 from manufacturing.processing.guards import correction_problem, is_corrected, is_verified
 from manufacturing.processing.kinds import definition
@@ -40,21 +41,39 @@ class ValueLine:
 
 @dataclass
 class StepView:
+    """A step as pages show it; the lines of values and uses are written when a page first reads them."""
+
     step: ProcessStep
     title: str
-    values: list[ValueLine]
-    derived: list[tuple[str, str]]
+    calculated: Derived
     checks: list[LimitCheck]
-    problems: list[str]
     signatures: list[SignatureLine]
-    materials: list[tuple[str, str]]
-    equipment: list[tuple[str, str]]
     deviations: list[Deviation]
     late: bool
     corrected: bool
     verified: bool
     verifiable: bool  # the step's state lets a second technician verify it
     correctable: bool
+
+    @cached_property
+    def values(self) -> list[ValueLine]:
+        return [line for f in definition(self.step.kind).fields if (line := _shown(self.step, f.key))]
+
+    @cached_property
+    def derived(self) -> list[tuple[str, str]]:
+        return [(LABELS.get(key, key), format_quantity(value)) for key, value in self.calculated.values.items()]
+
+    @property
+    def problems(self) -> list[str]:
+        return self.calculated.problems
+
+    @cached_property
+    def materials(self) -> list[tuple[str, str]]:
+        return [(use.role, f"{use.material_lot} (exp. {use.material_lot.expiry_date})") for use in self.step.materials]
+
+    @cached_property
+    def equipment(self) -> list[tuple[str, str]]:
+        return [(use.role, str(use.item)) for use in self.step.equipment]
 
     @property
     def needs_deviation(self) -> bool:
@@ -102,17 +121,11 @@ def _is_late(step: ProcessStep) -> bool:
     return step.recorded_at - step.performed_at > timedelta(minutes=current_app.config["LATE_ENTRY_MINUTES"])
 
 
-def _step_view(step: ProcessStep, derived, spec: ProductSpec, deviations: list[Deviation],
+def _step_view(step: ProcessStep, derived: Derived, spec: ProductSpec, deviations: list[Deviation],
                book: SignatureBook) -> StepView:
-    signatures = book.lines(step)
     return StepView(
-        step=step, title=step_title(step),
-        values=[line for f in definition(step.kind).fields if (line := _shown(step, f.key))],
-        derived=[(LABELS.get(key, key), format_quantity(value)) for key, value in derived.values.items()],
-        checks=step_checks(step, derived, spec, step.dose_units), problems=derived.problems,
-        signatures=signatures,
-        materials=[(use.role, f"{use.material_lot} (exp. {use.material_lot.expiry_date})") for use in step.materials],
-        equipment=[(use.role, str(use.item)) for use in step.equipment],
+        step=step, title=step_title(step), calculated=derived,
+        checks=step_checks(step, derived, spec, step.dose_units), signatures=book.lines(step),
         deviations=deviations, late=_is_late(step),
         corrected=is_corrected(step), verified=is_verified(step), verifiable=STEP.allows(step, "verified"),
         correctable=correction_problem(step) is None,

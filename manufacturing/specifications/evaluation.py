@@ -33,6 +33,7 @@ from manufacturing.units import (
     format_limit,
     format_quantity,
     lab_unit,
+    magnitude_in,
     same_dimension,
     shown_magnitude,
 )
@@ -100,6 +101,8 @@ def _measured(name: str, unit: pint.Unit, result: object) -> pint.Quantity:
     """Return a measured result in the criterion's unit, refusing text or a value of another kind."""
     if not isinstance(result, pint.Quantity):
         raise EvaluationError(f"{name}: a measured value with its unit is needed, not {result!r}")
+    if result.units == unit:
+        return result
     if not same_dimension(result, unit):
         shown, kind = format_quantity(result), dimension_name(result)
         raise EvaluationError(f"{name}: {shown} is {kind}, but {dimension_name(unit)} is expected")
@@ -244,13 +247,11 @@ def evaluate_limit(limit: InProcessLimit, value: pint.Quantity | None) -> Evalua
         (Outcome.ALERT, "below the alert limit", "<", limit.alert_below),
         (Outcome.ALERT, "above the alert limit", ">", limit.alert_above),
     ]
-    checks, unit = [check for check in checks if check[3] is not None], value.units
+    checks = [check for check in checks if check[3] is not None]
+    bounds = [(HOLDS[sign], magnitude_in(bound, value.units)) for *_, sign, bound in checks]  # once, not per try
 
     def judge(magnitude: float) -> int | None:
-        crossed = (
-            i for i, (*_, sign, bound) in enumerate(checks) if HOLDS[sign](magnitude, bound.m_as(unit))
-        )
-        return next(crossed, None)
+        return next((i for i, (holds, bound) in enumerate(bounds) if holds(magnitude, bound)), None)
 
     crossed, shown = judge(float(value.magnitude)), _shown(value, judge)
     if crossed is None:

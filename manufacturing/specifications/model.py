@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import pint
@@ -142,8 +143,17 @@ class InProcessLimit:
     action_below: pint.Quantity | None = None
     action_above: pint.Quantity | None = None
 
+    @cached_property
+    def _written(self) -> dict[bool, str]:
+        return {}
+
     def text(self, plain: bool = False) -> str:
-        """Write the limits, e.g. "alert < 80 %, action < 70 %"."""
+        """Write the limits, e.g. "alert < 80 %, action < 70 %" (once per limit: pages show it on every step)."""
+        if plain not in self._written:
+            self._written[plain] = self._write(plain)
+        return self._written[plain]
+
+    def _write(self, plain: bool) -> str:
         alert = _bounds_text([("<", self.alert_below), (">", self.alert_above)], plain)
         action = _bounds_text([("<", self.action_below), (">", self.action_above)], plain)
         parts = [f"alert {' or '.join(alert)}"] if alert else []

@@ -71,3 +71,16 @@ def test_split_scales_the_cumulative_fold(bench):
     nk7 = 3e6 * 100 * 0.90 * 0.95
     expected = (nk5 / seeded) * (nk7 / (nk5 * 0.5))
     assert magnitude(values(lot, StepKind.CULTURE_DAY, 1)["cumulative_fold"], "") == pytest.approx(expected)
+
+
+def test_a_changed_entry_is_calculated_anew_and_each_caller_has_its_own_copy(lot):
+    steps = lot_steps(lot)
+    apheresis = next(step for step in steps if step.kind == StepKind.APHERESIS_RECEIPT)
+    first = derive(steps)[apheresis.id]
+    first.values.clear()
+    first.problems.append("changed by its reader")
+    again = derive(steps)[apheresis.id]
+    assert magnitude(again.values["tnc"], "cell") == pytest.approx(80e6 * 185) and not again.problems
+    volume = apheresis.value("volume")
+    volume.quantity = volume.quantity * 2  # in memory only: what derive reads, not what was stored
+    assert magnitude(derive(steps)[apheresis.id].values["tnc"], "cell") == pytest.approx(80e6 * 370)
