@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session, aliased
 from manufacturing.accounts.models import User
 from manufacturing.core import clock
 from manufacturing.core.audit import set_actor
+from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
+from manufacturing.lots.models import Lot
 from manufacturing.processing.models import DoseUnit
 from manufacturing.records.documents import issue_release_documents
 from manufacturing.records.models import DocumentJob, DocumentKind, JobKind, StoredDocument
@@ -104,9 +106,14 @@ def claim_next() -> DocumentJob | None:
 
 
 def store_documents(job: DocumentJob) -> None:
-    """The job itself: store the decision's certificate and the batch record; doing it twice stores nothing more."""
-    dose = db.session.get(DoseUnit, job.dose_unit_id)
-    disposition = db.session.get(Disposition, job.disposition_id)
+    """The job itself: store the decision's certificate and the batch record; doing it twice stores nothing more.
+
+    The lot is locked first, as its decisions lock it, and the unit and the decision are read after the lock: a
+    withdrawal committed meanwhile is either wholly before the job (and read) or waits for the job to end.
+    """
+    lock(db.session.get(Lot, job.lot_id))
+    dose = db.session.get(DoseUnit, job.dose_unit_id, populate_existing=True)
+    disposition = db.session.get(Disposition, job.disposition_id, populate_existing=True)
     user = db.session.get(User, job.requested_by_id) if job.requested_by_id else None
     set_actor(db.session, user.id if user else None, user.username if user else WORKER_ACTOR)
     issue_release_documents(dose, disposition, user if job.kind == JobKind.RELEASE else None, job.data_version)

@@ -18,6 +18,7 @@ from manufacturing.core import clock, seals
 from manufacturing.core.audit_verify import DOCUMENT
 from manufacturing.core.findings import Finding
 from manufacturing.core.keyring import keyring
+from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import DoseUnit
@@ -73,6 +74,8 @@ def issue(kind: DocumentKind, lot: Lot, dose: DoseUnit | None, data_hash: str, r
     `data_version` is the version of the data read before they were built: a read serves the stored revision
     while the data still stand at that version.
     """
+    db.session.flush()
+    lock(lot)  # two stores of one lot's document (a worker and QA's request, say) come in turn: the second finds it
     stored = current(kind, lot, dose, data_hash)
     if stored is not None:
         return stored
