@@ -8,7 +8,6 @@ Events of the different stories happen in time order, with the clock set to each
 audit trail reads as the days went.
 """
 
-import heapq
 import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -63,19 +62,7 @@ def create_demo_users() -> dict[str, str]:
 
 def run_stories(*stories: Iterator[datetime]) -> None:
     """Play stories together in time order, each event with the clock at its own time."""
-    queue = []
-    for index, story in enumerate(stories):
-        first = next(story, None)
-        if first is not None:
-            heapq.heappush(queue, (first, index, story))
-    while queue:
-        at, index, story = heapq.heappop(queue)
-        with clock.frozen(at):
-            following = next(story, None)
-            db.session.flush()
-            set_reason(db.session, None)  # a reason belongs to one event, as a request's to its transaction
-        if following is not None:
-            heapq.heappush(queue, (following, index, story))
+    bench.play(list(stories))
 
 
 def _pharmacy(pharmacist, subject, at: datetime) -> Iterator[datetime]:

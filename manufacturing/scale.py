@@ -6,7 +6,6 @@ as the days went. Nine lots in ten are complete or still in culture (by how long
 is held on a deviation. The crew are accounts of their own, made for the run.
 """
 
-import heapq
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from sqlalchemy import func, select
 
 from manufacturing.accounts import operations as accounts
 from manufacturing.core import clock
-from manufacturing.core.audit import set_actor, set_reason
+from manufacturing.core.audit import set_actor
 from manufacturing.core.cli import cli_actor
 from manufacturing.core.permissions import Role
 from manufacturing.extensions import db
@@ -116,25 +115,19 @@ def build_lots(count: int, batch: int, report: Callable[[int, int, float], None]
 def _play(stories: list[bench.Story], batch: int, progress: Callable[[int, int], None]) -> None:
     """Play the stories together in time order (as the demo does), committing each time `batch` more lots
     have started or ended, so that no transaction grows with the number of lots."""
-    queue = [(next(story), index, story) for index, story in enumerate(stories)]  # a first event is only a time
-    heapq.heapify(queue)
-    started, ended, seen = 0, 0, set()
-    while queue:
-        at, index, story = heapq.heappop(queue)
-        with clock.frozen(at):
-            following = next(story, None)
-            db.session.flush()
-            set_reason(db.session, None)  # a reason belongs to one event, as a request's to its transaction
+    seen, counts = set(), {"started": 0, "ended": 0}
+
+    def after_event(index: int, ended: bool) -> None:
         milestone = False
         if index not in seen:
             seen.add(index)
-            started += 1
-            milestone = started % batch == 0
-        if following is None:
-            ended += 1
-            milestone = milestone or ended % batch == 0
-        else:
-            heapq.heappush(queue, (following, index, story))
+            counts["started"] += 1
+            milestone = counts["started"] % batch == 0
+        if ended:
+            counts["ended"] += 1
+            milestone = milestone or counts["ended"] % batch == 0
         if milestone:
             db.session.commit()
-            progress(started, ended)
+            progress(counts["started"], counts["ended"])
+
+    bench.play(stories, after_event)

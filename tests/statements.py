@@ -8,6 +8,7 @@ from sqlalchemy import event
 
 from manufacturing.extensions import db
 from tests.conftest import _bench_staff, _bench_start, clean_database
+from tests.factories import PASSWORD
 from tests.release.factories import SizedLot, set_up_sized_lot
 from tests.snapshots import built_once
 
@@ -47,3 +48,16 @@ def statements_by_scale(read: Callable[[SizedLot], object]) -> dict[int, int]:
             read(world)
         counts[scale] = len(statements)
     return counts
+
+
+def page_statements_by_scale(app, reader: Callable[[SizedLot], object], path: Callable[[SizedLot], str],
+                             shows: str | None = None) -> dict[int, int]:
+    """Count the statements of one GET of a lot's page on each scale, logged in as `reader` of the lot's bench."""
+    client = app.test_client()
+
+    def page(world: SizedLot) -> None:
+        client.post("/login", data={"username": reader(world).username, "password": PASSWORD})
+        response = client.get(path(world))
+        assert response.status_code == 200 and (shows is None or shows in response.get_data(as_text=True))
+
+    return statements_by_scale(page)

@@ -1,10 +1,9 @@
 """Every list and home page reads in the same number of statements with 3 lots as with 30."""
 
 import pytest
-from sqlalchemy import event
 
-from manufacturing.extensions import db
 from tests.list_worlds import lots_world, person
+from tests.statements import counting
 
 # page -> (who looks at it, its address)
 PAGES = {
@@ -28,19 +27,11 @@ PAGES = {
 
 def statements(client, url: str) -> int:
     """How many statements one GET of the page sends to the database (it answers 200)."""
-    count = [0]
-
-    def counted(*_args):
-        count[0] += 1
-
     client.get(url)  # a first visit settles what a session reads once
-    event.listen(db.engine, "before_cursor_execute", counted)
-    try:
+    with counting() as sent:
         response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", counted)
     assert response.status_code == 200, url
-    return count[0]
+    return len(sent)
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -5,12 +5,13 @@ A complete lot (fourteen culture days, five dose units) and a lot in culture, ma
 the demo runs the stories together in time order, with the clock set to each event's time.
 """
 
-from collections.abc import Iterator
+import heapq
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from manufacturing.core import clock
-from manufacturing.core.audit import set_actor
+from manufacturing.core.audit import set_actor, set_reason
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.materials.operations import usable_equipment, usable_materials
@@ -35,6 +36,28 @@ FIVE_UNITS = ((1, 1e6, DoseKind.FRESH, "50 mL"), (2, 3.16e6, DoseKind.CRYOPRESER
               (5, 1e8, DoseKind.CRYOPRESERVED, "100 mL"))
 VERIFY_AFTER = timedelta(minutes=25)
 Story = Iterator[datetime]
+
+
+def play(stories: list[Story], after_event: Callable[[int, bool], None] | None = None) -> None:
+    """Play stories together in time order, each event with the clock at its own time.
+
+    `after_event(index, ended)` is told after each event which story moved and whether it ended.
+    """
+    queue = []
+    for index, story in enumerate(stories):
+        first = next(story, None)
+        if first is not None:
+            heapq.heappush(queue, (first, index, story))
+    while queue:
+        at, index, story = heapq.heappop(queue)
+        with clock.frozen(at):
+            following = next(story, None)
+            db.session.flush()
+            set_reason(db.session, None)  # a reason belongs to one event, as a request's to its transaction
+        if following is not None:
+            heapq.heappush(queue, (following, index, story))
+        if after_event is not None:
+            after_event(index, following is None)
 
 
 @dataclass

@@ -2,21 +2,13 @@
 
 from manufacturing.lots.models import Lot
 from manufacturing.records.batch_record import build_batch_record
-from tests.factories import PASSWORD
-from tests.statements import SCALES, statements_by_scale
+from tests.statements import SCALES, page_statements_by_scale, statements_by_scale
 
 SMALL, LARGE = SCALES
 
 
 def test_the_lot_page_reads_a_lot_five_times_larger_in_as_many_statements(app, database):
-    client = app.test_client()
-
-    def lot_page(world):
-        client.post("/login", data={"username": world.bench.qa.username, "password": PASSWORD})
-        response = client.get(f"/lots/{world.lot.id}")
-        assert response.status_code == 200
-
-    counts = statements_by_scale(lot_page)
+    counts = page_statements_by_scale(app, lambda world: world.bench.qa, lambda world: f"/lots/{world.lot.id}")
     assert counts[LARGE] <= counts[SMALL], counts
 
 
