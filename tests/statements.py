@@ -4,6 +4,7 @@ of queries, whatever its number of steps, results or dose units."""
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from flask import has_request_context
 from sqlalchemy import event
 
 from manufacturing.extensions import db
@@ -16,12 +17,13 @@ SCALES = (1, 5)  # the small lot, and one with five times its culture days, rete
 
 
 @contextmanager
-def counting() -> Iterator[list[str]]:
-    """Collect the statements the database receives inside the block."""
+def counting(requests_only: bool = False) -> Iterator[list[str]]:
+    """Collect the statements the database receives inside the block (only the requests', if asked)."""
     statements: list[str] = []
 
     def note(connection, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
+        if not requests_only or has_request_context():
+            statements.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", note)
     try:

@@ -4,7 +4,8 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, flash
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
 
 from manufacturing.accounts.models import AuthSession, User
 from manufacturing.core import clock, seals
@@ -58,9 +59,14 @@ def _expiry(record: AuthSession, now) -> tuple[str, str, str] | None:
     return None
 
 
+# Every request asks, so built once: the session, its user and their roles in one statement.
+_LIVE_SESSION = select(AuthSession).where(AuthSession.token_hash == bindparam("token_hash")).options(
+    joinedload(AuthSession.user).joinedload(User.roles))
+
+
 def resume(token: str) -> User | None:
     """Return the user of a live session, ending it if idle or too old; None if it is not live."""
-    record = db.session.scalar(select(AuthSession).where(AuthSession.token_hash == _digest(token)))
+    record = db.session.scalars(_LIVE_SESSION, {"token_hash": _digest(token)}).unique().first()
     if record is None or record.ended_at is not None or record.user_id != _owner(token):
         return None
     user = record.user

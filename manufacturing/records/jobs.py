@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, event, exists, or_, select
+from sqlalchemy import and_, bindparam, event, exists, literal, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from manufacturing.accounts.models import User
@@ -19,6 +19,7 @@ from manufacturing.core import clock
 from manufacturing.core.audit import set_actor
 from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
+from manufacturing.lots import versions
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import DoseUnit
 from manufacturing.records.documents import issue_release_documents
@@ -185,8 +186,22 @@ def retry_failed() -> int:
     return len(failed)
 
 
+def _preparing_query(lot_id: int):
+    return select(DocumentJob.dose_unit_id).where(DocumentJob.lot_id == lot_id, DocumentJob.done_at.is_(None),
+                                                 DocumentJob.failed_at.is_(None))
+
+
 def preparing(lot_id: int) -> set[int]:
     """The dose units of a lot whose documents are queued and not yet stored (a job given up is not preparing)."""
-    query = select(DocumentJob.dose_unit_id).where(DocumentJob.lot_id == lot_id, DocumentJob.done_at.is_(None),
-                                                   DocumentJob.failed_at.is_(None))
-    return set(db.session.scalars(query))
+    return set(db.session.scalars(_preparing_query(lot_id)))
+
+
+PREPARING = "preparing"  # never an audit hash (hex)
+_PAGE_STATE = union_all(*versions.LAST_EVENTS, select(DocumentJob.dose_unit_id, literal(PREPARING)).where(
+    DocumentJob.lot_id == bindparam("lot_id"), DocumentJob.done_at.is_(None), DocumentJob.failed_at.is_(None)))
+
+
+def page_state(lot: Lot) -> tuple[tuple[int, str], set[int]]:
+    """The lot page's data version and its units whose documents are being prepared, in one statement."""
+    rows = db.session.execute(_PAGE_STATE, {**versions.scopes(lot), "lot_id": lot.id}).all()
+    return versions.latest(row for row in rows if row[1] != PREPARING), {row[0] for row in rows if row[1] == PREPARING}

@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from manufacturing.core.forms import ReasonForm, SignForm
+from manufacturing.core.page_cache import cached_part, viewer
 from manufacturing.core.web import acting_user, attempt
 from manufacturing.extensions import db
 from manufacturing.lots import guards, operations
@@ -35,10 +36,17 @@ def index():
 @bp.get("/<id:lot_id>")
 def detail(lot_id: int):
     lot = lot_or_404(lot_id)
+    version, preparing = jobs.page_state(lot)
+    key = ("lot page", lot.id, version, viewer(current_user), tuple(sorted(unit or 0 for unit in preparing)))
+    return render_template("lots/detail.html", lot=lot,
+                           content=cached_part(key, lambda: _page(lot, preparing)))
+
+
+def _page(lot, preparing) -> str:
     executed = lot_record.build(lot)
     return render_template(
-        "lots/detail.html", record=executed, lot=lot, next_kinds=next_kinds(lot),
-        documents=storage.revisions(lot), preparing=jobs.preparing(lot.id), prints=label_prints(executed.doses),
+        "lots/_page.html", record=executed, lot=lot, next_kinds=next_kinds(lot),
+        documents=storage.revisions(lot), preparing=preparing, prints=label_prints(executed.doses),
         chart=growth_chart(executed.growth), sign_form=SignForm(), reason_form=ReasonForm(),
         can_hold=guards.can_hold(lot, current_user), can_lift_hold=guards.can_lift_hold(lot, current_user),
         can_cancel=guards.can_cancel(lot, current_user), lot_open=guards.is_open(lot),

@@ -7,11 +7,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from manufacturing.core.page_cache import cached_part, viewer
 from manufacturing.core.paging import keyset_page
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.signatures import signature_lines
 from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
+from manufacturing.lots import versions
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import DoseUnit
 from manufacturing.release import alerts, guards, operations, queries
@@ -39,10 +41,16 @@ def index():
 @bp.get("/doses/<id:dose_id>")
 @role_required(Role.QA)
 def dose(dose_id: int):
-    unit = _dose_or_404(dose_id)
+    unit = db.session.get(DoseUnit, dose_id, options=[joinedload(DoseUnit.lot)]) or abort(404)
+    key = ("QA review", unit.id, versions.page_version(unit.lot), viewer(current_user))
+    return render_template("release/review.html", dose=unit, lot=unit.lot,
+                           content=cached_part(key, lambda: _review_page(unit)))
+
+
+def _review_page(unit: DoseUnit) -> str:
     found = review(unit)
     return render_template(
-        "release/review.html", review=found, dose=unit, lot=found.lot,
+        "release/_review.html", review=found, dose=unit, lot=found.lot,
         record_problems=guards.record_problems(found), failing=guards.failing_problems(found),
         segregation=guards.segregation_problem(found, current_user), dispositions=queries.dispositions(unit),
         may_release=guards.can_release(unit, current_user), may_reject=guards.can_reject(unit, current_user),
