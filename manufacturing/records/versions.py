@@ -52,4 +52,3 @@ def lot_changed_since(lot_id: int, version: int) -> bool:
 def disposition_changed_since(lot_id: int, disposition_id: int, version: int) -> bool:
     """Whether this disposition changed after this version (a later disposition of the unit always has)."""
     return _any_after(version, *_of_disposition(lot_id, disposition_id))
-
