@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from flask import current_app, flash
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 
 from manufacturing.accounts.models import AuthSession, User
 from manufacturing.core import clock, seals
@@ -59,9 +59,11 @@ def _expiry(record: AuthSession, now) -> tuple[str, str, str] | None:
     return None
 
 
-# Every request asks, so built once: the session, its user and their roles in one statement.
-_LIVE_SESSION = select(AuthSession).where(AuthSession.token_hash == bindparam("token_hash")).options(
-    joinedload(AuthSession.user).joinedload(User.roles))
+# Every request asks, so built once: the session, its user and their roles in one statement. Contains-eager
+# rather than a joined load: a joined load would stay with the user and join its roles to a later row lock.
+_LIVE_SESSION = (select(AuthSession).join(AuthSession.user).outerjoin(User.roles)
+                 .where(AuthSession.token_hash == bindparam("token_hash"))
+                 .options(contains_eager(AuthSession.user).contains_eager(User.roles)))
 
 
 def resume(token: str) -> User | None:

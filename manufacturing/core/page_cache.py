@@ -15,6 +15,7 @@ a broken signature, within that time.
 """
 
 import secrets
+import sys
 import threading
 from collections.abc import Callable
 
@@ -23,8 +24,10 @@ from flask import current_app, g
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from manufacturing.extensions import db
+
 _MARKER = f"csrf-{secrets.token_hex(16)}"  # unguessable: typed text never becomes the reader's token
-_caches: dict[tuple, TTLCache] = {}
+_caches: dict[int, tuple[tuple[int, int], TTLCache]] = {}
 _lock = threading.Lock()
 
 
@@ -34,10 +37,10 @@ def _cache() -> TTLCache | None:
     if size <= 0 or seconds <= 0:
         return None
     with _lock:
-        key = (id(current_app._get_current_object()), size, seconds)
-        if key not in _caches:
-            _caches[key] = TTLCache(maxsize=size, ttl=seconds, getsizeof=len)
-        return _caches[key]
+        app = id(current_app._get_current_object())
+        if app not in _caches or _caches[app][0] != (size, seconds):
+            _caches[app] = ((size, seconds), TTLCache(maxsize=size, ttl=seconds, getsizeof=sys.getsizeof))
+        return _caches[app][1]
 
 
 def viewer(user) -> tuple:
@@ -46,6 +49,8 @@ def viewer(user) -> tuple:
 
 
 def _rendered_with_marker(render: Callable[[], str]) -> str:
+    """Render from data read after the version was (PostgreSQL reads each statement's newest commits): never older."""
+    db.session.expire_all()
     field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     had, before = field in g, g.get(field)
     setattr(g, field, _MARKER)
@@ -67,7 +72,7 @@ def cached_part(key: tuple, render: Callable[[], str]) -> Markup:
         html = cache.get(key)
     if html is None:
         html = _rendered_with_marker(render)
-        if len(html) <= cache.maxsize:
+        if sys.getsizeof(html) <= cache.maxsize:
             with _lock:
                 cache[key] = html
     if _MARKER in html:
@@ -78,5 +83,5 @@ def cached_part(key: tuple, render: Callable[[], str]) -> Markup:
 def clear() -> None:
     """Forget every kept page (tests that rebuild a database under the same ids)."""
     with _lock:
-        for cache in _caches.values():
+        for _, cache in _caches.values():
             cache.clear()
