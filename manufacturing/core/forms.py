@@ -38,6 +38,14 @@ class Within:
             raise StopValidation(problem + ".")
 
 
+def scanned(kind: str) -> dict:
+    """The attributes of a field a barcode scanner types into (then Enter): static/js/scan.js reads `data-scan`.
+
+    kind: "din", "subject" (checked on the spot by the server's own rules) or "division".
+    """
+    return {"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false", "data-scan": kind}
+
+
 DEFAULT_WINDOW = "search"  # a date field that names no kind still refuses year 1 and 9999
 
 

@@ -3,10 +3,9 @@
 from wtforms import BooleanField, DateTimeLocalField, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from manufacturing.core.forms import LabForm, SignatureFields, Within
+from manufacturing.core.forms import LabForm, SignatureFields, Within, scanned
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
-SCAN = {"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
 
 
 class IssueForm(SignatureFields, LabForm):
@@ -17,17 +16,18 @@ class IssueForm(SignatureFields, LabForm):
 
 
 def _wristband(who: str) -> StringField:
-    return StringField(f"{who}: wristband subject ID", validators=[DataRequired(), Length(max=60)], render_kw=SCAN)
+    return StringField(f"{who}: wristband subject ID", validators=[DataRequired(), Length(max=60)],
+                       render_kw=scanned("subject"))
 
 
 def _din(who: str) -> StringField:
     return StringField(f"{who}: bag DIN (scan, or type it with its check character)",
-                       validators=[DataRequired(), Length(max=60)], render_kw=SCAN)
+                       validators=[DataRequired(), Length(max=60)], render_kw=scanned("din"))
 
 
 def _division(who: str) -> StringField:
     return StringField(f"{who}: bag division (type e.g. A0, or scan the product code)",
-                       validators=[DataRequired(), Length(max=20)], render_kw=SCAN)
+                       validators=[DataRequired(), Length(max=20)], render_kw=scanned("division"))
 
 
 class BedsideForm(LabForm):

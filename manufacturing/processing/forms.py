@@ -7,7 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from manufacturing.core import clock
-from manufacturing.core.forms import LabForm, SignatureFields, Within
+from manufacturing.core.forms import LabForm, SignatureFields, Within, scanned
 from manufacturing.materials.operations import usable_equipment, usable_materials
 from manufacturing.processing.doses import DoseRequest
 from manufacturing.processing.entries import StepInput
@@ -79,10 +79,10 @@ class CorrectionForm(SignatureFields, StepFormBase):
 
 class ReceiptFields:
     subject_code = StringField("Subject ID (scan the wristband or type)", validators=[DataRequired(), Length(max=40)],
-                               render_kw={"autocomplete": "off", "autocapitalize": "characters", "autofocus": True})
+                               render_kw={**scanned("subject"), "autofocus": True})
     din = StringField("DIN (scan the bag barcode or type it with its check character)",
                       validators=[DataRequired(), Length(max=40)],
-                      render_kw={"autocomplete": "off", "autocapitalize": "characters"})
+                      render_kw=scanned("din"))
 
 
 class ReceiptForm(ReceiptFields, SignedStepForm):

@@ -1,0 +1,83 @@
+"""A barcode scanner types the code and presses Enter: pages take a scan, check it and move on, at tablet size."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import log_in, screenshot
+from tests.dispensing.factories import SCAN
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+PORTRAIT = {"width": 768, "height": 1024}
+
+
+def scanner(page, code: str) -> None:
+    """What a keyboard-wedge scanner does: type every character, then Enter."""
+    page.keyboard.type(code, delay=5)
+    page.keyboard.press("Enter")
+
+
+def focused_id(page) -> str:
+    return page.evaluate("document.activeElement && document.activeElement.id")
+
+
+def test_the_scan_box_on_every_page_takes_a_bag_to_its_lot(new_page, prepared):
+    username, lot_id = prepared.bench.technician.username, prepared.lot.id
+    page = new_page()
+    page.set_viewport_size(PORTRAIT)
+    log_in(page, username, PASSWORD)
+    page.locator("#scan-code").click()
+    scanner(page, SCAN)
+    page.wait_for_url(f"**/lots/{lot_id}")
+    page.locator("#scan-code").click()
+    scanner(page, "G1234 26 000123")  # typed without its check character: refused, never a guess
+    problem = page.get_by_test_id("find-problem")
+    assert "typed without its check character" in problem.inner_text()
+    assert focused_id(page) == "find-code"  # ready for the next scan
+    screenshot(page, "find-refused-768")
+
+
+def test_at_receipt_the_wristband_scan_moves_on_to_the_bag(new_page, bench):
+    username, subject_code = bench.technician.username, bench.subject.subject_code
+    page = new_page()
+    page.set_viewport_size(PORTRAIT)
+    log_in(page, username, PASSWORD)
+    page.goto("/lots/receive")
+    assert focused_id(page) == "subject_code"
+    scanner(page, subject_code)
+    expect(page.locator("#din")).to_be_focused()  # the form was not sent half filled: the bag scan lands here
+    assert "/lots/receive" in page.url and page.locator(".error").count() == 0
+    page.locator("#subject_code-scan-note").wait_for()
+    assert page.locator("#subject_code-scan-note").inner_text() == f"Read: Subject {subject_code}"
+    scanner(page, "=G1234260001230")  # a scan cut short
+    note = page.locator("#din-scan-note")
+    note.wait_for()
+    assert "re-scan the bag" in note.inner_text()
+    assert page.locator("#din").get_attribute("aria-invalid") == "true"
+    assert focused_id(page) == "din"  # a refused scan stays, selected, for the next scan to replace
+    scanner(page, SCAN)
+    expect(page.get_by_label("Collection date and time (bag label)")).to_be_focused()  # accepted: next empty field
+    assert page.locator("#din-scan-note").inner_text() == "Read: DIN G1234 26 000123"
+    assert "/lots/receive" in page.url and page.locator(".error").count() == 0
+    screenshot(page, "receipt-scans-768")
+
+
+def test_at_the_bedside_a_wristband_scan_does_not_send_the_half_filled_check(new_page, ward):
+    username, dose_id = ward.pharmacist.username, ward.fresh.id
+    page = new_page()
+    page.set_viewport_size(PORTRAIT)
+    log_in(page, username, PASSWORD)
+    page.goto(f"/pharmacy/doses/{dose_id}")
+    page.get_by_label("Name of the person collecting the dose").fill("Nurse Lucia Bianchi")
+    page.get_by_label("I checked the collector's identity together with them").check()
+    page.locator("#issue-sign_username").fill(username)
+    page.locator("#issue-sign_password").fill(PASSWORD)
+    page.get_by_role("button", name="Issue and sign").click()
+    page.get_by_text("Dose unit issued and signed.").wait_for()
+    page.get_by_label("First: wristband subject ID").click()
+    scanner(page, "LAL2013-RM-001")
+    assert page.get_by_text("This field is required.").count() == 0
+    expect(page.locator("#first_din")).to_be_focused()  # on to the first person's bag DIN
+    scanner(page, SCAN)
+    expect(page.locator("#first_division")).to_be_focused()
+    screenshot(page, "bedside-scans-768")
