@@ -1,0 +1,76 @@
+"""Every main page at the bench tablet's two sizes: nothing wider than the screen, nothing clipped, axe-clean.
+
+Each page is opened as the role that works on it, in portrait (768x1024) and landscape (1024x768), with every
+<details> opened so that what it holds is checked too. A page fails if the document is wider than the screen,
+or if an element reaches past the screen's edge outside a region that scrolls on its own; and if axe-core
+(axe-playwright-python, which serves it from its package) finds any serious or critical violation.
+Screenshots of every page are kept in test-artifacts/ for a person to look at.
+"""
+
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.browser.conftest import log_in, screenshot
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+VIEWPORTS = {"portrait": {"width": 768, "height": 1024}, "landscape": {"width": 1024, "height": 768}}
+BLOCKING = ("serious", "critical")
+
+# Elements past the right edge that do not sit in an element scrolling on its own; the document's own width.
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const scrolls = (e) => { for (let a = e.parentElement; a; a = a.parentElement) {
+      const s = getComputedStyle(a).overflowX; if (s === 'auto' || s === 'scroll' || s === 'hidden') return true; }
+    return false; };
+  const offenders = [];
+  for (const e of document.body.querySelectorAll('*')) {
+    const r = e.getBoundingClientRect();
+    if (r.width && r.right > width + 1 && !scrolls(e)) {
+      offenders.push(`${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${e.className} right=${Math.round(r.right)}`);
+    }
+  }
+  return {page: document.documentElement.scrollWidth, width, offenders: offenders.slice(0, 8)};
+}"""
+
+
+def _pages(ward) -> dict[str, list[str]]:
+    lot, dose, subject = ward.lot.id, ward.fresh.id, ward.lot.subject_id
+    return {
+        "tech.one": ["/", "/lots/", f"/lots/{lot}", f"/qc/lots/{lot}", "/lots/receive", "/materials/",
+                     "/deviations/", "/find?code=nothing"],
+        "qa.one": ["/", "/release/", f"/release/doses/{dose}", "/release/alerts/", "/audit/", "/specs/"],
+        "pharm.one": ["/", "/pharmacy/", f"/pharmacy/doses/{dose}", "/subjects/", f"/subjects/{subject}"],
+        "admin.one": ["/", "/admin/users/"],
+    }
+
+
+def _open_everything(page) -> None:
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+def test_every_main_page_fits_the_tablet_and_passes_axe(new_page, ward, admin, viewport):
+    pages, problems, axe = _pages(ward), [], Axe()
+    for username, paths in pages.items():
+        page = new_page()
+        page.set_viewport_size(VIEWPORTS[viewport])
+        log_in(page, username, PASSWORD)
+        for path in paths:
+            response = page.goto(path)
+            assert response.status < 400, (path, response.status)
+            _open_everything(page)
+            layout = page.evaluate(OVERFLOW)
+            if layout["page"] > layout["width"] or layout["offenders"]:
+                problems.append(f"{path} as {username}: {layout['page']} px wide on {layout['width']}: "
+                                f"{layout['offenders']}")
+            found = axe.run(page).response["violations"]
+            blocking = [f"{v['id']} ({v['impact']}, {len(v['nodes'])})" for v in found if v["impact"] in BLOCKING]
+            if blocking:
+                problems.append(f"{path} as {username}: axe {blocking}")
+            name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+            screenshot(page, f"tablet-{viewport}-{username}-{name}")
+        page.context.close()
+    assert not problems, "\n".join(problems)
