@@ -2,7 +2,8 @@
 
 Each page is opened as the role that works on it, in portrait (768x1024) and landscape (1024x768), with every
 <details> opened so that what it holds is checked too. A page fails if the document is wider than the screen,
-or if an element reaches past the screen's edge outside a region that scrolls on its own; and if axe-core
+or if an element reaches past the screen's edge outside a region that scrolls on its own; if a control is
+smaller than 44x44 px (links within running text excepted); and if axe-core
 (axe-playwright-python, which serves it from its package) finds any serious or critical violation.
 Screenshots of every page are kept in test-artifacts/ for a person to look at.
 """
@@ -36,6 +37,23 @@ OVERFLOW = """() => {
 }"""
 
 
+# Controls a gloved finger must hit, smaller than 44x44 px; links inside running text are exempt (as in WCAG).
+SMALL_TARGETS = """() => {
+  const controls = 'a[href], button, summary, select, input:not([type=hidden]), textarea, [role=button]';
+  const inText = (e) => e.tagName === 'A' && e.closest('p, li.text, .hint, small, .flash, td.prose');
+  const small = [];
+  for (const e of document.querySelectorAll(controls)) {
+    const r = e.getBoundingClientRect();
+    if (!r.width || !r.height || inText(e) || getComputedStyle(e).visibility === 'hidden') continue;
+    if (r.width < 43.5 || r.height < 43.5) {
+      small.push(`${e.tagName.toLowerCase()} "${(e.innerText || e.name || e.id || '').trim().slice(0, 24)}" ` +
+                 `${Math.round(r.width)}x${Math.round(r.height)}`);
+    }
+  }
+  return small;
+}"""
+
+
 def _pages(ward) -> dict[str, list[str]]:
     lot, dose, subject = ward.lot.id, ward.fresh.id, ward.lot.subject_id
     return {
@@ -66,6 +84,9 @@ def test_every_main_page_fits_the_tablet_and_passes_axe(new_page, ward, admin, v
             if layout["page"] > layout["width"] or layout["offenders"]:
                 problems.append(f"{path} as {username}: {layout['page']} px wide on {layout['width']}: "
                                 f"{layout['offenders']}")
+            small = page.evaluate(SMALL_TARGETS)
+            if small:
+                problems.append(f"{path} as {username}: {len(small)} small targets: {small[:6]}")
             found = axe.run(page).response["violations"]
             blocking = [f"{v['id']} ({v['impact']}, {len(v['nodes'])})" for v in found if v["impact"] in BLOCKING]
             if blocking:
