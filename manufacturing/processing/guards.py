@@ -48,23 +48,27 @@ def is_corrected(step: ProcessStep) -> bool:
     return step.revision > 1
 
 
-def performed_signature(step: ProcessStep) -> Signature | None:
-    """The latest 'performed' signature: the performer, or the last person who corrected the step."""
-    performed = [s for s in signatures_of(step) if s.meaning == Meaning.PERFORMED]
+def performed_signature(step: ProcessStep, signatures: list[Signature] | None = None) -> Signature | None:
+    """The latest 'performed' signature: the performer, or the last person who corrected the step.
+
+    `signatures`: the step's signatures when already read (a page reads a lot's at once).
+    """
+    performed = [s for s in (signatures_of(step) if signatures is None else signatures)
+                 if s.meaning == Meaning.PERFORMED]
     return performed[-1] if performed else None
 
 
-def is_performer(step: ProcessStep, user) -> bool:
-    signature = performed_signature(step)
+def is_performer(step: ProcessStep, user, signatures: list[Signature] | None = None) -> bool:
+    signature = performed_signature(step, signatures)
     return signature is not None and signature.signer_id == user.id
 
 
-def performed_intact(step: ProcessStep) -> bool:
-    signature = performed_signature(step)
+def performed_intact(step: ProcessStep, signatures: list[Signature] | None = None) -> bool:
+    signature = performed_signature(step, signatures)
     return signature is not None and is_intact(signature, step)
 
 
-def verify_refusal(step: ProcessStep, user) -> DomainError | None:
+def verify_refusal(step: ProcessStep, user, signatures: list[Signature] | None = None) -> DomainError | None:
     """Say why this user cannot verify the step now, or None: the second person, on an open lot, intact."""
     if not is_technician(user):
         return NotPermitted("Only cell-processing technicians verify process steps.")
@@ -72,13 +76,13 @@ def verify_refusal(step: ProcessStep, user) -> DomainError | None:
         return OutOfSequence(problem)
     if (problem := STEP.refusal(step, "verified")):
         return OutOfSequence(problem)
-    if is_performer(step, user):
+    if is_performer(step, user, signatures):
         return NotPermitted("You performed this step (or its last correction): a second technician must verify it.")
-    if not performed_intact(step):
+    if not performed_intact(step, signatures):
         return OutOfSequence("The performed signature is broken: the step must be signed again before verification.")
     return None
 
 
-def can_verify(step: ProcessStep, user) -> bool:
+def can_verify(step: ProcessStep, user, signatures: list[Signature] | None = None) -> bool:
     """The verifier is a technician who did not perform (or last correct) the step, on a lot not on hold."""
-    return verify_refusal(step, user) is None
+    return verify_refusal(step, user, signatures) is None

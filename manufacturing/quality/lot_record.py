@@ -24,7 +24,6 @@ from manufacturing.processing.models import DoseUnit, ProcessStep, StepKind
 from manufacturing.processing.operations import steps_with_entries
 from manufacturing.processing.progress import step_title
 from manufacturing.processing.rules import culture_day
-from manufacturing.processing.states import STEP
 from manufacturing.quality.models import Deviation
 from manufacturing.quality.states import is_open
 from manufacturing.specifications.loader import ProductSpec
@@ -52,7 +51,6 @@ class StepView:
     late: bool
     corrected: bool
     verified: bool
-    verifiable: bool  # the step's state lets a second technician verify it
     correctable: bool
 
     @cached_property
@@ -127,7 +125,7 @@ def _step_view(step: ProcessStep, derived: Derived, spec: ProductSpec, deviation
         step=step, title=step_title(step), calculated=derived,
         checks=step_checks(step, derived, spec, step.dose_units), signatures=book.lines(step),
         deviations=deviations, late=_is_late(step),
-        corrected=is_corrected(step), verified=is_verified(step), verifiable=STEP.allows(step, "verified"),
+        corrected=is_corrected(step), verified=is_verified(step),
         correctable=correction_problem(step) is None,
     )
 

@@ -11,6 +11,7 @@ from manufacturing.extensions import db
 from manufacturing.lots import guards, operations
 from manufacturing.lots.lookup import lot_or_404
 from manufacturing.processing.growth import growth_chart
+from manufacturing.processing.guards import can_verify
 from manufacturing.processing.kinds import next_kinds
 from manufacturing.quality import lot_record
 from manufacturing.quality.lot_list import lots_page
@@ -53,6 +54,8 @@ def _page(lot, preparing) -> str:
         on_hold=guards.is_on_hold(lot), cancelled=guards.is_cancelled(lot),
         certified=certified(executed.doses),
         printable={dose.id for dose in executed.doses if may_print(dose, current_user)},
+        may_verify={view.step.id for view in executed.steps
+                    if can_verify(view.step, current_user, [line.signature for line in view.signatures])},
     )
 
 

@@ -22,3 +22,13 @@ def test_lot_list(client, login, bench, complete_lot):
     login(bench.qa)
     page = client.get("/lots/").get_data(as_text=True)
     assert complete_lot.lot_number in page and "Doses prepared" in page
+
+
+def test_verify_is_offered_to_the_second_technician_only(client, login, bench):
+    lot = bench.receive()  # performed by the bench's technician, not yet verified
+    login(bench.technician)
+    assert "Verify this step" not in client.get(f"/lots/{lot.id}").get_data(as_text=True)
+    login(bench.verifier)
+    assert "Verify this step" in client.get(f"/lots/{lot.id}").get_data(as_text=True)
+    login(bench.qa)
+    assert "Verify this step" not in client.get(f"/lots/{lot.id}").get_data(as_text=True)
