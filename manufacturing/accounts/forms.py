@@ -2,7 +2,7 @@
 
 from wtforms import PasswordField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from manufacturing.core.forms import LabForm
@@ -14,6 +14,17 @@ ROLE_CHOICES = [SelectChoice(role.name, role.title) for role in Role]
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class AtLeastOne:
+    """At least one box ticked; unlike DataRequired it marks no box `required`, which would ask for every one."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            raise StopValidation(self.message)
 
 
 class LoginForm(LabForm):
@@ -51,14 +62,14 @@ class CreateUserForm(LabForm):
                            render_kw={"autocapitalize": "none"})
     full_name = StringField("Full name (printed with signatures)",
                             validators=[DataRequired(), Length(max=120)])
-    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired("Choose a role.")])
+    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[AtLeastOne("Choose at least one role.")])
 
     def role_values(self) -> list[Role]:
         return [Role[name] for name in self.roles.data]
 
 
 class RolesForm(LabForm):
-    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired("Choose a role.")])
+    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[AtLeastOne("Choose at least one role.")])
     reason = TextAreaField("Reason for the change", validators=[DataRequired(), Length(max=2000)])
 
     def role_values(self) -> list[Role]:

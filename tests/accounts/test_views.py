@@ -279,3 +279,12 @@ def test_behind_a_proxy_the_client_address_is_the_forwarded_one(app, database, t
     proxied.test_client().post("/login", data={"username": username, "password": PASSWORD},
                                headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
     assert database.session.scalars(select(AuthSession)).one().remote_addr == "203.0.113.7"
+
+
+def test_a_role_box_is_not_required_on_its_own_but_one_role_is(client, login, admin):
+    login(admin)
+    form = client.get("/admin/users/new").get_data(as_text=True)
+    boxes = re.findall(r'<input[^>]*name="roles"[^>]*>', form)
+    assert len(boxes) == 4 and not any("required" in box for box in boxes)
+    page = client.post("/admin/users/new", data={"username": "no.role", "full_name": "Senza Ruolo"})
+    assert "Choose at least one role." in page.get_data(as_text=True)
