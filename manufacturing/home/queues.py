@@ -10,12 +10,14 @@ from flask import current_app
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import joinedload
 
+from manufacturing.accounts.models import AuthSession, User
 from manufacturing.core import clock
 from manufacturing.core.permissions import Role
 from manufacturing.dispensing import queries as dispensing
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot, LotState
-from manufacturing.materials.models import MaterialLot, MaterialStatus
+from manufacturing.materials import guards as materials
+from manufacturing.materials.models import Equipment, MaterialLot, MaterialStatus
 from manufacturing.processing.models import ProcessStep, StepKind, StepStatus
 from manufacturing.processing.progress import step_title
 from manufacturing.processing.rules import days_since_day0
@@ -120,6 +122,25 @@ def pharmacy_queues() -> list[Queue]:
     ]
 
 
+def admin_queues() -> list[Queue]:
+    """IT administration: accounts that need a hand, people who stopped logging in, calibrations coming due."""
+    now, users = clock.now(), select(User).where(User.active.is_(True)).order_by(User.username)
+    since = now - timedelta(days=current_app.config["INACTIVE_ACCOUNT_DAYS"])
+    logged_in = select(AuthSession.id).where(AuthSession.user_id == User.id, AuthSession.started_at >= since)
+    due_by = clock.local_date(now) + timedelta(days=materials.WARNING_DAYS)
+    calibrations = (select(Equipment).where(Equipment.active.is_(True), Equipment.calibration_due <= due_by)
+                    .order_by(Equipment.calibration_due, Equipment.code))
+    return [
+        _queue("Locked accounts", users.where(User.locked_at.is_not(None)), "users", "No account is locked."),
+        _queue("Accounts waiting for their password to be set or changed",
+               users.where(User.must_change_password.is_(True) | User.setup_code_hash.is_not(None)), "users"),
+        _queue(f"No login for {current_app.config['INACTIVE_ACCOUNT_DAYS']} days", users.where(~logged_in.exists()),
+               "users", "Everyone logged in lately."),
+        _queue(f"Equipment calibration due within {materials.WARNING_DAYS} days", calibrations, "equipment",
+               "No calibration due."),
+    ]
+
+
 def queues_for(user) -> list[tuple[str, list[Queue]]]:
     """The work of each of the user's roles."""
     sections = []
@@ -129,4 +150,6 @@ def queues_for(user) -> list[tuple[str, list[Queue]]]:
         sections.append((Role.QA.title, qa_queues()))
     if user.has_role(Role.PHARMACY):
         sections.append((Role.PHARMACY.title, pharmacy_queues()))
+    if user.has_role(Role.ADMIN):
+        sections.append((Role.ADMIN.title, admin_queues()))
     return sections

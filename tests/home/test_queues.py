@@ -29,3 +29,33 @@ def test_the_queue_counts_the_culture_day_as_the_lot_page_does(app, database):
     with app.test_request_context():
         [(lot, day)] = culture_days_due().items
         assert day == culture_day_today(lot_steps(lot)) >= 20  # day 0 was twenty days ago
+
+
+def test_the_admin_home_lists_accounts_that_need_a_hand_and_calibrations_coming_due(client, login, bench, admin,
+                                                                                   database):
+    from datetime import timedelta
+
+    from manufacturing.accounts import operations as accounts
+    from manufacturing.core import clock
+    from manufacturing.core.audit import set_actor
+    from manufacturing.core.permissions import Role
+    from manufacturing.materials.models import Equipment
+
+    set_actor(database.session, admin.id, admin.username)
+    locked = bench.verifier
+    locked.locked_at = clock.now()
+    accounts.create_user("new.tech", "Nuovo Tecnico", [Role.TECHNICIAN])  # a setup code not used yet
+    equipment = database.session.scalars(select(Equipment).order_by(Equipment.id)).first()
+    equipment.calibration_due = clock.today() + timedelta(days=3)
+    database.session.commit()
+    login(admin)
+    page = client.get("/").get_data(as_text=True)
+    locked_part = page.split("Locked accounts")[1].split("</section>")[0]
+    assert locked.username in locked_part and bench.technician.username not in locked_part
+    waiting = page.split("Accounts waiting for their password")[1].split("</section>")[0]
+    assert "new.tech" in waiting
+    assert "No login for 90 days" in page and "new.tech" in page.split("No login for 90 days")[1]
+    calibrations = page.split("Equipment calibration due within 30 days")[1].split("</section>")[0]
+    assert equipment.code in calibrations
+    login(bench.technician)
+    assert "Locked accounts" not in client.get("/").get_data(as_text=True)
