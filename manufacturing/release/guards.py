@@ -67,6 +67,11 @@ def segregation_problem(found: Review, user) -> str | None:
     return None
 
 
+def can_decide(found: Review, user) -> bool:
+    """QA who had no part in the lot's steps: the only people a release or rejection form is shown to."""
+    return is_qa(user) and segregation_problem(found, user) is None
+
+
 def record_problems(found: Review) -> list[str]:
     """Why the executed record is not ready: incomplete, unverified, broken signatures, open deviations."""
     problems = list(found.process_problems)

@@ -49,12 +49,14 @@ def dose(dose_id: int):
 
 def _review_page(unit: DoseUnit) -> str:
     found = review(unit)
+    decides = guards.can_decide(found, current_user)  # the segregation message says why the forms are not shown
     return render_template(
         "release/_review.html", review=found, dose=unit, lot=found.lot,
         record_problems=guards.record_problems(found), failing=guards.failing_problems(found),
         segregation=guards.segregation_problem(found, current_user), dispositions=queries.dispositions(unit),
-        may_release=guards.can_release(unit, current_user), may_reject=guards.can_reject(unit, current_user),
-        may_release_final=guards.can_release_final(unit, current_user),
+        may_release=decides and guards.can_release(unit, current_user),
+        may_reject=decides and guards.can_reject(unit, current_user),
+        may_release_final=decides and guards.can_release_final(unit, current_user),
         release_form=ReleaseForm(), final_form=FinalReleaseForm(), reject_form=RejectForm(),
     )
 

@@ -82,3 +82,21 @@ def test_alert_is_on_the_home_page_of_qa_and_pharmacy_until_informed(client, log
     alert_id = alerts_page.split('/release/alerts/')[1].split('/informed')[0]
     client.post(f"/release/alerts/{alert_id}/informed", data={"physician_name": "Dr. Conti", "note": "Phoned"})
     assert "Sterility &#34;growth&#34; fails" not in client.get("/").get_data(as_text=True)
+
+
+def test_a_qa_person_who_worked_on_the_lot_sees_why_and_no_release_form(client, login, bench, dose, qc_time,
+                                                                          admin, database):
+    from manufacturing.accounts import operations as accounts
+    from manufacturing.core.audit import set_actor
+    from manufacturing.core.permissions import Role
+
+    record_results(bench, dose.lot, dose, qc_time)
+    set_actor(database.session, admin.id, admin.username)
+    accounts.set_roles(admin, bench.verifier, [Role.TECHNICIAN, Role.QA], "Covers QA this week")
+    database.session.commit()
+    login(bench.verifier)
+    page = client.get(f"/release/doses/{dose.id}").get_data(as_text=True)
+    assert page.count("another QA person must release it") == 1
+    assert "Sign the release" not in page and "Sign the rejection" not in page
+    login(bench.qa)
+    assert "Sign the release" in client.get(f"/release/doses/{dose.id}").get_data(as_text=True)
