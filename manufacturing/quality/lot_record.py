@@ -107,7 +107,11 @@ def _shown(step: ProcessStep, key: str) -> ValueLine | None:
     value = step.value(key)
     if value is None:
         return None
-    label = definition(step.kind).field(key).label
+    spec = definition(step.kind).field(key)
+    label = spec.label
+    if spec.kind == "choice":  # the option's words, as the form offered it ("Count only", not "none")
+        words = dict(spec.choices).get(value.text or "", value.text or "")
+        return ValueLine(key, label, words, words)
     if value.quantity is not None:
         return ValueLine(key, label, format_quantity(value.quantity), value.entered)
     if key == "collected_at":

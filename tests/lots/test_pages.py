@@ -32,3 +32,17 @@ def test_verify_is_offered_to_the_second_technician_only(client, login, bench):
     assert "Verify this step" in client.get(f"/lots/{lot.id}").get_data(as_text=True)
     login(bench.qa)
     assert "Verify this step" not in client.get(f"/lots/{lot.id}").get_data(as_text=True)
+
+
+def test_each_limit_is_written_once_beside_its_check(client, login, bench, complete_lot):
+    login(bench.technician)
+    page = client.get(f"/lots/{complete_lot.id}").get_data(as_text=True)
+    assert "is within limits (alert &lt; 80 %, action &lt; 70 %)" in page
+    assert "(alert &lt; 80 %, action &lt; 70 %) <small" not in page and "(alert &lt; 80 %, action &lt; 70 %) (" not in page
+
+
+def test_a_choice_shows_the_words_it_was_offered_in(client, login, bench, complete_lot):
+    login(bench.technician)
+    page = client.get(f"/lots/{complete_lot.id}").get_data(as_text=True)
+    assert "Action</td><td><strong>Count only</strong>" in page or "Action</td><td><strong>Feed</strong>" in page
+    assert "Action</td><td><strong>none</strong>" not in page and "(typed “none”)" not in page
