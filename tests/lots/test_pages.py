@@ -38,7 +38,8 @@ def test_each_limit_is_written_once_beside_its_check(client, login, bench, compl
     login(bench.technician)
     page = client.get(f"/lots/{complete_lot.id}").get_data(as_text=True)
     assert "is within limits (alert &lt; 80 %, action &lt; 70 %)" in page
-    assert "(alert &lt; 80 %, action &lt; 70 %) <small" not in page and "(alert &lt; 80 %, action &lt; 70 %) (" not in page
+    limits = "(alert &lt; 80 %, action &lt; 70 %)"
+    assert f"{limits} <small" not in page and f"{limits} (" not in page
 
 
 def test_a_choice_shows_the_words_it_was_offered_in(client, login, bench, complete_lot):
