@@ -147,9 +147,18 @@ def refuse_implausible(quantity: Quantity, text: str, field: str | None = None) 
     return quantity
 
 
-def read_typed(text: str, expected_unit: str | None = None, field: str | None = None) -> Quantity:
-    """Read a typed value (units.parse_quantity) and refuse it outside its plausible range."""
-    return refuse_implausible(parse_quantity(text, expected_unit), text, field)
+def read_typed(text: str, expected_unit: str | None = None, field: str | None = None,
+               label: str | None = None) -> Quantity:
+    """Read a typed value (units.parse_quantity) and refuse it outside its plausible range.
+
+    `label`: the field's name as the form shows it, put before a refusal so that it says which field is wrong.
+    """
+    try:
+        return refuse_implausible(parse_quantity(text, expected_unit), text, field)
+    except QuantityError as error:
+        if label is None:
+            raise
+        raise type(error)(f"{label}: {error.message}") from None
 
 
 def window(kind: str) -> Window:

@@ -246,7 +246,7 @@ def record_administration(dose: DoseUnit, user, password: str, username: str, st
     issue = queries.issue_of(dose)
     _refuse(guards.administration_problem(started_at, ended_at, check.checked_at, issue.use_by,
                                           clock.now() + FUTURE_TOLERANCE))
-    volume = to_lab_unit(read_typed(volume_infused_text, "mL", "infusion.volume"), "mL")
+    volume = to_lab_unit(read_typed(volume_infused_text, "mL", "infusion.volume", "Volume infused"), "mL")
     _refuse(guards.volume_problem(volume, dose.final_volume))
     administration = Administration(
         dose=dose, bedside_check_id=check.id, started_at=started_at, ended_at=ended_at, volume_infused=volume,

@@ -96,7 +96,7 @@ def record_body_weight(user, subject: Subject, entered: str, measured_on: date) 
     entered = (entered or "").strip()
     if len(entered) > 60:
         raise DomainError("A body weight may have at most 60 characters.")
-    weight = to_lab_unit(read_typed(entered, "kg", "body_weight"), "kg")
+    weight = to_lab_unit(read_typed(entered, "kg", "body_weight", "Body weight"), "kg")
     _refuse(guards.weight_problem(weight, measured_on, clock.today(), subject.date_of_birth))
     body_weight = BodyWeight(subject=subject, weight=weight, entered=entered, measured_on=measured_on,
                              recorded_at=clock.now(), recorded_by_id=user.id)

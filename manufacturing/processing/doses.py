@@ -64,7 +64,8 @@ def _check_weight(lot: Lot, weight: BodyWeight | None) -> BodyWeight:
 
 def _unit(lot: Lot, request: DoseRequest, weight: BodyWeight, concentration: Quantity, division: str,
           performed_at, spec) -> DoseUnit:
-    final_volume = read_typed(request.final_volume, "mL", "dose_preparation.final_volume")
+    final_volume = read_typed(request.final_volume, "mL", "dose_preparation.final_volume",
+                              f"Unit {division}: final volume")
     cells = calc.cells_required(request.dose_per_kg, weight.weight)
     # The cells are drawn from the harvest, washed and resuspended in the final volume.
     drawn = calc.dose_volume(request.dose_per_kg, weight.weight, concentration)

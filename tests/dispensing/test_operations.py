@@ -322,6 +322,7 @@ def test_administration_only_after_a_bedside_check(issued):
     ({"volume_infused_text": "51 mL"}, "more than the bag holds"),
     ({"volume_infused_text": "0 mL"}, "more than 0 mL"),
     ({"volume_infused_text": "50 g"}, "volume"),
+    ({"volume_infused_text": "50"}, "Volume infused: 50: add the unit, e.g. 185 mL"),
     ({"adverse_reactions": " "}, "required"),
 ])
 def test_administration_entries_are_checked(issued, changes, words):
