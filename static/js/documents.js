@@ -15,6 +15,8 @@
       document.body.appendChild(box);
     }
     box.textContent = text;
+    box.setAttribute("role", "status");
+    box.classList.remove("refusal");
     box.hidden = false;
     return box;
   }
@@ -36,21 +38,37 @@
     setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
   }
 
+  // A refusal comes back as the page it was flashed on (already read: reloading would lose the message).
+  // Put that page in place and show the refusal where the person is looking, until they touch the page.
+  function showRefusal(html, url) {
+    var page = new DOMParser().parseFromString(html, "text/html");
+    var main = page.querySelector("main"), here = document.querySelector("main");
+    if (!main || !here) { window.location = url; return; }
+    here.replaceWith(document.importNode(main, true));
+    history.replaceState(null, "", url);
+    var refusal = document.querySelector(".flashes .flash-error, .flashes .flash-warning");
+    if (!refusal) { return; }
+    var box = overlay(refusal.textContent.trim());
+    box.setAttribute("role", "alert");
+    box.classList.add("refusal");
+    document.addEventListener("click", function hide() { box.hidden = true; box.classList.remove("refusal"); },
+                              {once: true, capture: true});
+  }
+
   function fetchDocument(url, options, label) {
     var box = null;
     var timer = setTimeout(function () { box = overlay("Preparing " + label + "…"); }, SLOW_MS);
     return fetch(url, options).then(function (response) {
       var type = response.headers.get("Content-Type") || "";
       if (!response.ok || type.indexOf("application/pdf") !== 0) {
-        window.location = response.url;  // the page explains why (a refusal is flashed there)
-        return;
+        return response.text().then(function (html) { showRefusal(html, response.url); });
       }
       return response.blob().then(function (blob) { save(blob, filenameOf(response, "document.pdf")); });
     }).catch(function () {
       overlay("The " + label + " could not be prepared. Try again.");
     }).finally(function () {
       clearTimeout(timer);
-      if (box) { box.hidden = true; }
+      if (box && !box.classList.contains("refusal")) { box.hidden = true; }
     });
   }
 

@@ -1,0 +1,35 @@
+"""A refusal is seen where the person is looking, also when the act was a document fetched in the background."""
+
+import pytest
+from playwright.sync_api import expect
+
+from manufacturing.core.audit import set_actor
+from manufacturing.dispensing.operations import discard_dose
+from manufacturing.processing.doses import doses_of
+from tests.browser.conftest import log_in, screenshot
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_label_refused_after_the_page_was_read_says_why_on_the_spot(new_page, prepared, database):
+    qa, lot_id = prepared.bench.qa, prepared.lot.id
+    unit = doses_of(prepared.lot)[0]
+    username = qa.username
+    page = new_page()
+    page.set_viewport_size({"width": 768, "height": 1024})
+    log_in(page, username, PASSWORD)
+    page.goto(f"/lots/{lot_id}#doses")
+    button = page.locator(".label-form button").first
+    expect(button).to_be_visible()
+    set_actor(database.session, qa.id, qa.username)
+    discard_dose(unit, qa, "Bag damaged in transport")  # meanwhile, the unit is discarded
+    database.session.commit()
+    button.click()
+    refusal = page.locator("#document-overlay")
+    expect(refusal).to_be_visible()
+    assert "no label is printed" in refusal.inner_text() and refusal.get_attribute("role") == "alert"
+    assert "no label is printed" in page.locator(".flashes").inner_text()  # and kept on the page it was said on
+    screenshot(page, "label-refused-768")
+    page.locator("h1, h2").first.click()
+    expect(refusal).to_be_hidden()
