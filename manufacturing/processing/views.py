@@ -10,6 +10,7 @@ from manufacturing.lots.lookup import lot_or_404
 from manufacturing.patients.models import BodyWeight
 from manufacturing.processing import doses, forms, operations
 from manufacturing.processing.checks import lot_spec, lot_study
+from manufacturing.processing.entry_help import entry_help
 from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import ProcessStep, StepKind
 
@@ -61,7 +62,8 @@ def record_step(lot_id: int, kind_slug: str):
     lot, kind = lot_or_404(lot_id), _kind_or_404(kind_slug)
     step_definition = definition(kind)
     form = forms.step_form(step_definition, formdata=request.form or None)
-    context = {"form": form, "definition": step_definition, "lot": lot, "title": kind.title}
+    guide = entry_help(lot, kind)
+    context = {"form": form, "definition": step_definition, "lot": lot, "title": guide.title, "help": guide}
     if not form.validate_on_submit():
         return _form_page("processing/step_form.html", context)
     if attempt(operations.record_step, lot, kind, form.to_input(), acting_user(), form.sign_password.data,

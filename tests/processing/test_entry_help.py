@@ -1,0 +1,27 @@
+"""Beside a step's form: which culture day it is, the pinned limits each value is judged by, the last values."""
+
+from manufacturing.core import clock
+from manufacturing.processing.entry_help import entry_help
+from manufacturing.processing.models import StepKind
+from tests.processing.factories import SCHEDULE
+
+
+def test_a_culture_count_is_told_its_day_limits_and_the_last_count(client, login, bench):
+    lot = bench.lot_through(StepKind.CULTURE_DAY, culture_days=(5,))
+    with clock.frozen(bench.at(SCHEDULE[StepKind.CULTURE_DAY0] + 24 * 7 + 1)):
+        guide = entry_help(lot, StepKind.CULTURE_DAY)
+        login(bench.technician)
+        page = client.get(f"/lots/{lot.id}/steps/culture-day/new").get_data(as_text=True)
+    assert guide.title == "Culture day 7" and "<h1>Culture day 7</h1>" in page
+    assert guide.limits["viability"] == "alert < 80 %, action < 70 %"
+    assert guide.previous["concentration"] == "3.10 × 10⁶ cells/mL (culture day 5)"
+    assert "limits: alert &lt; 80 %, action &lt; 70 %" in page and "last: 3.10 × 10⁶ cells/mL (culture day 5)" in page
+
+
+def test_the_first_count_follows_the_seeding_and_a_field_without_help_has_no_hint(bench):
+    lot = bench.lot_through(StepKind.CULTURE_DAY0)
+    guide = entry_help(lot, StepKind.CULTURE_DAY)
+    assert guide.title.startswith("Culture day ")
+    assert all(text.endswith("(culture day 0)") for text in guide.previous.values())
+    assert guide.hint("no_such_field", None) is None
+    assert guide.hint("viability", "Unit: %").startswith("Unit: % · limits: ")
