@@ -1,6 +1,6 @@
 """Read the audit trail: filtered, newest first."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import Select, select
 
@@ -11,9 +11,6 @@ from manufacturing.core.paging import Page, keyset_page, page_size
 CHAIN_ORDER = (AuditEvent.id.desc(),)  # the chain's own order: newest first
 TIME_ORDER = (AuditEvent.occurred_at.desc(), AuditEvent.id.desc())  # between dates, read along the time index
 
-
-def _local_midnight(day: date) -> datetime:
-    return clock.local_from_naive(datetime.combine(day, time.min))
 
 
 def trail_query(entity=None, entity_id=None, scope=None, user=None, action=None,
@@ -31,9 +28,9 @@ def trail_query(entity=None, entity_id=None, scope=None, user=None, action=None,
     if action:
         query = query.where(AuditEvent.action.startswith(action.strip(), autoescape=True))
     if date_from:
-        query = query.where(AuditEvent.occurred_at >= _local_midnight(date_from))
+        query = query.where(AuditEvent.occurred_at >= clock.local_midnight(date_from))
     if date_to:
-        query = query.where(AuditEvent.occurred_at < _local_midnight(date_to + timedelta(days=1)))
+        query = query.where(AuditEvent.occurred_at < clock.local_midnight(date_to + timedelta(days=1)))
     return query.order_by(*CHAIN_ORDER)
 
 

@@ -85,3 +85,8 @@ def _format_local(moment: datetime, seconds: bool, zone: str) -> str:
 def local_from_naive(moment: datetime) -> datetime:
     """Read a naive date-time typed at the bench as site local time and return it in UTC."""
     return moment.replace(tzinfo=site_zone()).astimezone(UTC)
+
+
+def local_midnight(day: date) -> datetime:
+    """The UTC moment a site's local calendar day begins (a filter 'from' that day, or 'to' the day before)."""
+    return local_from_naive(datetime.combine(day, datetime.min.time()))

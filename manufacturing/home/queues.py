@@ -4,7 +4,7 @@ Every queue shows its first rows and how many there are, in a fixed number of qu
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import Select, case, func, select
@@ -52,14 +52,11 @@ def _queue(title: str, query: Select, kind: str, empty: str = "Nothing waiting."
     return Queue(title, items, kind, empty, _count(query))
 
 
-def _local_midnight(day) -> datetime:
-    return clock.local_from_naive(datetime.combine(day, time.min))
-
 
 def culture_days_due_query() -> Select:
     """Lots in culture without a count today, with the moment of their culture day 0, by lot number."""
     today = clock.today()
-    start, end = _local_midnight(today), _local_midnight(today + timedelta(days=1))
+    start, end = clock.local_midnight(today), clock.local_midnight(today + timedelta(days=1))
     counted_today = (ProcessStep.kind == StepKind.CULTURE_DAY) & (ProcessStep.performed_at >= start) \
         & (ProcessStep.performed_at < end)
     in_culture = select(Lot.id).where(Lot.state == LotState.IN_CULTURE)

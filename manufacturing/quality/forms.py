@@ -1,10 +1,11 @@
 """Deviation forms."""
 
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from manufacturing.core.forms import LabForm, SignatureFields
+from manufacturing.core.forms import LabForm, SignatureFields, Within
+from manufacturing.lots.models import LotState
 from manufacturing.quality.models import DeviationClass
 
 
@@ -28,3 +29,17 @@ class AssessmentForm(LabForm):
 
 class CloseForm(SignatureFields, LabForm):
     pass
+
+
+class LotFilterForm(LabForm):
+    """The lot list's filter: read from the query string, so that a filtered list can be bookmarked and paged."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField("State", choices=[SelectChoice("", "Any state")] + [SelectChoice(s.name, s.title)
+                                                                               for s in LotState],
+                        validators=[Optional()])
+    subject = StringField("Subject ID", validators=[Optional(), Length(max=40)])
+    opened_from = DateField("Opened from (local date)", validators=[Optional(), Within("search")])
+    opened_to = DateField("Opened to (local date, inclusive)", validators=[Optional(), Within("search")])

@@ -1,13 +1,16 @@
 """The lots list: a page of lots with the figures of each, read in a fixed number of queries."""
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import joinedload
 
+from manufacturing.core import clock
 from manufacturing.core.paging import Page, keyset_page
 from manufacturing.extensions import db
-from manufacturing.lots.models import Lot
+from manufacturing.lots.models import Lot, LotState
+from manufacturing.patients.models import Subject
 from manufacturing.processing import progress
 from manufacturing.processing.guards import unverified_clause
 from manufacturing.processing.models import ProcessStep, StepKind
@@ -25,9 +28,24 @@ class LotRow:
     open_deviations: int
 
 
-def lots_page() -> Page:
-    """The page of lots the request asks for, newest first, each with its figures."""
-    page = keyset_page(select(Lot).options(joinedload(Lot.subject)), ORDER)
+def filtered(state: str | None = None, subject: str | None = None, opened_from: date | None = None,
+             opened_to: date | None = None) -> Select:
+    """The lots in a state, of a subject (its ID, any case), opened within local dates (both inclusive)."""
+    query = select(Lot).options(joinedload(Lot.subject))
+    if state:
+        query = query.where(Lot.state == LotState[state])
+    if subject:
+        query = query.join(Lot.subject).where(func.upper(Subject.subject_code) == subject.strip().upper())
+    if opened_from:
+        query = query.where(Lot.opened_at >= clock.local_midnight(opened_from))
+    if opened_to:
+        query = query.where(Lot.opened_at < clock.local_midnight(opened_to + timedelta(days=1)))
+    return query
+
+
+def lots_page(query: Select | None = None) -> Page:
+    """The page of lots the request asks for (all, or those of a filter), newest first, each with its figures."""
+    page = keyset_page(query if query is not None else filtered(), ORDER)
     page.rows = lot_rows(page.rows)
     return page
 

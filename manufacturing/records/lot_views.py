@@ -1,8 +1,8 @@
 """Lot list and lot page (the batch record on screen: steps, documents, label prints); hold, lift hold, cancel."""
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from manufacturing.core.forms import ReasonForm, SignForm
 from manufacturing.core.page_cache import cached_part, viewer
@@ -14,7 +14,8 @@ from manufacturing.processing.growth import growth_chart
 from manufacturing.processing.guards import can_verify
 from manufacturing.processing.kinds import next_kinds
 from manufacturing.quality import lot_record
-from manufacturing.quality.lot_list import lots_page
+from manufacturing.quality.forms import LotFilterForm
+from manufacturing.quality.lot_list import filtered, lots_page
 from manufacturing.records import jobs, storage
 from manufacturing.records.label import may_print
 from manufacturing.release.models import LabelPrint
@@ -31,7 +32,12 @@ ACTIONS = {
 
 @bp.get("/")
 def index():
-    return render_template("lots/index.html", page=lots_page())
+    form = LotFilterForm(request.args)
+    if form.validate():
+        page = lots_page(filtered(**{name: field.data for name, field in form._fields.items()}))
+    else:  # a filter that cannot be read matches nothing: it never widens to every lot
+        page = lots_page(filtered().where(false()))
+    return render_template("lots/index.html", page=page, form=form)
 
 
 @bp.get("/<id:lot_id>")

@@ -47,3 +47,29 @@ def test_a_choice_shows_the_words_it_was_offered_in(client, login, bench, comple
     page = client.get(f"/lots/{complete_lot.id}").get_data(as_text=True)
     assert "Action</td><td><strong>Count only</strong>" in page or "Action</td><td><strong>Feed</strong>" in page
     assert "Action</td><td><strong>none</strong>" not in page and "(typed “none”)" not in page
+
+
+def test_the_lot_list_filters_by_state_subject_and_opening_date(client, login, bench, complete_lot):
+    from datetime import timedelta
+
+    from manufacturing.core import clock
+
+    second = bench.receive(din="=G12342600012400")  # the same subject's second bag, just received
+    login(bench.qa)
+
+    def listed(**query) -> set[str]:
+        page = client.get("/lots/", query_string=query).get_data(as_text=True)
+        return {lot.lot_number for lot in (complete_lot, second) if f">{lot.lot_number}<" in page}
+
+    both = {complete_lot.lot_number, second.lot_number}
+    assert listed() == both
+    assert listed(state="DOSES_PREPARED") == {complete_lot.lot_number}
+    assert listed(state="RECEIVED") == {second.lot_number}
+    assert listed(subject=complete_lot.subject.subject_code.lower()) == both
+    assert listed(subject="NOBODY-1") == set()
+    opened, day = clock.local_date(complete_lot.opened_at), timedelta(days=1)
+    assert complete_lot.lot_number in listed(opened_from=opened.isoformat(), opened_to=opened.isoformat())
+    assert listed(opened_to=(opened - day).isoformat()) == set()
+    assert listed(opened_from=(clock.today() + day).isoformat()) == set()
+    assert listed(state="NO_SUCH_STATE") == set() and listed(opened_from="0001-01-01") == set()
+    assert "No lot matches the filter." in client.get("/lots/?subject=NOBODY-1").get_data(as_text=True)
