@@ -146,3 +146,30 @@ def administered_dates(subject) -> dict[int, date]:
              .join(DoseUnit, Administration.dose_unit_id == DoseUnit.id).join(Lot, DoseUnit.lot_id == Lot.id)
              .where(Lot.subject_id == subject.id).order_by(Administration.started_at))
     return {infusion: clock.local_date(started_at) for infusion, started_at in db.session.execute(query)}
+
+
+# The pharmacy's history: every unit that left the ready queues (issued, given, returned, discarded), newest first.
+HISTORY_STATES = (DoseState.ISSUED, DoseState.ADMINISTERED, DoseState.RETURNED, DoseState.DISCARDED)
+HISTORY_ORDER = (DoseUnit.id.desc(),)
+
+
+@dataclass(frozen=True)
+class Handed:
+    """One row of the history: the unit, its issue and its administration (either may be missing)."""
+
+    dose: DoseUnit
+    issue: Issue | None
+    administration: Administration | None
+
+
+def history_query() -> Select:
+    return select(DoseUnit).where(DoseUnit.state.in_(HISTORY_STATES)).options(WITH_LOT).order_by(*HISTORY_ORDER)
+
+
+def handed(doses: list[DoseUnit]) -> list[Handed]:
+    """The page's units with their issues and administrations, in two queries whatever the page's size."""
+    ids = [dose.id for dose in doses]
+    issues = {row.dose_unit_id: row for row in db.session.scalars(select(Issue).where(Issue.dose_unit_id.in_(ids)))}
+    given = {row.dose_unit_id: row
+             for row in db.session.scalars(select(Administration).where(Administration.dose_unit_id.in_(ids)))}
+    return [Handed(dose, issues.get(dose.id), given.get(dose.id)) for dose in doses]

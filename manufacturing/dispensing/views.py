@@ -39,6 +39,23 @@ def index():
     return render_template("dispensing/index.html", to_issue=issue, to_give=give, orders=orders)
 
 
+@bp.get("/history")
+@role_required(Role.PHARMACY, Role.QA)
+def history():
+    page = keyset_page(queries.history_query(), queries.HISTORY_ORDER)
+    page.rows = queries.handed(page.rows) if page.rows else []
+    return render_template("dispensing/history.html", page=page)
+
+
+@bp.get("/doses/<id:dose_id>/slip")
+@role_required(Role.PHARMACY, Role.QA)
+def slip(dose_id: int):
+    """The issue slip that goes with the bag to the ward: what was handed over, to whom, until when."""
+    dose = _dose_or_404(dose_id)
+    issue = queries.issue_of(dose) or abort(404)
+    return render_template("dispensing/slip.html", dose=dose, issue=issue, signatures=signature_lines(issue))
+
+
 def _preview(dose: DoseUnit, order: InfusionOrder | None):
     """The bag's dose per kg at the order's weight and its deviation, while the unit is not yet issued."""
     if order is None or not DOSE.allows(dose, "issued"):

@@ -79,6 +79,10 @@
     fetchDocument(link.href, {credentials: "same-origin"}, link.dataset.document);
   });
 
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) { window.print(); }
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target.closest("form[data-document]");
     if (!form) { return; }

@@ -60,7 +60,8 @@ def _pages(ward) -> dict[str, list[str]]:
         "tech.one": ["/", "/lots/", f"/lots/{lot}", f"/qc/lots/{lot}", "/lots/receive", "/materials/",
                      "/deviations/", "/find?code=nothing"],
         "qa.one": ["/", "/release/", f"/release/doses/{dose}", "/release/alerts/", "/audit/", "/specs/"],
-        "pharm.one": ["/", "/pharmacy/", f"/pharmacy/doses/{dose}", "/subjects/", f"/subjects/{subject}"],
+        "pharm.one": ["/", "/pharmacy/", "/pharmacy/history", f"/pharmacy/doses/{dose}", "/subjects/",
+                      f"/subjects/{subject}"],
         "admin.one": ["/", "/admin/users/"],
     }
 

@@ -176,3 +176,18 @@ def test_return_through_the_page(client, login, ward):
     db.session.refresh(ward.fresh)
     assert ward.fresh.state == DoseState.RETURNED
     assert "Issue and sign" not in text(client.get(url(ward)))
+
+
+def test_the_history_lists_what_left_the_pharmacy_and_the_slip_goes_with_the_bag(client, login, ward, technician):
+    login(ward.pharmacist)
+    assert "No dose unit has left the pharmacy yet." in text(client.get("/pharmacy/history"))
+    assert client.get(url(ward, "slip")).status_code == 404  # not issued yet: no slip
+    done(ward.pharmacist, issue, ward)
+    history = text(client.get("/pharmacy/history"))
+    assert f"{ward.lot.lot_number} A0" in history and "Nurse" in history and "Issued" in history
+    assert f"{ward.lot.lot_number} B0" not in history  # still in the pharmacy
+    slip = text(client.get(url(ward, "slip")))
+    assert "Issue slip" in slip and "LAL2013-RM-001" in slip and "G1234 26 000123" in slip
+    assert "Use by" in slip and "· Issued ·" in slip and "data-print" in slip
+    login(technician)
+    assert client.get("/pharmacy/history").status_code == 403 and client.get(url(ward, "slip")).status_code == 403
