@@ -96,3 +96,15 @@ def test_every_main_page_fits_the_tablet_and_passes_axe(new_page, ward, admin, v
             screenshot(page, f"tablet-{viewport}-{username}-{name}")
         page.context.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+def test_the_growth_curve_labels_are_legible_on_the_tablet(new_page, ward, viewport):
+    username, lot_id = ward.bench.technician.username, ward.lot.id
+    page = new_page()
+    page.set_viewport_size(VIEWPORTS[viewport])
+    log_in(page, username, PASSWORD)
+    page.goto(f"/lots/{lot_id}")
+    heights = page.evaluate("() => [...document.querySelectorAll('svg.growth text')]"
+                            ".map(t => t.getBoundingClientRect().height)")
+    assert heights and min(heights) >= 12, heights  # about 7 px before: the chart shared a row at tablet size
