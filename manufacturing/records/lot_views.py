@@ -12,6 +12,7 @@ from manufacturing.lots import guards, operations
 from manufacturing.lots.lookup import lot_or_404
 from manufacturing.processing.growth import growth_chart
 from manufacturing.processing.guards import can_verify
+from manufacturing.processing.progress import next_action
 from manufacturing.processing.kinds import next_kinds
 from manufacturing.quality import lot_record
 from manufacturing.quality.forms import LotFilterForm
@@ -62,6 +63,7 @@ def _page(lot, preparing) -> str:
         printable={dose.id for dose in executed.doses if may_print(dose, current_user)},
         may_verify={view.step.id for view in executed.steps
                     if can_verify(view.step, current_user, [line.signature for line in view.signatures])},
+        next_action=next_action(lot, [view.step for view in executed.steps]),
     )
 
 

@@ -73,3 +73,14 @@ def test_the_lot_list_filters_by_state_subject_and_opening_date(client, login, b
     assert listed(opened_from=(clock.today() + day).isoformat()) == set()
     assert listed(state="NO_SUCH_STATE") == set() and listed(opened_from="0001-01-01") == set()
     assert "No lot matches the filter." in client.get("/lots/?subject=NOBODY-1").get_data(as_text=True)
+
+
+def test_the_lot_page_opens_on_what_the_lot_waits_for(client, login, bench):
+    lot = bench.receive()
+    login(bench.verifier)
+    page = client.get(f"/lots/{lot.id}").get_data(as_text=True)
+    assert "<strong>Next:</strong> Verify apheresis receipt" in page
+    assert 'class="btn btn-primary" href="#step-' in page.split('data-testid="next-action"')[1].split("</section>")[0]
+    login(bench.technician)  # the performer: told what waits, offered nothing to sign
+    mine = client.get(f"/lots/{lot.id}").get_data(as_text=True).split('data-testid="next-action"')[1]
+    assert "Verify apheresis receipt" in mine.split("</section>")[0] and "#step-" not in mine.split("</section>")[0]
