@@ -12,8 +12,8 @@ from manufacturing.lots import guards, operations
 from manufacturing.lots.lookup import lot_or_404
 from manufacturing.processing.growth import growth_chart
 from manufacturing.processing.guards import can_verify
-from manufacturing.processing.progress import next_action
 from manufacturing.processing.kinds import next_kinds
+from manufacturing.processing.progress import next_action
 from manufacturing.quality import lot_record
 from manufacturing.quality.forms import LotFilterForm
 from manufacturing.quality.lot_list import filtered, lots_page
