@@ -31,5 +31,27 @@ def test_a_label_refused_after_the_page_was_read_says_why_on_the_spot(new_page, 
     assert "no label is printed" in refusal.inner_text() and refusal.get_attribute("role") == "alert"
     assert "no label is printed" in page.locator(".flashes").inner_text()  # and kept on the page it was said on
     screenshot(page, "label-refused-768")
-    page.locator("h1, h2").first.click()
+    page.locator("h2").first.click()
     expect(refusal).to_be_hidden()
+
+
+def test_a_verification_is_answered_beside_its_step(new_page, bench, database):
+    lot = bench.receive()
+    lot_id, username = lot.id, bench.verifier.username
+    page = new_page()
+    page.set_viewport_size({"width": 768, "height": 1024})
+    log_in(page, username, PASSWORD)
+    page.goto(f"/lots/{lot_id}")
+    form = page.locator("form[action$='/verify']").first
+    form.locator("input[name=sign_username]").fill(username)
+    form.locator("input[name=sign_password]").fill("not the password")
+    form.get_by_role("button", name="Sign as verified").click()
+    here = page.locator("section.step .flashes")
+    expect(here).to_contain_text("not accepted")
+    expect(here).to_be_in_viewport()
+    screenshot(page, "verify-refused-beside-step-768")
+    form = page.locator("form[action$='/verify']").first
+    form.locator("input[name=sign_username]").fill(username)
+    form.locator("input[name=sign_password]").fill(PASSWORD)
+    form.get_by_role("button", name="Sign as verified").click()
+    expect(page.locator("section.step .flashes")).to_contain_text("Step verified and signed.")
