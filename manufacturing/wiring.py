@@ -158,6 +158,7 @@ def _register_errors(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = clock.format_local
+    app.jinja_env.filters["in_sentence"] = text.in_sentence
     app.jinja_env.filters["manifestation"] = manifestation
     app.jinja_env.filters["quantity"] = format_quantity
     app.jinja_env.filters["limit"] = format_limit

@@ -71,3 +71,11 @@ def _refuse_hidden_characters(session: Session, flush_context, instances) -> Non
         for column, value in _texts_of(record):
             if problem := stored_text_problem(value):
                 raise TextRefused(f"Not saved: the {column.replace('_', ' ')} {problem}.")
+
+
+def in_sentence(title: str) -> str:
+    """A title as it reads inside a sentence: 'Culture day 5' -> 'culture day 5'; 'CD3 depletion' keeps its capitals."""
+    first, space, rest = title.partition(" ")
+    if sum(character.isupper() for character in first) > 1 or any(character.isdigit() for character in first):
+        return title
+    return first.lower() + space + rest

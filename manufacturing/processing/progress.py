@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from manufacturing.core import clock
+from manufacturing.core.text import in_sentence
 from manufacturing.extensions import db
 from manufacturing.lots.guards import awaits_release, is_cancelled, is_on_hold
 from manufacturing.lots.models import Lot
@@ -26,12 +27,12 @@ def next_action(lot: Lot, steps: list[ProcessStep]) -> str:
         return "QA to review the hold"
     waiting = guards.unverified(steps)
     if waiting:
-        return f"Verify {step_title(waiting[0]).lower()}"
+        return f"Verify {in_sentence(step_title(waiting[0]))}"
     kinds = next_kinds(lot)
     if StepKind.HARVEST in kinds:
         return "Culture day count or harvest"
     if kinds:
-        return f"Record {kinds[0].title.lower()}"
+        return f"Record {in_sentence(kinds[0].title)}"
     return "QA review and release" if awaits_release(lot) else ""
 
 

@@ -1,5 +1,6 @@
 """Transition tables of the bench's records: a process step, and a dose unit from quarantine to the patient."""
 
+from manufacturing.core.text import in_sentence
 from manufacturing.core.transitions import StateMachine, Transition, states
 from manufacturing.processing.models import DoseState as D
 from manufacturing.processing.models import DoseUnit, ProcessStep, StepStatus
@@ -7,7 +8,7 @@ from manufacturing.processing.models import DoseUnit, ProcessStep, StepStatus
 STEP = StateMachine(ProcessStep, [
     Transition("verified", states(StepStatus.PERFORMED), StepStatus.VERIFIED),
     Transition("corrected", states(StepStatus.PERFORMED, StepStatus.VERIFIED), StepStatus.PERFORMED),
-], field="status", what=lambda step: f"The {step.kind.title.lower()}")
+], field="status", what=lambda step: f"The {in_sentence(step.kind.title)}")
 
 RELEASED = states(D.RELEASED_INTERIM, D.RELEASED)
 # Units that count as released for the lot's results: a failing result after release reaches them.

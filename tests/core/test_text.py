@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from manufacturing.accounts.models import User
-from manufacturing.core.text import TextRefused, text_problem
+from manufacturing.core.text import TextRefused, in_sentence, text_problem
 from tests.factories import make_user
 
 HIDDEN = ["\x00", "\x01", "\x1b", "\x7f", "\x85", "\x9b", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
@@ -44,3 +44,10 @@ def test_the_database_refuses_hidden_characters_whatever_the_path(database, name
 
 def test_the_database_keeps_line_breaks_and_letters(database):
     assert make_user("cli.user", full_name="Niccolò Müller\tÆrø 李").full_name == "Niccolò Müller\tÆrø 李"
+
+
+@pytest.mark.parametrize(("title", "read"), [("Culture day 5", "culture day 5"), ("CD3 depletion", "CD3 depletion"),
+                                             ("Apheresis receipt", "apheresis receipt"), ("Harvest", "harvest"),
+                                             ("CD56 selection", "CD56 selection"), ("", "")])
+def test_a_title_in_a_sentence_keeps_its_acronyms(title, read):
+    assert in_sentence(title) == read
