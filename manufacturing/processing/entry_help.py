@@ -6,12 +6,15 @@ the limit each value is judged against (kinds.limit_source), the culture day as 
 
 from dataclasses import dataclass, field
 
+from manufacturing.core.errors import DomainError
+from manufacturing.core.plausible import read_typed
 from manufacturing.lots.models import Lot
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.kinds import definition, limit_source
 from manufacturing.processing.models import ProcessStep, StepKind
 from manufacturing.processing.operations import lot_steps
 from manufacturing.processing.progress import culture_day_today, step_title
+from manufacturing.specifications.loader import evaluate_limit
 from manufacturing.units import format_quantity
 
 # The step whose values the next one follows on: a count follows the last count, or the seeding.
@@ -55,3 +58,29 @@ def entry_help(lot: Lot, kind: StepKind) -> EntryHelp:
             if value is not None and value.quantity is not None:
                 shown[spec.key] = f"{format_quantity(value.quantity)} ({step_title(previous).lower()})"
     return EntryHelp(title, limits, shown)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A value as typed, judged by the rules it will be judged by on saving: a colour and what it means."""
+
+    tone: str  # green, amber, red; "" when there is nothing to judge or it cannot be read yet
+    message: str
+
+
+def judge(lot: Lot, kind: StepKind, key: str, text: str) -> Judged:
+    """Read a value being typed into a step's field and judge it against the lot's pinned limit for that field."""
+    step_definition = definition(kind)
+    spec = next((f for f in step_definition.fields if f.key == key and f.kind == "quantity"), None)
+    if spec is None or not text.strip():
+        return Judged("", "")
+    limit = next((limit for limit in lot_spec(lot).limits(step_definition.spec_step)
+                  if limit_source(step_definition.spec_step, limit.key) == key), None)
+    try:
+        quantity = read_typed(text, spec.unit, f"{step_definition.spec_step}.{key}")
+    except DomainError as error:
+        return Judged("", error.message)
+    if limit is None:
+        return Judged("", f"Read: {format_quantity(quantity)}")
+    evaluation = evaluate_limit(limit, quantity)
+    return Judged(evaluation.outcome.tone, evaluation.reason)

@@ -1,6 +1,6 @@
 """Step pages at the bench: receive an apheresis, record, verify and correct steps, prepare doses."""
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from manufacturing.core.forms import SignForm
 from manufacturing.core.permissions import Role, role_required
@@ -9,8 +9,8 @@ from manufacturing.extensions import db
 from manufacturing.lots.lookup import lot_or_404
 from manufacturing.patients.models import BodyWeight
 from manufacturing.processing import doses, forms, operations
+from manufacturing.processing import entry_help as guides
 from manufacturing.processing.checks import lot_spec, lot_study
-from manufacturing.processing.entry_help import entry_help
 from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import ProcessStep, StepKind
 
@@ -62,7 +62,7 @@ def record_step(lot_id: int, kind_slug: str):
     lot, kind = lot_or_404(lot_id), _kind_or_404(kind_slug)
     step_definition = definition(kind)
     form = forms.step_form(step_definition, formdata=request.form or None)
-    guide = entry_help(lot, kind)
+    guide = guides.entry_help(lot, kind)
     context = {"form": form, "definition": step_definition, "lot": lot, "title": guide.title, "help": guide}
     if not form.validate_on_submit():
         return _form_page("processing/step_form.html", context)
@@ -70,6 +70,15 @@ def record_step(lot_id: int, kind_slug: str):
                form.sign_username.data, success=f"{kind.title} recorded and signed."):
         return redirect(url_for("lots.detail", lot_id=lot.id))
     return _form_page("processing/step_form.html", context, refused=True)
+
+
+@bp.get("/<id:lot_id>/steps/<kind_slug>/judge")
+@role_required(Role.TECHNICIAN)
+def judge(lot_id: int, kind_slug: str):
+    """Judge a value as it is typed, by the rules of saving (JSON for the form's colouring)."""
+    lot, kind = lot_or_404(lot_id), _kind_or_404(kind_slug)
+    judged = guides.judge(lot, kind, request.args.get("field", "")[:40], request.args.get("value", "")[:80])
+    return jsonify(tone=judged.tone, message=judged.message)
 
 
 @bp.post("/<id:lot_id>/steps/<id:step_id>/verify")

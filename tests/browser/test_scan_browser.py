@@ -1,5 +1,7 @@
 """A barcode scanner types the code and presses Enter: pages take a scan, check it and move on, at tablet size."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -81,3 +83,21 @@ def test_at_the_bedside_a_wristband_scan_does_not_send_the_half_filled_check(new
     scanner(page, SCAN)
     expect(page.locator("#first_division")).to_be_focused()
     screenshot(page, "bedside-scans-768")
+
+
+def test_a_culture_count_colours_as_it_is_typed(new_page, bench):
+    from manufacturing.processing.models import StepKind
+
+    lot = bench.lot_through(StepKind.CULTURE_DAY, culture_days=(5,))
+    lot_id, username = lot.id, bench.technician.username
+    page = new_page()
+    page.set_viewport_size(PORTRAIT)
+    log_in(page, username, PASSWORD)
+    page.goto(f"/lots/{lot_id}/steps/culture-day/new")
+    viability = page.locator("#v_viability")
+    viability.fill("65 %")
+    expect(viability).to_have_class(re.compile("judged-red"))
+    expect(page.locator("#v_viability-judged")).to_contain_text("below the action limit 70 %")
+    viability.fill("93 %")
+    expect(viability).to_have_class(re.compile("judged-green"))
+    screenshot(page, "culture-judged-768")

@@ -25,3 +25,22 @@ def test_the_first_count_follows_the_seeding_and_a_field_without_help_has_no_hin
     assert all(text.endswith("(culture day 0)") for text in guide.previous.values())
     assert guide.hint("no_such_field", None) is None
     assert guide.hint("viability", "Unit: %").startswith("Unit: % · limits: ")
+
+
+def test_a_value_is_judged_as_typed_by_the_rules_of_saving(client, login, bench):
+    from manufacturing.processing.entry_help import judge
+
+    lot = bench.lot_through(StepKind.CULTURE_DAY, culture_days=(5,))
+    assert judge(lot, StepKind.CULTURE_DAY, "viability", "93 %").tone == "green"
+    assert judge(lot, StepKind.CULTURE_DAY, "viability", "75 %").tone == "amber"
+    red = judge(lot, StepKind.CULTURE_DAY, "viability", "65 %")
+    assert red.tone == "red" and "below the action limit 70 %" in red.message
+    assert judge(lot, StepKind.CULTURE_DAY, "viability", "80").message.endswith("add the unit, e.g. 96 %")
+    assert judge(lot, StepKind.CULTURE_DAY, "volume", "200 mL").message == "Read: 200 mL"  # no limit on it
+    assert judge(lot, StepKind.CULTURE_DAY, "no_such_field", "1").tone == ""
+    login(bench.technician)
+    answer = client.get(f"/lots/{lot.id}/steps/culture-day/judge", query_string={"field": "viability",
+                                                                                 "value": "65 %"}).get_json()
+    assert answer == {"tone": "red", "message": red.message}
+    login(bench.qa)
+    assert client.get(f"/lots/{lot.id}/steps/culture-day/judge?field=viability&value=1").status_code == 403
