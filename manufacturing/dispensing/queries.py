@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from manufacturing.core import clock
@@ -148,7 +148,7 @@ def administered_dates(subject) -> dict[int, date]:
     return {infusion: clock.local_date(started_at) for infusion, started_at in db.session.execute(query)}
 
 
-# The pharmacy's history: every unit that left the ready queues (issued, given, returned, discarded), newest first.
+# The pharmacy's history: every unit issued (then given, returned or held) or discarded, newest unit first.
 HISTORY_STATES = (DoseState.ISSUED, DoseState.ADMINISTERED, DoseState.RETURNED, DoseState.DISCARDED)
 HISTORY_ORDER = (DoseUnit.id.desc(),)
 
@@ -163,7 +163,10 @@ class Handed:
 
 
 def history_query() -> Select:
-    return select(DoseUnit).where(DoseUnit.state.in_(HISTORY_STATES)).options(WITH_LOT).order_by(*HISTORY_ORDER)
+    """Units issued (whatever became of them since: given, returned, held at the ward) or discarded."""
+    issued = select(Issue.id).where(Issue.dose_unit_id == DoseUnit.id).exists()
+    return (select(DoseUnit).where(or_(issued, DoseUnit.state.in_(HISTORY_STATES))).options(WITH_LOT)
+            .order_by(*HISTORY_ORDER))
 
 
 def handed(doses: list[DoseUnit]) -> list[Handed]:

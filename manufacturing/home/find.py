@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from manufacturing.core.errors import DomainError
+from manufacturing.core.text import text_problem
 from manufacturing.extensions import db
 from manufacturing.lots import din as isbt
 from manufacturing.lots.models import Lot
@@ -57,6 +58,8 @@ def find(code: str | None) -> Found:
         raise NotFound("Scan a bag's DIN or a wristband, or type a DIN, a subject ID or a lot number.")
     if len(entry) > LONGEST:
         raise NotFound("That is longer than any code of the lab (two scans run together?): scan once more.")
+    if problem := text_problem(entry):  # the rule of every typed text: hidden and control characters refused
+        raise NotFound(f"The scan {problem}: scan once more.")
     if entry.startswith(isbt.PRODUCT_CODE_DATA_IDENTIFIER):
         raise NotFound("That is a product code: it names the division, not the bag. Scan the bag's DIN.")
     if entry.startswith(isbt.DIN_DATA_IDENTIFIER):
@@ -91,6 +94,8 @@ def scan_problem(kind: str, code: str) -> tuple[str | None, str]:
         return None, ""
     if len(code.strip()) > LONGEST:
         return "That is longer than any code of the lab (two scans run together?): scan once more.", ""
+    if problem := text_problem(code.strip()):
+        return f"The scan {problem}: scan once more.", ""
     try:
         return None, check(code)
     except DomainError as error:

@@ -6,6 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from manufacturing.core.errors import DomainError
+from manufacturing.core.text import text_problem
 from manufacturing.extensions import db
 from manufacturing.home import find as finder
 from manufacturing.home.queues import queues_for
@@ -36,7 +37,8 @@ def find():
     try:
         found = finder.find(code)
     except DomainError as error:
-        return render_template("home/find.html", code=code, problem=error.message)
+        shown = "" if text_problem(code) else code  # a hidden character is named in the message, never echoed
+        return render_template("home/find.html", code=shown, problem=error.message)
     return redirect(url_for(found.endpoint, **found.arguments))
 
 

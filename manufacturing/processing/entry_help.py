@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from manufacturing.core.errors import DomainError
 from manufacturing.core.plausible import read_typed
+from manufacturing.core.text import text_problem
 from manufacturing.lots.models import Lot
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.kinds import definition, limit_source
@@ -74,6 +75,8 @@ def judge(lot: Lot, kind: StepKind, key: str, text: str) -> Judged:
     spec = next((f for f in step_definition.fields if f.key == key and f.kind == "quantity"), None)
     if spec is None or not text.strip():
         return Judged("", "")
+    if problem := text_problem(text):
+        return Judged("", f"The value {problem}.")
     limit = next((limit for limit in lot_spec(lot).limits(step_definition.spec_step)
                   if limit_source(step_definition.spec_step, limit.key) == key), None)
     try:

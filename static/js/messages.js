@@ -9,7 +9,7 @@
   var flashes = document.querySelector(".flashes");
   var id = decodeURIComponent(window.location.hash.slice(1));
   var part = id ? document.getElementById(id) : null;
-  if (!flashes || !part) { return; }
+  if (!flashes || !part || part.tagName !== "SECTION") { return; }  /* a part of the page, never a field */
   part.insertBefore(flashes, part.firstChild);
   flashes.classList.add("flashes-here");
   var folded = part.querySelector("details");

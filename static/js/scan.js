@@ -58,8 +58,16 @@
     if (!checkUrl || !kind || isEmpty(field)) { return Promise.resolve(true); }
     var url = checkUrl + "?kind=" + encodeURIComponent(kind) + "&code=" + encodeURIComponent(field.value);
     return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (response) {
+        var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+        if (response.ok && json && !response.redirected) { return response.json(); }
+        return { ok: true, message: "", unchecked: true };  /* a session ended, say: checked again on saving */
+      })
       .then(function (answer) {
+        if (answer && answer.unchecked) {
+          note(field).textContent = "Not checked now (is the session still open?): the scan is checked on saving.";
+          return true;
+        }
         if (!answer || (!answer.message && answer.ok)) { return true; }
         var shown = note(field);
         shown.textContent = answer.ok ? "Read: " + answer.message : answer.message;

@@ -191,3 +191,14 @@ def test_the_history_lists_what_left_the_pharmacy_and_the_slip_goes_with_the_bag
     assert "Use by" in slip and "· Issued ·" in slip and "data-print" in slip
     login(technician)
     assert client.get("/pharmacy/history").status_code == 403 and client.get(url(ward, "slip")).status_code == 403
+
+
+def test_a_unit_held_at_the_ward_after_issue_stays_in_the_history(client, login, ward):
+    from manufacturing.release.alerts import stop_released_units
+
+    done(ward.pharmacist, issue, ward)
+    stop_released_units(ward.lot.id, "Sterility failed")
+    db.session.commit()
+    login(ward.pharmacist)
+    history = text(client.get("/pharmacy/history"))
+    assert f"{ward.lot.lot_number} A0" in history and "On hold" in history

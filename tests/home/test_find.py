@@ -62,3 +62,12 @@ def test_a_scan_field_is_checked_by_the_servers_rules(client, login, prepared, b
 def test_finding_needs_a_login(client):
     assert client.get("/find", query_string={"code": SCAN}).status_code == 302
     assert client.get("/find/check", query_string={"kind": "din", "code": SCAN}).status_code in (302, 401)
+
+
+@pytest.mark.parametrize("hidden", ["\u202e", "\x00", "\u200b"])
+def test_a_hidden_character_is_named_never_echoed(client, login, prepared, bench, hidden):
+    login(bench.technician)
+    page = client.get("/find", query_string={"code": f"{hidden}LOT-1"}).get_data(as_text=True)
+    assert hidden not in page and "scan once more" in page
+    answer = client.get("/find/check", query_string={"kind": "din", "code": f"{hidden}=G1"}).get_json()
+    assert answer["ok"] is False and hidden not in answer["message"]

@@ -44,3 +44,11 @@ def test_a_value_is_judged_as_typed_by_the_rules_of_saving(client, login, bench)
     assert answer == {"tone": "red", "message": red.message}
     login(bench.qa)
     assert client.get(f"/lots/{lot.id}/steps/culture-day/judge?field=viability&value=1").status_code == 403
+
+
+def test_a_hidden_character_in_a_value_is_named_not_echoed(bench):
+    from manufacturing.processing.entry_help import judge
+
+    lot = bench.lot_through(StepKind.CULTURE_DAY, culture_days=(5,))
+    judged = judge(lot, StepKind.CULTURE_DAY, "viability", "9\u202e3 %")
+    assert judged.tone == "" and "\u202e" not in judged.message and "U+202E" in judged.message
