@@ -149,7 +149,6 @@ def administered_dates(subject) -> dict[int, date]:
 
 
 # The pharmacy's history: every unit issued (then given, returned or held) or discarded, newest unit first.
-HISTORY_STATES = (DoseState.ISSUED, DoseState.ADMINISTERED, DoseState.RETURNED, DoseState.DISCARDED)
 HISTORY_ORDER = (DoseUnit.id.desc(),)
 
 
@@ -165,7 +164,7 @@ class Handed:
 def history_query() -> Select:
     """Units issued (whatever became of them since: given, returned, held at the ward) or discarded."""
     issued = select(Issue.id).where(Issue.dose_unit_id == DoseUnit.id).exists()
-    return (select(DoseUnit).where(or_(issued, DoseUnit.state.in_(HISTORY_STATES))).options(WITH_LOT)
+    return (select(DoseUnit).where(or_(issued, DoseUnit.state == DoseState.DISCARDED)).options(WITH_LOT)
             .order_by(*HISTORY_ORDER))
 
 

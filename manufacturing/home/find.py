@@ -45,21 +45,32 @@ def _by_number(entry: str) -> Found | None:
     lot_id = db.session.scalar(select(Lot.id).where(func.upper(Lot.lot_number) == entry.upper()))
     if lot_id is not None:
         return Found("lots.detail", {"lot_id": lot_id})
-    subject_id = db.session.scalar(select(Subject.id).where(func.upper(Subject.subject_code) == entry.upper()))
-    if subject_id is not None:
-        return Found("patients.detail", {"subject_id": subject_id})
+    subject = _subject_with_code(entry)
+    if subject is not None:
+        return Found("patients.detail", {"subject_id": subject.id})
     return None
 
 
-def find(code: str | None) -> Found:
-    """The page of what a scan or a typed code names; NotFound with the reason otherwise."""
-    entry = (code or "").strip()
-    if not entry:
-        raise NotFound("Scan a bag's DIN or a wristband, or type a DIN, a subject ID or a lot number.")
+def _subject_with_code(entry: str) -> Subject | None:
+    """The subject whose ID a wristband carries (small letters read as capitals)."""
+    return db.session.scalar(select(Subject).where(func.upper(Subject.subject_code) == entry.upper()))
+
+
+def _readable(code: str) -> str:
+    """The scan without surrounding space; NotFound when no code of the lab could be that long or hold that."""
+    entry = code.strip()
     if len(entry) > LONGEST:
         raise NotFound("That is longer than any code of the lab (two scans run together?): scan once more.")
     if problem := text_problem(entry):  # the rule of every typed text: hidden and control characters refused
         raise NotFound(f"The scan {problem}: scan once more.")
+    return entry
+
+
+def find(code: str | None) -> Found:
+    """The page of what a scan or a typed code names; NotFound with the reason otherwise."""
+    entry = _readable(code or "")
+    if not entry:
+        raise NotFound("Scan a bag's DIN or a wristband, or type a DIN, a subject ID or a lot number.")
     if entry.startswith(isbt.PRODUCT_CODE_DATA_IDENTIFIER):
         raise NotFound("That is a product code: it names the division, not the bag. Scan the bag's DIN.")
     if entry.startswith(isbt.DIN_DATA_IDENTIFIER):
@@ -78,7 +89,7 @@ def _din_read(code: str) -> str:
 
 def _subject_known(code: str) -> str:
     entry = code.strip()
-    subject = db.session.scalar(select(Subject).where(func.upper(Subject.subject_code) == entry.upper()))
+    subject = _subject_with_code(entry)
     if subject is None:
         raise NotFound(f"No subject has the ID “{entry}”: check the wristband.")
     return f"Subject {subject.subject_code}"
@@ -92,11 +103,7 @@ def scan_problem(kind: str, code: str) -> tuple[str | None, str]:
     check = CHECKS.get(kind)
     if check is None or not code.strip():
         return None, ""
-    if len(code.strip()) > LONGEST:
-        return "That is longer than any code of the lab (two scans run together?): scan once more.", ""
-    if problem := text_problem(code.strip()):
-        return f"The scan {problem}: scan once more.", ""
     try:
-        return None, check(code)
+        return None, check(_readable(code))
     except DomainError as error:
         return error.message, ""

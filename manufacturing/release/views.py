@@ -25,8 +25,8 @@ from manufacturing.release.review import review
 bp = Blueprint("release", __name__, url_prefix="/release")
 
 
-def _dose_or_404(dose_id: int) -> DoseUnit:
-    return db.session.get(DoseUnit, dose_id) or abort(404)
+def _dose_or_404(dose_id: int, *options) -> DoseUnit:
+    return db.session.get(DoseUnit, dose_id, options=options) or abort(404)
 
 
 
@@ -41,7 +41,7 @@ def index():
 @bp.get("/doses/<id:dose_id>")
 @role_required(Role.QA)
 def dose(dose_id: int):
-    unit = db.session.get(DoseUnit, dose_id, options=[joinedload(DoseUnit.lot)]) or abort(404)
+    unit = _dose_or_404(dose_id, joinedload(DoseUnit.lot))
     key = ("QA review", unit.id, versions.page_version(unit.lot), viewer(current_user))
     return render_template("release/review.html", dose=unit, lot=unit.lot,
                            content=cached_part(key, lambda: _review_page(unit)))

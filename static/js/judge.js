@@ -11,21 +11,8 @@
   var url = form.getAttribute("data-judge");
   var timers = {};
 
-  function noteOf(field) {
-    var id = field.id + "-judged";
-    var note = document.getElementById(id);
-    if (!note) {
-      note = document.createElement("p");
-      note.id = id;
-      note.className = "judged";
-      note.setAttribute("aria-live", "polite");
-      field.insertAdjacentElement("afterend", note);
-    }
-    return note;
-  }
-
   function show(field, answer) {
-    var note = noteOf(field);
+    var note = window.fieldNote(field, "judged");  /* scan.js, loaded on every page */
     note.textContent = answer.message || "";
     note.className = "judged" + (answer.tone ? " judged-" + answer.tone : "");
     ["green", "amber", "red"].forEach(function (tone) {

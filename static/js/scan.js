@@ -37,18 +37,25 @@
     return later.length ? later[0] : (emptyRequired(form)[0] || null);
   }
 
-  function note(field) {
-    var id = field.id + "-scan-note";
+  /* The line under a field where the server's answer about it is shown (shared with judge.js). */
+  function fieldNote(field, suffix) {
+    var id = field.id + "-" + suffix;
     var shown = document.getElementById(id);
     if (!shown) {
       shown = document.createElement("p");
       shown.id = id;
-      shown.className = "scan-note";
       shown.setAttribute("role", "status");
       shown.setAttribute("aria-live", "polite");
       field.insertAdjacentElement("afterend", shown);
       field.setAttribute("aria-describedby", ((field.getAttribute("aria-describedby") || "") + " " + id).trim());
     }
+    return shown;
+  }
+  window.fieldNote = fieldNote;
+
+  function note(field) {
+    var shown = fieldNote(field, "scan-note");
+    shown.classList.add("scan-note");
     return shown;
   }
 

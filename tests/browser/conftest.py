@@ -93,3 +93,36 @@ def log_in(page, username: str, password: str) -> None:
     page.get_by_label("User ID").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+NURSE = "Nurse Lucia Bianchi"
+FORMAT = "%Y-%m-%dT%H:%M"  # a datetime-local field
+
+
+def issue_to_nurse(page, username: str, password: str) -> None:
+    """On a dose unit's pharmacy page: issue it against its order to the nurse, identity checked, signed."""
+    page.get_by_label("Name of the person collecting the dose").fill(NURSE)
+    page.get_by_label("I checked the collector's identity together with them").check()
+    page.locator("#issue-sign_username").fill(username)
+    page.locator("#issue-sign_password").fill(password)
+    page.get_by_role("button", name="Issue and sign").click()
+    page.get_by_text("Dose unit issued and signed.").wait_for()
+
+
+def record_administration(page, username: str, password: str, minutes: int = 2, appearance: str = "Conforms"):
+    """On a dose unit's pharmacy page after the bedside check: the infusion, started now, signed."""
+    from datetime import timedelta
+
+    from manufacturing.core import clock
+
+    start = clock.to_local(clock.now()).replace(tzinfo=None)
+    page.get_by_label("Infusion started (site time)").fill(start.strftime(FORMAT))
+    page.get_by_label("Infusion ended (site time)").fill((start + timedelta(minutes=minutes)).strftime(FORMAT))
+    page.get_by_label("Volume infused").fill("50 mL")
+    page.get_by_label("Administered by (name)").fill(NURSE)
+    page.get_by_label("Product inspection: appearance").fill(appearance)
+    page.get_by_label("Adverse reactions ('none' if none)").fill("none")
+    page.locator("#administration-sign_username").fill(username)
+    page.locator("#administration-sign_password").fill(password)
+    page.get_by_role("button", name="Record the administration and sign").click()
+    page.get_by_text("Administration recorded and signed.").wait_for()

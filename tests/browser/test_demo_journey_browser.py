@@ -4,7 +4,6 @@ The demo story is loaded as `make run` loads it; each person logs in with the pa
 changes it at first login, as they would.
 """
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,10 @@ from manufacturing.core import clock
 from manufacturing.demo import load_story
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.processing.models import DoseState, DoseUnit
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import issue_to_nurse, log_in, record_administration, screenshot
 
 pytestmark = pytest.mark.browser
 NEW_PASSWORD = "Journey-through-2026"
-FORMAT = "%Y-%m-%dT%H:%M"
 
 
 @pytest.fixture
@@ -94,11 +92,7 @@ def test_demo_people_take_the_journey(new_page, demo, database):
     assert Path(label.value.path()).read_bytes().startswith(b"%PDF")
     luca.goto(f"/pharmacy/doses/{ids['fresh']}")
     luca.get_by_role("heading", name="Fit to give").wait_for()
-    luca.get_by_label("Name of the person collecting the dose").fill("Nurse Lucia Bianchi")
-    luca.get_by_label("I checked the collector's identity together with them").check()
-    sign(luca, "issue-", "pharm.luca")
-    luca.get_by_role("button", name="Issue and sign").click()
-    luca.get_by_text("Dose unit issued and signed.").wait_for()
+    issue_to_nurse(luca, "pharm.luca", NEW_PASSWORD)
     sara_password = passwords["pharm.sara"]
     _first_login_sara(new_page, sara_password)
     din = ids["din"]
@@ -112,16 +106,7 @@ def test_demo_people_take_the_journey(new_page, demo, database):
     luca.get_by_label("Bag intact, labelled").check()
     luca.get_by_role("button", name="Compare and sign (both)").click()
     luca.get_by_text("Bedside check matched and signed by both").wait_for()
-    start = clock.to_local(clock.now()).replace(tzinfo=None)
-    luca.get_by_label("Infusion started (site time)").fill(start.strftime(FORMAT))
-    luca.get_by_label("Infusion ended (site time)").fill((start + timedelta(minutes=2)).strftime(FORMAT))
-    luca.get_by_label("Volume infused").fill("50 mL")
-    luca.get_by_label("Administered by (name)").fill("Nurse Lucia Bianchi")
-    luca.get_by_label("Product inspection: appearance").fill("Conforms")
-    luca.get_by_label("Adverse reactions ('none' if none)").fill("none")
-    sign(luca, "administration-", "pharm.luca")
-    luca.get_by_role("button", name="Record the administration and sign").click()
-    luca.get_by_text("Administration recorded and signed.").wait_for()
+    record_administration(luca, "pharm.luca", NEW_PASSWORD)
     screenshot(luca, "journey-administered")
     assert database.session.get(DoseUnit, ids["fresh"]).state == DoseState.ADMINISTERED
 

@@ -6,13 +6,12 @@ import pytest
 
 from manufacturing.core import clock
 from manufacturing.processing.models import DoseState, DoseUnit
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import issue_to_nurse, log_in, record_administration, screenshot
 from tests.dispensing.factories import KEYBOARD, OTHER_DIN, SCAN
 from tests.factories import PASSWORD
 from tests.release.factories import record
 
 pytestmark = pytest.mark.browser
-FORMAT = "%Y-%m-%dT%H:%M"
 RED_BACKGROUND = "rgb(253, 232, 231)"  # --red-bg of app.css
 
 
@@ -37,12 +36,7 @@ def test_swapped_bag_stopped_then_checked_and_given(new_page, ward, database):
     log_in(page, username, PASSWORD)
     page.get_by_role("link", name="Pharmacy").click()
     page.get_by_role("link", name="A0").click()
-    page.get_by_label("Name of the person collecting the dose").fill("Nurse Lucia Bianchi")
-    page.get_by_label("I checked the collector's identity together with them").check()
-    page.locator("#issue-sign_username").fill(username)
-    page.locator("#issue-sign_password").fill(PASSWORD)
-    page.get_by_role("button", name="Issue and sign").click()
-    page.get_by_text("Dose unit issued and signed.").wait_for()
+    issue_to_nurse(page, username, PASSWORD)
 
     read_at_bedside(page, OTHER_DIN)
     stop = page.get_by_test_id("stop")
@@ -61,17 +55,7 @@ def test_swapped_bag_stopped_then_checked_and_given(new_page, ward, database):
     assert page.get_by_text("· Bedside check ·").count() == 1
     assert page.get_by_text("· Bedside check, second person ·").count() == 1
 
-    start = clock.to_local(clock.now()).replace(tzinfo=None)
-    page.get_by_label("Infusion started (site time)").fill(start.strftime(FORMAT))
-    page.get_by_label("Infusion ended (site time)").fill((start + timedelta(minutes=3)).strftime(FORMAT))
-    page.get_by_label("Volume infused").fill("50 mL")
-    page.get_by_label("Administered by (name)").fill("Nurse Lucia Bianchi")
-    page.get_by_label("Product inspection: appearance").fill("Slightly cloudy, no clumps")
-    page.get_by_label("Adverse reactions ('none' if none)").fill("none")
-    page.locator("#administration-sign_username").fill(username)
-    page.locator("#administration-sign_password").fill(PASSWORD)
-    page.get_by_role("button", name="Record the administration and sign").click()
-    page.get_by_text("Administration recorded and signed.").wait_for()
+    record_administration(page, username, PASSWORD, minutes=3, appearance="Slightly cloudy, no clumps")
     assert page.get_by_test_id("dose-state").inner_text() == "Administered"
     screenshot(page, "dose-administered")
     assert database.session.get(DoseUnit, dose_id).state == DoseState.ADMINISTERED

@@ -6,7 +6,8 @@ from playwright.sync_api import expect
 from manufacturing.core.audit import set_actor
 from manufacturing.dispensing.operations import discard_dose
 from manufacturing.processing.doses import doses_of
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import screenshot
+from tests.browser.test_scan_browser import tablet
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -16,9 +17,7 @@ def test_a_label_refused_after_the_page_was_read_says_why_on_the_spot(new_page, 
     qa, lot_id = prepared.bench.qa, prepared.lot.id
     unit = doses_of(prepared.lot)[0]
     username = qa.username
-    page = new_page()
-    page.set_viewport_size({"width": 768, "height": 1024})
-    log_in(page, username, PASSWORD)
+    page = tablet(new_page, username)
     page.goto(f"/lots/{lot_id}#doses")
     button = page.locator(".label-form button").first
     expect(button).to_be_visible()
@@ -38,9 +37,7 @@ def test_a_label_refused_after_the_page_was_read_says_why_on_the_spot(new_page, 
 def test_a_verification_is_answered_beside_its_step(new_page, bench, database):
     lot = bench.receive()
     lot_id, username = lot.id, bench.verifier.username
-    page = new_page()
-    page.set_viewport_size({"width": 768, "height": 1024})
-    log_in(page, username, PASSWORD)
+    page = tablet(new_page, username)
     page.goto(f"/lots/{lot_id}")
     form = page.locator("form[action$='/verify']").first
     form.locator("input[name=sign_username]").fill(username)

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import issue_to_nurse, log_in, screenshot
 from tests.dispensing.factories import SCAN
 from tests.factories import PASSWORD
 
@@ -19,15 +19,21 @@ def scanner(page, code: str) -> None:
     page.keyboard.press("Enter")
 
 
+def tablet(new_page, username: str):
+    """A fresh tablet, portrait, with this person logged in."""
+    page = new_page()
+    page.set_viewport_size(PORTRAIT)
+    log_in(page, username, PASSWORD)
+    return page
+
+
 def focused_id(page) -> str:
     return page.evaluate("document.activeElement && document.activeElement.id")
 
 
 def test_the_scan_box_on_every_page_takes_a_bag_to_its_lot(new_page, prepared):
     username, lot_id = prepared.bench.technician.username, prepared.lot.id
-    page = new_page()
-    page.set_viewport_size(PORTRAIT)
-    log_in(page, username, PASSWORD)
+    page = tablet(new_page, username)
     page.locator("#scan-code").click()
     scanner(page, SCAN)
     page.wait_for_url(f"**/lots/{lot_id}")
@@ -41,9 +47,7 @@ def test_the_scan_box_on_every_page_takes_a_bag_to_its_lot(new_page, prepared):
 
 def test_at_receipt_the_wristband_scan_moves_on_to_the_bag(new_page, bench):
     username, subject_code = bench.technician.username, bench.subject.subject_code
-    page = new_page()
-    page.set_viewport_size(PORTRAIT)
-    log_in(page, username, PASSWORD)
+    page = tablet(new_page, username)
     page.goto("/lots/receive")
     assert focused_id(page) == "subject_code"
     scanner(page, subject_code)
@@ -66,16 +70,9 @@ def test_at_receipt_the_wristband_scan_moves_on_to_the_bag(new_page, bench):
 
 def test_at_the_bedside_a_wristband_scan_does_not_send_the_half_filled_check(new_page, ward):
     username, dose_id = ward.pharmacist.username, ward.fresh.id
-    page = new_page()
-    page.set_viewport_size(PORTRAIT)
-    log_in(page, username, PASSWORD)
+    page = tablet(new_page, username)
     page.goto(f"/pharmacy/doses/{dose_id}")
-    page.get_by_label("Name of the person collecting the dose").fill("Nurse Lucia Bianchi")
-    page.get_by_label("I checked the collector's identity together with them").check()
-    page.locator("#issue-sign_username").fill(username)
-    page.locator("#issue-sign_password").fill(PASSWORD)
-    page.get_by_role("button", name="Issue and sign").click()
-    page.get_by_text("Dose unit issued and signed.").wait_for()
+    issue_to_nurse(page, username, PASSWORD)
     page.get_by_label("First: wristband subject ID").click()
     scanner(page, "LAL2013-RM-001")
     assert page.get_by_text("This field is required.").count() == 0
@@ -90,9 +87,7 @@ def test_a_culture_count_colours_as_it_is_typed(new_page, bench):
 
     lot = bench.lot_through(StepKind.CULTURE_DAY, culture_days=(5,))
     lot_id, username = lot.id, bench.technician.username
-    page = new_page()
-    page.set_viewport_size(PORTRAIT)
-    log_in(page, username, PASSWORD)
+    page = tablet(new_page, username)
     page.goto(f"/lots/{lot_id}/steps/culture-day/new")
     viability = page.locator("#v_viability")
     viability.fill("65 %")

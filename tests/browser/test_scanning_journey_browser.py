@@ -5,16 +5,15 @@ and at the bedside scans wristband and bag: a swapped bag is stopped, the right 
 """
 
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from manufacturing.core import clock
 from manufacturing.lots.models import Lot
 from manufacturing.processing.models import DoseState, DoseUnit
-from tests.browser.test_demo_journey_browser import FORMAT, NEW_PASSWORD, demo, first_login, sign  # noqa: F401
+from tests.browser.conftest import issue_to_nurse, record_administration
+from tests.browser.test_demo_journey_browser import NEW_PASSWORD, demo, first_login, sign  # noqa: F401
 from tests.browser.test_scan_browser import PORTRAIT, scanner
 
 pytestmark = pytest.mark.browser
@@ -79,11 +78,7 @@ def test_the_journey_by_scanning_on_the_tablet(new_page, demo, database):  # noq
         luca.get_by_role("button", name="Print the release label").click()
     assert Path(label.value.path()).read_bytes().startswith(b"%PDF")
     luca.goto(f"/pharmacy/doses/{ids['fresh']}")
-    luca.get_by_label("Name of the person collecting the dose").fill("Nurse Lucia Bianchi")
-    luca.get_by_label("I checked the collector's identity together with them").check()
-    sign(luca, "issue-", "pharm.luca")
-    luca.get_by_role("button", name="Issue and sign").click()
-    luca.get_by_text("Dose unit issued and signed.").wait_for()
+    issue_to_nurse(luca, "pharm.luca", NEW_PASSWORD)
     second = first_login(new_page, "pharm.sara", passwords["pharm.sara"])
     second.context.close()
     din = ids["din"]
@@ -101,6 +96,9 @@ def test_the_journey_by_scanning_on_the_tablet(new_page, demo, database):  # noq
         scan_into("Second: wristband subject ID", "LAL2013-RM-001")  # on to the next scan field
         scan_into("Second: bag DIN", din.barcode_data)
         scan_into("Second: bag division", "A0")
+        for label, code in (("First: bag DIN", first_bag), ("Second: bag DIN", din.barcode_data),
+                            ("First: wristband subject ID", "LAL2013-RM-001"), ("Second: bag division", "A0")):
+            expect(luca.get_by_label(label)).to_have_value(code)  # each scan whole, in its own field
         luca.get_by_label("First: your password").fill(NEW_PASSWORD)
         luca.get_by_label("Second: user ID").fill("pharm.sara")
         luca.get_by_label("Second: password").fill(NEW_PASSWORD)
@@ -109,16 +107,8 @@ def test_the_journey_by_scanning_on_the_tablet(new_page, demo, database):  # noq
 
     bedside(culture_din.barcode_data)  # the other subject's bag
     expect(luca.get_by_test_id("stop")).to_contain_text("STOP")
+    expect(luca.get_by_label("First: wristband subject ID")).to_have_value("")  # the page answered, form empty
     bedside(din.barcode_data)
-    luca.get_by_text("Bedside check matched and signed by both").wait_for()
-    start = clock.to_local(clock.now()).replace(tzinfo=None)
-    luca.get_by_label("Infusion started (site time)").fill(start.strftime(FORMAT))
-    luca.get_by_label("Infusion ended (site time)").fill((start + timedelta(minutes=2)).strftime(FORMAT))
-    luca.get_by_label("Volume infused").fill("50 mL")
-    luca.get_by_label("Administered by (name)").fill("Nurse Lucia Bianchi")
-    luca.get_by_label("Product inspection: appearance").fill("Conforms")
-    luca.get_by_label("Adverse reactions ('none' if none)").fill("none")
-    sign(luca, "administration-", "pharm.luca")
-    luca.get_by_role("button", name="Record the administration and sign").click()
-    luca.get_by_text("Administration recorded and signed.").wait_for()
+    expect(luca.get_by_text("Bedside check matched and signed by both")).to_be_visible(timeout=30_000)
+    record_administration(luca, "pharm.luca", NEW_PASSWORD)
     assert database.session.get(DoseUnit, ids["fresh"]).state == DoseState.ADMINISTERED
