@@ -45,7 +45,7 @@ def test_the_journey_by_scanning_on_the_tablet(new_page, demo, database):  # noq
     record.click()
     for field, value in {"concentration": "2.9 x 10^6 cells/mL", "viability": "93 %", "volume": "1000 mL"}.items():
         anna.locator(f"#v_{field}").fill(value)
-    expect(anna.locator("#v_viability")).to_have_class(re.compile("judged-green"))
+    expect(anna.locator("#v_viability")).to_have_class(re.compile("judged-green"), timeout=20_000)
     anna.locator("#e_0").select_option(index=1)
     anna.locator("#e_1").select_option(index=1)
     sign(anna, "", "tech.anna")
