@@ -1,13 +1,32 @@
 """`audit verify` in ranges: read whole, in short ranges or by processes of their own, the report is the same."""
 
+import hashlib
+import hmac
+import math
 from datetime import UTC, datetime
 from itertools import pairwise
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import text
 
 from manufacturing.core.audit import record_event
-from manufacturing.core.audit_scan import RangeTask, merged, plan, scan_rows, utc_text
+from manufacturing.core.audit_scan import (
+    RangeTask,
+    _content_text,
+    _copied_rows,
+    _link_text,
+    _mac,
+    _pads,
+    merged,
+    plan,
+    range_query,
+    scan_rows,
+    utc_text,
+)
 from manufacturing.core.audit_verify import ALTERED, verify_as_of_now, verify_chain
+from manufacturing.core.keyring import canonical
 from tests.core.tampering import change, trail
 from tests.factories import make_user
 
@@ -87,3 +106,70 @@ def test_records_replayed_in_ranges_end_as_replayed_whole():
                      ("user", "3"): {"name": "d"}}
     for cut in range(1, len(rows)):
         assert merged([_scan(rows[:cut]), _scan(rows[cut:], cut)]) == whole
+
+
+HOSTILE = ["tab\there", "line\nbreak\r\n", "back\\slash \\N \\t", "\\N", "", 'quote " and \\"', "é ∑ 🧪",
+           "\x01\x1f\x7f", "\u2028\u2029", "NaN"]
+
+
+@pytest.fixture
+def hostile(database):
+    """Events whose every text field holds what COPY, JSON and the seal's text must each escape."""
+    for number, value in enumerate(HOSTILE):
+        record_event(database.session, "lot.noted", "lot", value, {"note": {"new": value}, "n": {"new": number}},
+                     scope=value or None, reason=value)
+        record_event(database.session, "lot.noted", "lot", number, {"text": value}, reason=None)
+    database.session.commit()
+    return database
+
+
+def test_hostile_text_verifies_intact_read_whole_or_in_processes(hostile):
+    whole = verify_chain(hostile.session)
+    assert whole.ok, str(whole)
+    assert verify_chain(hostile.session, chunk_rows=3, workers=2) == whole
+
+
+def test_a_change_to_hostile_text_is_found(hostile):
+    row = next(row for row in trail() if row["reason"] == "back\\slash \\N \\t")
+    change("audit_events", row["id"], reason="back\\slash \\N \\t ")
+    assert ALTERED in verify_chain(hostile.session, chunk_rows=3, workers=2).kinds
+
+
+def test_rows_read_by_copy_are_the_rows_a_cursor_reads(hostile):
+    connection = hostile.session.connection()
+    if connection.dialect.name != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    low, high = connection.execute(text("SELECT min(id), max(id) FROM audit_events")).one()
+    dbapi_connection = connection.connection.dbapi_connection
+    copied = list(_copied_rows(dbapi_connection.cursor(), RangeTask(low, high, 0)))
+    cursor = dbapi_connection.cursor()
+    cursor.execute(range_query("postgresql"), (low, high))
+    fetched = [(row[0], utc_text(row[1]), *row[2:]) for row in cursor.fetchall()]
+    assert copied == fetched
+
+
+@pytest.mark.parametrize("key", [b"k" * 32, b"\x00" * 64, bytes(range(100))])
+def test_prepared_pads_give_the_standard_hmac(key):
+    for data in (b"", b"x", b"audit" * 100):
+        assert _mac(_pads(key), data) == hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+fields = st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cs",))))
+
+
+@given(username=st.text(st.characters(blacklist_categories=("Cs",))), entity_id=fields, scope=fields,
+       changes=st.text(st.characters(blacklist_categories=("Cs",))), reason=fields,
+       user_id=st.one_of(st.none(), st.integers(0, 2**31)))
+def test_the_direct_text_is_the_canonical_text(username, entity_id, scope, changes, reason, user_id):
+    row = (1, "", user_id, username, "lot.noted", "lot", entity_id, scope, changes, reason)
+    occurred = "2026-12-02T02:15:36+00:00"
+    assert _content_text(row, occurred) == canonical(["audit row", occurred, *row[2:10]]).encode()
+
+
+def test_a_link_of_hex_text_is_the_canonical_text():
+    assert _link_text("0" * 64, "ab12" * 16) == canonical(["audit link", "0" * 64, "ab12" * 16]).encode()
+
+
+def test_changes_orjson_refuses_are_read_as_json_reads_them():
+    replayed = merged([_scan([("user.updated", "user", "1", '{"weight":{"new":NaN},"name":{"new":"a"}}')])])
+    assert math.isnan(replayed[("user", "1")]["weight"]) and replayed[("user", "1")]["name"] == "a"
