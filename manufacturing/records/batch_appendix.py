@@ -2,7 +2,8 @@
 
 A step's section states its values, materials, equipment, dose units, signatures and its verification; the
 events that recorded those are not written out again but named by number in the step's section. Every other
-event is here: a record's signature and changes at one moment share a line, records created together too.
+event is here: a record's signature and changes at one moment share a line, records created together too, and
+one act done alike to several records at one moment (results verified together) is one line naming them all.
 """
 
 from collections.abc import Iterable
@@ -136,26 +137,75 @@ def _created_together(group: list[AuditEvent]) -> list[str]:
             "", what, first.reason or ""]
 
 
-def _changed_together(group: list[AuditEvent]) -> list[str]:
+@dataclass
+class _Act:
+    """One line of changes: the act, the records it changed alike, their signatures, the changes they share."""
+
+    ids: list[int]
+    occurred_at: object
+    username: str
+    action: str
+    records: list[str]
+    signatures: list[str]
+    meanings: tuple[str, ...]
+    summary: str
+    reason: str
+
+    def alike(self, other: "_Act") -> bool:
+        """The same act, by the same person at the same moment, with the same changes and signature meanings."""
+        return (self.occurred_at, self.username, self.action, self.meanings, self.summary, self.reason) == (
+            other.occurred_at, other.username, other.action, other.meanings, other.summary, other.reason)
+
+    def absorb(self, other: "_Act") -> None:
+        self.ids += other.ids
+        self.records += other.records
+        self.signatures += other.signatures
+
+    def row(self) -> list[str]:
+        signed = ""
+        if self.signatures:
+            word = "signature" if len(self.signatures) == 1 else "signatures"
+            signed = f"{word} {_listed(self.signatures)} ({', '.join(self.meanings)}); "
+        return [numbers(self.ids), clock.format_local(self.occurred_at), self.username, self.action,
+                _listed(self.records), signed + self.summary, self.reason]
+
+
+def _listed(ids: list[str]) -> str:
+    """Record ids as ranges when they are numbers ('1–51'), else as they are."""
+    if all(text.isdigit() for text in ids):
+        return numbers([int(text) for text in ids])
+    return ", ".join(ids)
+
+
+def _changed_together(group: list[AuditEvent]) -> _Act:
     """One line for a record's signature and changes at one moment, under the name of the act."""
     acts = [event for event in group if not _created(event)]
     named = next((event for event in acts if not _generic(event)), acts[0])
     changes: dict[str, dict] = {}
     for event in acts:
         changes.update(event.change_map)
-    signed = [f"signature {event.entity_id} ({event.change_map.get('meaning', {}).get('new')}); "
-              for event in group if _created(event)]
-    return [numbers([event.id for event in group]), clock.format_local(named.occurred_at), named.username,
-            named.action, named.entity_id or "", "".join(signed) + _summary(changes), named.reason or ""]
+    signatures = [event for event in group if _created(event)]
+    meanings = tuple(str(event.change_map.get("meaning", {}).get("new")) for event in signatures)
+    return _Act([event.id for event in group], named.occurred_at, named.username, named.action,
+                [named.entity_id] if named.entity_id else [], [event.entity_id for event in signatures], meanings,
+                _summary(changes), named.reason or "")
 
 
-def _line(group: list[AuditEvent]) -> list[str]:
+def _line(group: list[AuditEvent]) -> list[str] | _Act:
     return _created_together(group) if all(_created(event) for event in group) else _changed_together(group)
+
+
+def _add(rows: list, line: list[str] | _Act) -> None:
+    """Add a line; an act alike to the line before it joins that line."""
+    if isinstance(line, _Act) and rows and isinstance(rows[-1], _Act) and rows[-1].alike(line):
+        rows[-1].absorb(line)
+    else:
+        rows.append(line)
 
 
 def appendix(events: list[AuditEvent], owners: Owners) -> Appendix:
     """Write out the events the step sections do not say, one line per act; note the numbers of those they do."""
-    found, group = Appendix(), []
+    found, group, lines = Appendix(), [], []
     for event in events:
         step = _said_by_step(event, owners)
         if step is not None:
@@ -165,10 +215,11 @@ def appendix(events: list[AuditEvent], owners: Owners) -> Appendix:
             group.append(event)
             continue
         if group:
-            found.rows.append(_line(group))
+            _add(lines, _line(group))
         group = [event]
     if group:
-        found.rows.append(_line(group))
+        _add(lines, _line(group))
+    found.rows = [line.row() if isinstance(line, _Act) else line for line in lines]
     return found
 
 

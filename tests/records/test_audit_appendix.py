@@ -1,10 +1,12 @@
 """The audit appendix of the batch record: every state change with its old and new value, refusals in words."""
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 
 import pytest
 
-from manufacturing.records.batch_appendix import audit, lot_events
+from manufacturing.core.audit import AuditEvent
+from manufacturing.records.batch_appendix import appendix, audit, lot_events
 from manufacturing.records.batch_record import build_batch_record
 from manufacturing.release import operations
 from tests.dispensing.factories import OTHER_DIN, check, done, issue, refused, set_up_ward
@@ -71,3 +73,32 @@ def test_a_verification_is_one_line_with_its_signature(app, released_dose):
     assert len(verified) == len(PASSING)
     assert all(text.startswith("signature ") and "(VERIFIED); " in text and "status: RECORDED → VERIFIED" in text
                and "verified_by_id: None → " in text for text in verified)
+
+
+def _event(number: int, action: str, entity: str, entity_id: str, changes: dict, minute: int = 0) -> AuditEvent:
+    return AuditEvent(id=number, occurred_at=datetime(2026, 12, 2, 9, minute), username="tech.marco", action=action,
+                      entity_type=entity, entity_id=entity_id, changes=json.dumps(changes), reason=None)
+
+
+VERIFIED = {"status": {"old": "RECORDED", "new": "VERIFIED"}, "verified_by_id": {"old": None, "new": 2}}
+
+
+def _verification(number: int, result: int, signature: int, minute: int = 0) -> list[AuditEvent]:
+    signed = {"meaning": {"new": "VERIFIED"}, "entity_type": {"new": "qc_result"}, "entity_id": {"new": str(result)}}
+    return [_event(number, "signature.created", "signature", str(signature), signed, minute),
+            _event(number + 1, "qc_result.verified", "qc_result", str(result), VERIFIED, minute)]
+
+
+def test_results_verified_alike_at_one_moment_share_one_line_naming_each():
+    events = [event for result in range(1, 4) for event in _verification(10 * result, result, 100 + result)]
+    (row,) = appendix(events, {}).rows
+    assert row[0] == "10–11, 20–21, 30–31" and row[3] == "qc_result.verified" and row[4] == "1–3"
+    assert row[5] == "signatures 101–103 (VERIFIED); status: RECORDED → VERIFIED; verified_by_id: None → 2"
+
+
+def test_acts_at_other_moments_or_with_other_changes_keep_their_own_lines():
+    later = _verification(20, 2, 102, minute=5)
+    other = [_event(30, "qc_result.verified", "qc_result", "3", {"status": {"old": "RECORDED", "new": "VOID"}})]
+    rows = appendix(_verification(10, 1, 101) + later + other, {}).rows
+    assert [(row[4], row[5].split(";")[0]) for row in rows] == [
+        ("1", "signature 101 (VERIFIED)"), ("2", "signature 102 (VERIFIED)"), ("3", "status: RECORDED → VOID")]
