@@ -87,7 +87,7 @@ def lot_story(crew: bench.Crew, pharmacist, number: int, run: str, start: dateti
     if now - start >= CULTURE + timedelta(hours=12):
         yield from bench.complete_lot(crew, subject, din, day0, lots)
     else:
-        days_done = max(0, (now - day0 - timedelta(hours=1)) // timedelta(days=1))
+        days_done = max(0, (now - day0 - timedelta(hours=2)) // timedelta(days=1))  # a local day may be 25 h
         yield from bench.lot_in_culture(crew, subject, din, day0, days_done, lots)
 
 

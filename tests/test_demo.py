@@ -1,11 +1,17 @@
 """`flask demo load` tells the demo story through the operations, once."""
 
+from datetime import datetime, timedelta
+
+import pytest
 from sqlalchemy import func, select
 
+from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
 from manufacturing.core.audit_verify import verify_chain
 from manufacturing.lots.models import Lot, LotState
+from manufacturing.processing.demo import _local_days_after
 from manufacturing.processing.models import DoseUnit, ProcessStep, StepKind
+from manufacturing.processing.rules import days_since_day0
 from manufacturing.quality.models import Deviation
 
 
@@ -49,3 +55,12 @@ def test_demo_scale_adds_lots_through_the_operations_in_time_order(app, database
     times = database.session.scalars(select(AuditEvent.occurred_at).where(AuditEvent.id > before)
                                      .order_by(AuditEvent.id)).all()
     assert times == sorted(times)  # the lots are told together, in time order
+
+
+@pytest.mark.parametrize("days", range(1, 4))
+def test_the_story_counts_culture_days_in_local_days_across_the_clock_change(days):
+    """Day 0 at 00:10 the day before the clocks go back: each count still falls on its own local date."""
+    day0 = clock.local_from_naive(datetime(2026, 10, 24, 0, 10))
+    count_at = _local_days_after(day0, days, timedelta(minutes=30))
+    assert clock.to_local(count_at).replace(tzinfo=None) == datetime(2026, 10, 24 + days, 0, 40)
+    assert days_since_day0(day0, count_at) == days

@@ -127,6 +127,13 @@ def _culture_day(day: int, volume: int) -> dict[str, str]:
     return values
 
 
+def _local_days_after(moment: datetime, days: int, later: timedelta) -> datetime:
+    """The same local clock time `days` site calendar days on, plus `later`: across a clock change, a culture day
+    24 hours after day 0 can still fall on day 0's date."""
+    wall = clock.to_local(moment).replace(tzinfo=None) + timedelta(days=days) + later
+    return clock.local_from_naive(wall)
+
+
 def _through_culture(crew: Crew, lot: Lot, day0: datetime, last_day: int) -> Story:
     """CD3 depletion, CD56 selection, day 0 and the daily counts up to `last_day`, each verified."""
     yield from _step(crew, lot, StepKind.CD3_DEPLETION, day0 - timedelta(hours=6), SEPARATION)
@@ -134,7 +141,7 @@ def _through_culture(crew: Crew, lot: Lot, day0: datetime, last_day: int) -> Sto
     yield from _step(crew, lot, StepKind.CULTURE_DAY0, day0, DAY0)
     volume = 500
     for day in range(1, last_day + 1):
-        yield from _step(crew, lot, StepKind.CULTURE_DAY, day0 + timedelta(days=day, minutes=30),
+        yield from _step(crew, lot, StepKind.CULTURE_DAY, _local_days_after(day0, day, timedelta(minutes=30)),
                          _culture_day(day, volume))
         volume += FEEDS.get(day, 0)
 
