@@ -291,7 +291,15 @@ def _format_number(value: float, digits: int, scientific: bool, plain: bool) -> 
     if scientific:
         power = str(int(exponent))
         return f"{mantissa} x 10^{power}" if plain else f"{mantissa} × 10{power.translate(_TO_SUPERSCRIPT)}"
-    return format(Decimal(f"{mantissa}e{exponent}"), "f")
+    return _unpadded(format(Decimal(f"{mantissa}e{exponent}"), "f"))
+
+
+def _unpadded(decimal: str) -> str:
+    """Drop the zeros that pad a small number past its second decimal ("0.0500" -> "0.05", "0.500" -> "0.50")."""
+    whole, point, decimals = decimal.partition(".")
+    if len(decimals) <= 2:
+        return decimal
+    return f"{whole}{point}{decimals[:2]}{decimals[2:].rstrip('0')}"
 
 
 def shown_magnitude(quantity: pint.Quantity, digits: int | None = None) -> float:
@@ -311,8 +319,10 @@ def _unit_shown(unit: pint.Unit) -> tuple[str, str, str]:
 def format_quantity(quantity: pint.Quantity, plain: bool = False, digits: int | None = None) -> str:
     """Render a quantity the way the lab reads it: "2.35 × 10⁸ cells", "13.6 mL", "96.0 %".
 
-    Three significant digits by default (log reductions: two decimals, "4.30 log"); cell counts and
-    concentrations from 10⁴ up, and other values from 10⁶ up or below 10⁻³, in scientific notation.
+    Three significant digits by default (log reductions: two decimals, "4.30 log"), without zeros that only
+    pad a small number past its second decimal ("0.05 %", not "0.0500 %"); cell counts, concentrations and
+    doses from 10³ up ("4.12 × 10³ cells/kg", not "4120"), and other values from 10⁶ up or below 10⁻³, in
+    scientific notation.
     plain=True gives ASCII for PDFs and CSV ("2.35 x 10^8 cells").
     """
     value = float(quantity.magnitude)
@@ -323,7 +333,7 @@ def format_quantity(quantity: pint.Quantity, plain: bool = False, digits: int | 
         number = f"{value:.{_LOG_DECIMALS}f}"
     else:
         cellular = "[cell_count]" in kind
-        scientific = size >= 1e4 if cellular else (size >= 1e6 or 0 < size < 1e-3)
+        scientific = size >= 1e3 if cellular else (size >= 1e6 or 0 < size < 1e-3)
         number = _format_number(value, digits or 3, scientific, plain)
     return f"{number} {label}" if label else number
 

@@ -8,6 +8,7 @@ from manufacturing.core import clock
 from manufacturing.core.permissions import Role, has_role
 from manufacturing.lots.din import Din
 from manufacturing.patients.guards import is_open_order
+from manufacturing.processing.models import DoseState
 from manufacturing.processing.states import DOSE
 from manufacturing.specifications.dose_limits import exceeded_maximum, within_tolerance
 from manufacturing.units import Quantity, format_limit, format_quantity
@@ -185,3 +186,8 @@ def actions_for(dose, user, *, issued: bool, checked: bool, fit: bool, held_afte
         give_back=pharmacist and issued and DOSE.allows(dose, "returned"),
         discard=(pharmacist or has_role(user, Role.QA)) and DOSE.allows(dose, "discarded"),
     )
+
+
+def may_dispense(dose, user) -> bool:
+    """Pharmacy has the next act on a unit: released and not yet issued, or issued and not yet given."""
+    return has_role(user, Role.PHARMACY) and (DOSE.allows(dose, "issued") or dose.state == DoseState.ISSUED)

@@ -70,16 +70,21 @@ def _actions(dose: DoseUnit, issue, check) -> guards.DoseActions:
                               fit=fitness.is_fit(dose), held_after_check=after_check)
 
 
-def _page(dose: DoseUnit, status: int = 200, **forms):
-    """Show a dose unit with its records and the form of the next step (the one refused, if any)."""
+def _page(dose: DoseUnit, status: int = 200, refused_otherwise: bool = False, **forms):
+    """Show a dose unit with its records and the form of the next step (the one refused, if any).
+
+    STOP stands over the bedside form while the last check attempt was a mismatch, unless this answers a later
+    attempt refused for another reason: then that refusal is the news, and the mismatch is among the refused checks.
+    """
     issue, check = queries.issue_of(dose), queries.latest_check(dose)
     order = issue.order if issue else queries.order_for(dose)
     administration = queries.administration_of(dose)
     mismatches = queries.mismatches(dose)
+    unresolved = bool(mismatches) and (check is None or mismatches[-1].occurred_at > check.checked_at)
     context = {
         "dose": dose, "lot": dose.lot, "order": order, "issue": issue, "checks": queries.checks_of(dose),
         "check": check, "administration": administration, "mismatches": mismatches,
-        "stopped": bool(mismatches) and (check is None or mismatches[-1].occurred_at > check.checked_at),
+        "stopped": unresolved and not refused_otherwise,
         "preview": _preview(dose, order), "signatures": signature_lines, "now": clock.now(),
         "unfit": fitness.unfit_reasons(dose), "can": _actions(dose, issue, check),
         "needs_label": fitness.needs_release_label(dose), "printed_before": fitness.labels_printed(dose),
@@ -133,11 +138,13 @@ def bedside_check(dose_id: int):
     form = BedsideForm()
     if not form.validate_on_submit():
         form_errors(form)
-        return _page(dose, 422, bedside_form=form)
+        return _page(dose, 422, refused_otherwise=True, bedside_form=form)
+    mismatched_before = len(queries.mismatches(dose))
     if attempt(operations.bedside_check, dose, *_checkers(form), form.appearance_ok.data,
                success="Bedside check matched and signed by both: the infusion may start."):
         return _done(dose)
-    return _page(dose, 422)  # what was read is cleared: both read wristband and bag again
+    # what was read is cleared: both read wristband and bag again
+    return _page(dose, 422, refused_otherwise=len(queries.mismatches(dose)) == mismatched_before)
 
 
 @bp.post("/doses/<id:dose_id>/administration")

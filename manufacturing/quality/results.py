@@ -5,6 +5,7 @@ Results of tests on a lot-wide sample (the harvest supernatant) count for every 
 
 from dataclasses import dataclass, field
 
+import pint
 from sqlalchemy import or_, select
 
 from manufacturing.extensions import db
@@ -22,7 +23,7 @@ from manufacturing.specifications.loader import (
     evaluate,
     evaluate_release,
 )
-from manufacturing.units import format_quantity
+from manufacturing.units import format_quantity, same_dimension
 
 LOT_SAMPLES = frozenset({"harvest supernatant"})
 
@@ -96,7 +97,12 @@ def shown_result(line: CheckLine) -> str:
     latest = line.latest
     if latest is None:
         return "pending"
-    return format_quantity(latest.quantity) if latest.quantity is not None else (latest.text or "")
+    if latest.quantity is None:
+        return latest.text or ""
+    judged = line.evaluation.value if line.evaluation is not None else None
+    if isinstance(judged, pint.Quantity) and not same_dimension(judged, latest.quantity):
+        return f"{format_quantity(judged)} ({format_quantity(latest.quantity)})"  # the dose per kg, as judged
+    return format_quantity(latest.quantity)
 
 
 def result_line(line: CheckLine) -> ResultLine:

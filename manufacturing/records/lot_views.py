@@ -7,6 +7,7 @@ from sqlalchemy import false, select
 from manufacturing.core.forms import ReasonForm, SignForm
 from manufacturing.core.page_cache import cached_part, viewer
 from manufacturing.core.web import acting_user, attempt
+from manufacturing.dispensing.guards import may_dispense
 from manufacturing.extensions import db
 from manufacturing.lots import guards, operations
 from manufacturing.lots.lookup import lot_or_404
@@ -19,6 +20,7 @@ from manufacturing.quality.forms import LotFilterForm
 from manufacturing.quality.lot_list import filtered, lots_page
 from manufacturing.records import jobs, storage
 from manufacturing.records.label import may_print
+from manufacturing.release.guards import can_release
 from manufacturing.release.models import LabelPrint
 from manufacturing.release.operations import certified
 
@@ -64,6 +66,8 @@ def _page(lot, preparing) -> str:
         may_verify={view.step.id for view in executed.steps
                     if can_verify(view.step, current_user, [line.signature for line in view.signatures])},
         next_action=next_action(lot, [view.step for view in executed.steps]),
+        to_release=[dose for dose in executed.doses if can_release(dose, current_user)],
+        to_dispense=[dose for dose in executed.doses if may_dispense(dose, current_user)],
     )
 
 

@@ -4,7 +4,9 @@ Each person finds the lot by scanning its bag, finds the next action on the scre
 and at the bedside scans wristband and bag: a swapped bag is stopped, the right one is checked, the unit given.
 """
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from tests.browser.test_demo_journey_browser import NEW_PASSWORD, demo, first_lo
 from tests.browser.test_scan_browser import PORTRAIT, scanner
 
 pytestmark = pytest.mark.browser
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", tempfile.gettempdir()))
 
 
 def on_tablet(new_page, username: str, password: str):
@@ -65,15 +68,27 @@ def test_the_journey_by_scanning_on_the_tablet(new_page, demo, database):  # noq
     expect(confirmed).to_contain_text("Step verified and signed.")
     expect(confirmed).to_be_in_viewport()
 
-    # QA: the unit waiting for review is on the home page's queue.
-    giulia.goto("/")
-    giulia.locator(f"a[href='/release/doses/{ids['fresh']}']").first.click()
+    # QA: scan the bag; the review of each unit waiting is on screen, and on it the release form.
+    din = ids["din"]
+    scan_to_find(giulia, din.barcode_data)
+    review = giulia.locator(f"[data-testid=next-action] a[href='/release/doses/{ids['fresh']}']")
+    expect(review).to_be_in_viewport()
+    review.click()
+    giulia.screenshot(path=str(SHOTS / "qa-review-landing.png"))
+    decide = giulia.get_by_role("link", name="Go to the release")
+    expect(decide).to_be_in_viewport()
+    decide.click()
     sign(giulia, "rel-", "qa.giulia")
+    expect(giulia.get_by_role("button", name="Sign the release")).to_be_in_viewport()
     giulia.get_by_role("button", name="Sign the release").click()
     giulia.get_by_text("Dose unit released.").wait_for()
 
-    # Pharmacy: label, issue, then the bedside check by scanning (a swapped bag first).
-    luca.goto(f"/pharmacy/doses/{ids['fresh']}")
+    # Pharmacy: scan the bag; the unit's page is on screen: label, issue, then the bedside check by scanning.
+    scan_to_find(luca, din.barcode_data)
+    unit = luca.locator(f"[data-testid=next-action] a[href='/pharmacy/doses/{ids['fresh']}']")
+    expect(unit).to_be_in_viewport()
+    unit.click()
+    luca.screenshot(path=str(SHOTS / "pharmacy-unit-landing.png"))
     with luca.expect_download() as label:
         luca.get_by_role("button", name="Print the release label").click()
     assert Path(label.value.path()).read_bytes().startswith(b"%PDF")
@@ -81,7 +96,6 @@ def test_the_journey_by_scanning_on_the_tablet(new_page, demo, database):  # noq
     issue_to_nurse(luca, "pharm.luca", NEW_PASSWORD)
     second = first_login(new_page, "pharm.sara", passwords["pharm.sara"])
     second.context.close()
-    din = ids["din"]
 
     def scan_into(label: str, code: str) -> None:
         """Wait for the field to take the focus (a scan is checked before the focus moves on), then scan."""

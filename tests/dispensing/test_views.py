@@ -202,3 +202,17 @@ def test_a_unit_held_at_the_ward_after_issue_stays_in_the_history(client, login,
     login(ward.pharmacist)
     history = text(client.get("/pharmacy/history"))
     assert f"{ward.lot.lot_number} A0" in history and "On hold" in history
+
+
+def test_a_later_attempt_refused_for_another_reason_is_not_shown_as_the_stop(client, login, ward):
+    done(ward.pharmacist, issue, ward)
+    login(ward.pharmacist)
+    client.post(url(ward, "bedside-check"), data=bedside_form(ward, second_din=OTHER_DIN))
+    missing = text(client.post(url(ward, "bedside-check"), data=bedside_form(ward, second_division="")))
+    assert "Second: bag division" in missing and 'data-testid="stop"' not in missing
+    assert "Refused checks" in missing and "is not the DIN of this dose unit" in missing
+    wrong = text(client.post(url(ward, "bedside-check"), data=bedside_form(ward, second_password="wrong")))
+    assert 'data-testid="stop"' not in wrong and "Refused checks" in wrong
+    again = text(client.post(url(ward, "bedside-check"), data=bedside_form(ward, second_din=OTHER_DIN)))
+    assert 'data-testid="stop"' in again
+    assert 'data-testid="stop"' in text(client.get(url(ward)))  # until a check matches

@@ -1,6 +1,10 @@
 """The lot list and the lot page."""
 
 import pytest
+from sqlalchemy import select
+
+from manufacturing.extensions import db
+from manufacturing.processing.models import DoseUnit
 
 
 @pytest.fixture
@@ -84,3 +88,30 @@ def test_the_lot_page_opens_on_what_the_lot_waits_for(client, login, bench):
     login(bench.technician)  # the performer: told what waits, offered nothing to sign
     mine = client.get(f"/lots/{lot.id}").get_data(as_text=True).split('data-testid="next-action"')[1]
     assert "Verify apheresis receipt" in mine.split("</section>")[0] and "#step-" not in mine.split("</section>")[0]
+
+
+def test_the_next_panel_offers_qa_the_review_of_each_unit_in_quarantine(client, login, prepared):
+    units = list(db.session.scalars(select(DoseUnit).where(DoseUnit.lot_id == prepared.lot.id)))
+    login(prepared.bench.qa)
+    panel = next_panel(client.get(f"/lots/{prepared.lot.id}").get_data(as_text=True))
+    assert units and all(f'href="/release/doses/{unit.id}">Review unit {unit.division_code} for release' in panel
+                         for unit in units)
+    for person in (prepared.bench.pharmacist, prepared.bench.technician):
+        login(person)
+        panel = next_panel(client.get(f"/lots/{prepared.lot.id}").get_data(as_text=True))
+        assert "/release/doses/" not in panel and "/pharmacy/doses/" not in panel
+
+
+def test_the_next_panel_offers_pharmacy_the_released_unit(client, login, released_dose):
+    lot, dose, bench = released_dose.lot, released_dose.dose, released_dose.bench
+    login(bench.pharmacist)
+    panel = next_panel(client.get(f"/lots/{lot.id}").get_data(as_text=True))
+    assert f'href="/pharmacy/doses/{dose.id}">Unit {dose.division_code}: issue' in panel
+    login(bench.qa)
+    panel = next_panel(client.get(f"/lots/{lot.id}").get_data(as_text=True))
+    assert f"/release/doses/{dose.id}\"" not in panel and "/pharmacy/doses/" not in panel
+
+
+def next_panel(page: str) -> str:
+    start = page.index('data-testid="next-action"')
+    return page[start:page.index("</section>", start)]

@@ -74,7 +74,7 @@ def test_an_interim_certificate_states_what_qa_signed(database, bench, dose, qc_
     for expected in ("INTERIM CERTIFICATE — results pending: Sterility", "G123426000123L", "S1234",
                      "Dose per kg 1.00 × 10⁶ cells/kg", "Total viable NK cells 6.40 × 10⁷ cells",
                      "Volume 50.0 mL (1.28 × 10⁶ cells/mL)", f"Expiry {clock.format_local(dose.expiry_at)}",
-                     "Viability 7-AAD", "96.0 % PASS", "No growth pending PENDING", "0.500 EU/mL",
+                     "Viability 7-AAD", "96.0 % PASS", "No growth pending PENDING", "0.50 EU/mL",
                      "Released on an interim certificate", manifestation(signature),
                      "Signature intact: the signed record is unchanged.", "certificate revision 1"):
         assert expected in text, expected

@@ -76,7 +76,7 @@ def test_reasons_quote_criterion_and_result():
         "Dose 1.30 × 10⁶ cells/kg is 130 % of target 1.00 × 10⁶ cells/kg, outside 80-120 %"
     )
     assert found["endotoxin"].reason == (
-        "Endotoxin 0.500 EU/mL passes <= 3.50 EU/mL (5 EU/kg/h for 70.0 kg, 100 mL over 1.00 h)"
+        "Endotoxin 0.50 EU/mL passes <= 3.50 EU/mL (5 EU/kg/h for 70.0 kg, 100 mL over 1.00 h)"
     )
     assert (
         found["appearance"].reason == 'Appearance "conforms" passes: No clumps, leaks or damage; label intact'
@@ -181,7 +181,7 @@ def test_single_results(key, result, outcome, reason):
         ("viability", Q_(70, "mL"), "Viability: 70.0 mL is a volume, but a percentage is expected"),
         ("viability", "70 %", "Viability: a measured value with its unit is needed, not '70 %'"),
         ("sterility", Q_(0, "%"), "Sterility: a written result is needed (e.g. 'no growth')"),
-        ("endotoxin", Q_(0.5, "EU/kg"), "Endotoxin: 0.500 EU/kg is an endotoxin dose per kg body weight"),
+        ("endotoxin", Q_(0.5, "EU/kg"), "Endotoxin: 0.50 EU/kg is an endotoxin dose per kg body weight"),
     ],
 )
 def test_results_of_the_wrong_kind_are_refused(key, result, message):
