@@ -78,6 +78,7 @@ def test_an_interim_certificate_states_what_qa_signed(database, bench, dose, qc_
                      "Released on an interim certificate", manifestation(signature),
                      "Signature intact: the signed record is unchanged.", "certificate revision 1"):
         assert expected in text, expected
+    assert "1.00×10⁶cells/kg(6.40×10⁷cells)PASS" in "".join(text.split())  # the dose per kg, as its criterion
     assert "Quinta Qualita (qa.one) · Released ·" in text and "(UTC+0" in manifestation(signature)
     render_png(pdf, "coa-interim", dpi=150)
 
