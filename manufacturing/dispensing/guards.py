@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from manufacturing.core import clock
 from manufacturing.core.permissions import Role, has_role
 from manufacturing.lots.din import Din
+from manufacturing.lots.guards import is_open
 from manufacturing.patients.guards import is_open_order
 from manufacturing.processing.models import DoseState
 from manufacturing.processing.states import DOSE
@@ -189,5 +190,7 @@ def actions_for(dose, user, *, issued: bool, checked: bool, fit: bool, held_afte
 
 
 def may_dispense(dose, user) -> bool:
-    """Pharmacy has the next act on a unit: released and not yet issued, or issued and not yet given."""
-    return has_role(user, Role.PHARMACY) and (DOSE.allows(dose, "issued") or dose.state == DoseState.ISSUED)
+    """Pharmacy has the next act on a unit: released and not yet issued, or issued and not yet given, of a lot
+    neither held nor cancelled (the unit's page says what else stands in the way: a label, an expiry)."""
+    return (has_role(user, Role.PHARMACY) and is_open(dose.lot)
+            and (DOSE.allows(dose, "issued") or dose.state == DoseState.ISSUED))

@@ -20,9 +20,10 @@ from manufacturing.quality.forms import LotFilterForm
 from manufacturing.quality.lot_list import filtered, lots_page
 from manufacturing.records import jobs, storage
 from manufacturing.records.label import may_print
-from manufacturing.release.guards import can_release
+from manufacturing.release.guards import may_review_for_release
 from manufacturing.release.models import LabelPrint
 from manufacturing.release.operations import certified
+from manufacturing.release.review import involved_in
 
 bp = Blueprint("lots", __name__, url_prefix="/lots")
 
@@ -66,7 +67,8 @@ def _page(lot, preparing) -> str:
         may_verify={view.step.id for view in executed.steps
                     if can_verify(view.step, current_user, [line.signature for line in view.signatures])},
         next_action=next_action(lot, [view.step for view in executed.steps]),
-        to_release=[dose for dose in executed.doses if can_release(dose, current_user)],
+        to_release=[dose for dose in executed.doses
+                    if may_review_for_release(dose, current_user, involved_in(executed))],
         to_dispense=[dose for dose in executed.doses if may_dispense(dose, current_user)],
     )
 

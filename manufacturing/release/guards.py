@@ -61,15 +61,20 @@ def is_qa(user) -> bool:
     return user.has_role(Role.QA)
 
 
-def segregation_problem(found: Review, user) -> str | None:
-    if user.id in found.involved_user_ids:
+def segregation_problem(involved: set[int], user) -> str | None:
+    if user.id in involved:
         return "You performed or verified a step of this lot: another QA person must release it."
     return None
 
 
 def can_decide(found: Review, user) -> bool:
     """QA who had no part in the lot's steps: the only people a release or rejection form is shown to."""
-    return is_qa(user) and segregation_problem(found, user) is None
+    return is_qa(user) and segregation_problem(found.involved_user_ids, user) is None
+
+
+def may_review_for_release(dose: DoseUnit, user, involved: set[int]) -> bool:
+    """A unit waiting for a release this QA person may sign (no part in the lot's steps)."""
+    return can_release(dose, user) and segregation_problem(involved, user) is None
 
 
 def record_problems(found: Review) -> list[str]:

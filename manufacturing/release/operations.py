@@ -31,7 +31,7 @@ def _refuse(problems: list[str], opening: str) -> None:
 def _check_releaser(found: Review, user) -> None:
     if not guards.is_qa(user):
         raise NotPermitted("Only QA releases or rejects dose units.")
-    problem = guards.segregation_problem(found, user)
+    problem = guards.segregation_problem(found.involved_user_ids, user)
     if problem:
         raise NotPermitted(problem)
     if (problem := closed_problem(found.lot, "its units are not released")):

@@ -125,5 +125,10 @@ def review(dose: DoseUnit) -> Review:
     found.late_steps = [view for view in record.steps if view.late]
     found.process_problems = _process_problems(record)
     _signatures(found, results)
-    found.involved_user_ids = {line.signature.signer_id for view in record.steps for line in view.signatures}
+    found.involved_user_ids = involved_in(record)
     return found
+
+
+def involved_in(record: LotRecord) -> set[int]:
+    """Who performed or verified a step of the lot (its record's step signatures): segregation of duties."""
+    return {line.signature.signer_id for view in record.steps for line in view.signatures}

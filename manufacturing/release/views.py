@@ -53,7 +53,8 @@ def _review_page(unit: DoseUnit) -> str:
     return render_template(
         "release/_review.html", review=found, dose=unit, lot=found.lot,
         record_problems=guards.record_problems(found), failing=guards.failing_problems(found),
-        segregation=guards.segregation_problem(found, current_user), dispositions=queries.dispositions(unit),
+        segregation=guards.segregation_problem(found.involved_user_ids, current_user),
+        dispositions=queries.dispositions(unit),
         may_release=decides and guards.can_release(unit, current_user),
         may_reject=decides and guards.can_reject(unit, current_user),
         may_release_final=decides and guards.can_release_final(unit, current_user),

@@ -3,7 +3,10 @@
 import pytest
 from sqlalchemy import select
 
+from manufacturing.accounts.models import UserRole
+from manufacturing.core.permissions import Role
 from manufacturing.extensions import db
+from manufacturing.lots import operations as lot_operations
 from manufacturing.processing.models import DoseUnit
 
 
@@ -115,3 +118,19 @@ def test_the_next_panel_offers_pharmacy_the_released_unit(client, login, release
 def next_panel(page: str) -> str:
     start = page.index('data-testid="next-action"')
     return page[start:page.index("</section>", start)]
+
+
+def test_the_next_panel_sends_no_qa_person_who_signed_a_step_to_release(client, login, prepared):
+    verifier = prepared.bench.verifier
+    db.session.add(UserRole(user_id=verifier.id, role=Role.QA))
+    db.session.commit()
+    login(verifier)
+    assert "/release/doses/" not in next_panel(client.get(f"/lots/{prepared.lot.id}").get_data(as_text=True))
+
+
+def test_the_next_panel_sends_pharmacy_to_no_unit_of_a_held_lot(client, login, released_dose):
+    lot, dose, bench = released_dose.lot, released_dose.dose, released_dose.bench
+    lot_operations.hold(lot, bench.qa, "environmental monitoring excursion")
+    db.session.commit()
+    login(bench.pharmacist)
+    assert f"/pharmacy/doses/{dose.id}" not in next_panel(client.get(f"/lots/{lot.id}").get_data(as_text=True))
