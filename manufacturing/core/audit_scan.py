@@ -29,9 +29,11 @@ from manufacturing.core.keyring import UNKEYED, canonical
 
 BATCH_ROWS = 5000
 VERBS = ("created", "updated", "deleted")
-# The stored time rendered by PostgreSQL as the seal covers it (isoformat: no fraction on a whole second).
-COPIED_TIME = ("to_char(occurred_at, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN occurred_at = date_trunc('second', "
-               "occurred_at) THEN '+00:00' ELSE to_char(occurred_at, '.US\"+00:00\"') END")
+# The stored time rendered by PostgreSQL as the seal covers it (isoformat: no fraction on a whole second). A time
+# before year 1 keeps its era (to_char's year has none), so that it never reads as the same date AD.
+COPIED_TIME = ("CASE WHEN occurred_at < '0001-01-01' THEN to_char(occurred_at, 'YYYY-MM-DD HH24:MI:SS.US BC') "
+               "ELSE to_char(occurred_at, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN occurred_at = date_trunc('second', "
+               "occurred_at) THEN '+00:00' ELSE to_char(occurred_at, '.US\"+00:00\"') END END")
 COLUMNS = ("id, occurred_at, user_id, username, action, entity_type, entity_id, scope, changes, reason, "
            "key_id, mac, prev_hash, hash")
 
@@ -189,11 +191,16 @@ def _replay(replayed: dict, action: str, entity_type: str, entity_id: str | None
 
 
 def _loads(changes: str) -> dict:
-    """A row's changes (orjson, three times json's speed; json for what orjson refuses, NaN say)."""
+    """A row's changes (orjson, three times json's speed; json for what orjson refuses, NaN say); nothing for
+    what is no object of changes (the row's seal is what reports it)."""
     try:
-        return orjson.loads(changes)
+        loaded = orjson.loads(changes)
     except orjson.JSONDecodeError:
-        return json.loads(changes)
+        try:
+            loaded = json.loads(changes)
+        except (ValueError, RecursionError):
+            return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def recorded_value(change: object) -> object:
@@ -216,13 +223,18 @@ COPY_ESCAPED = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"
 def scan_range(dbapi_connection, dialect: str, keys: dict[str, bytes], task: RangeTask) -> RangeScan:
     """Read a range through a DB-API connection (by COPY on PostgreSQL), a batch at a time, and scan it."""
     cursor = dbapi_connection.cursor()
+    rows = None
     try:
         if dialect == "postgresql":
-            return scan_rows(_copied_rows(cursor, task), keys, task)
-        cursor.arraysize = BATCH_ROWS
-        cursor.execute(range_query(dialect), (task.low_id, task.high_id))
-        return scan_rows(_batches(cursor), keys, task)
+            rows = _copied_rows(cursor, task, dbapi_connection.info.encoding)
+        else:
+            cursor.arraysize = BATCH_ROWS
+            cursor.execute(range_query(dialect), (task.low_id, task.high_id))
+            rows = _batches(cursor)
+        return scan_rows(rows, keys, task)
     finally:
+        if rows is not None:
+            rows.close()  # a scan that stopped midway ends its COPY, or the connection stays taken
         cursor.close()
 
 
@@ -231,12 +243,13 @@ def _batches(cursor):
         yield from batch
 
 
-def _copied_rows(cursor, task: RangeTask) -> Iterator[tuple]:
-    """A range's rows from COPY's text format, typed as a cursor gives them (the time as its stored text)."""
+def _copied_rows(cursor, task: RangeTask, encoding: str) -> Iterator[tuple]:
+    """A range's rows from COPY's text format (in the connection's encoding), typed as a cursor gives them
+    (the time as its stored text)."""
     rest = ""
     with cursor.copy(COPY_RANGE, (task.low_id, task.high_id)) as copy:
         for data in copy:
-            lines = (rest + bytes(data).decode()).split("\n")
+            lines = (rest + bytes(data).decode(encoding)).split("\n")
             rest = lines.pop()
             for line in lines:
                 yield _copied_row(line)
@@ -297,11 +310,11 @@ def _scan_apart(job: tuple) -> RangeScan:
     url, dialect, keys, task = job
     engine = create_engine(url, poolclass=NullPool)
     try:
-        dbapi_connection = engine.raw_connection()
+        pooled = engine.raw_connection()
         try:
-            return scan_range(dbapi_connection, dialect, keys, task)
+            return scan_range(pooled.dbapi_connection, dialect, keys, task)
         finally:
-            dbapi_connection.close()
+            pooled.close()
     finally:
         engine.dispose()
 

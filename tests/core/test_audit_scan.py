@@ -27,7 +27,7 @@ from manufacturing.core.audit_scan import (
 )
 from manufacturing.core.audit_verify import ALTERED, verify_as_of_now, verify_chain
 from manufacturing.core.keyring import canonical
-from tests.core.tampering import change, trail
+from tests.core.tampering import change, run, trail
 from tests.factories import make_user
 
 
@@ -141,7 +141,7 @@ def test_rows_read_by_copy_are_the_rows_a_cursor_reads(hostile):
         pytest.skip("COPY is PostgreSQL's")
     low, high = connection.execute(text("SELECT min(id), max(id) FROM audit_events")).one()
     dbapi_connection = connection.connection.dbapi_connection
-    copied = list(_copied_rows(dbapi_connection.cursor(), RangeTask(low, high, 0)))
+    copied = list(_copied_rows(dbapi_connection.cursor(), RangeTask(low, high, 0), "utf-8"))
     cursor = dbapi_connection.cursor()
     cursor.execute(range_query("postgresql"), (low, high))
     fetched = [(row[0], utc_text(row[1]), *row[2:]) for row in cursor.fetchall()]
@@ -173,3 +173,35 @@ def test_a_link_of_hex_text_is_the_canonical_text():
 def test_changes_orjson_refuses_are_read_as_json_reads_them():
     replayed = merged([_scan([("user.updated", "user", "1", '{"weight":{"new":NaN},"name":{"new":"a"}}')])])
     assert math.isnan(replayed[("user", "1")]["weight"]) and replayed[("user", "1")]["name"] == "a"
+
+
+def _postgresql_only(database) -> None:
+    if database.session.connection().dialect.name != "postgresql":
+        pytest.skip("what COPY reads is PostgreSQL's")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_row_moved_to_the_same_date_bc_is_found(written, workers):
+    """The seal covers the moment: the same digits before year 1 are another moment."""
+    _postgresql_only(written)
+    row = trail()[3]
+    run("UPDATE audit_events SET occurred_at = occurred_at - make_interval(years => :years) WHERE id = :id",
+        years=2 * row["occurred_at"].year - 1, id=row["id"])
+    assert ALTERED in verify_chain(written.session, chunk_rows=5, workers=workers).kinds
+
+
+@pytest.mark.parametrize("changes", ["{", "[1]", '"text"', "null", "[" * 3000 + "]" * 3000])
+def test_changes_that_are_no_object_are_reported_and_the_connection_stays_usable(written, changes):
+    change("audit_events", trail()[1]["id"], changes=changes)
+    assert ALTERED in verify_chain(written.session).kinds
+    written.session.rollback()
+    assert written.session.execute(text("SELECT 1")).scalar_one() == 1
+
+
+def test_a_connection_in_another_client_encoding_reads_alike(written):
+    _postgresql_only(written)
+    record_event(written.session, "lot.noted", "lot", 1, {"note": {"new": "caffè"}}, reason="perché")
+    written.session.commit()
+    written.session.connection().exec_driver_sql("SET client_encoding TO 'LATIN1'")
+    report = verify_chain(written.session)
+    assert report.ok, str(report)
