@@ -189,6 +189,14 @@ def actions_for(dose, user, *, issued: bool, checked: bool, fit: bool, held_afte
     )
 
 
+def stopped_problem(checked_at: datetime | None, last_mismatch_at: datetime | None) -> str | None:
+    """A bedside check refused after the last matched one (another bag, another wristband) stops the infusion."""
+    if last_mismatch_at is None or (checked_at is not None and last_mismatch_at <= checked_at):
+        return None
+    return ("STOP: the last bedside check found a mismatch. Do not infuse: both check wristband and bag again "
+            "before the infusion is recorded.")
+
+
 def may_dispense(dose, user) -> bool:
     """Pharmacy has the next act on a unit: released and not yet issued, or issued and not yet given, of a lot
     neither held nor cancelled (the unit's page says what else stands in the way: a label, an expiry)."""

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from manufacturing.core import clock
@@ -138,6 +138,14 @@ def mismatches(dose: DoseUnit) -> list[Mismatch]:
                                      AuditEvent.entity_id == str(dose.id)).order_by(AuditEvent.id)
     return [Mismatch(event.occurred_at, event.username, event.change_map["message"]["new"])
             for event in db.session.scalars(query)]
+
+
+def last_mismatch_at(dose: DoseUnit) -> datetime | None:
+    """When a bedside check of the unit was last refused, if ever."""
+    query = select(func.max(AuditEvent.occurred_at)).where(AuditEvent.action == MISMATCH,
+                                                           AuditEvent.entity_type == "dose_unit",
+                                                           AuditEvent.entity_id == str(dose.id))
+    return db.session.scalar(query)
 
 
 def administered_dates(subject) -> dict[int, date]:

@@ -63,10 +63,10 @@ def _preview(dose: DoseUnit, order: InfusionOrder | None):
     return operations.delivered_dose(dose, order)
 
 
-def _actions(dose: DoseUnit, issue, check) -> guards.DoseActions:
+def _actions(dose: DoseUnit, issue, check, stopped: bool) -> guards.DoseActions:
     held = held_at(dose) if issue is not None else None
     after_check = bool(held and check and check.checked_at < held)
-    return guards.actions_for(dose, acting_user(), issued=issue is not None, checked=check is not None,
+    return guards.actions_for(dose, acting_user(), issued=issue is not None, checked=check is not None and not stopped,
                               fit=fitness.is_fit(dose), held_after_check=after_check)
 
 
@@ -80,13 +80,14 @@ def _page(dose: DoseUnit, status: int = 200, refused_otherwise: bool = False, **
     order = issue.order if issue else queries.order_for(dose)
     administration = queries.administration_of(dose)
     mismatches = queries.mismatches(dose)
-    unresolved = bool(mismatches) and (check is None or mismatches[-1].occurred_at > check.checked_at)
+    unresolved = guards.stopped_problem(check.checked_at if check else None,
+                                        mismatches[-1].occurred_at if mismatches else None) is not None
     context = {
         "dose": dose, "lot": dose.lot, "order": order, "issue": issue, "checks": queries.checks_of(dose),
         "check": check, "administration": administration, "mismatches": mismatches,
         "stopped": unresolved and not refused_otherwise,
         "preview": _preview(dose, order), "signatures": signature_lines, "now": clock.now(),
-        "unfit": fitness.unfit_reasons(dose), "can": _actions(dose, issue, check),
+        "unfit": fitness.unfit_reasons(dose), "can": _actions(dose, issue, check, unresolved),
         "needs_label": fitness.needs_release_label(dose), "printed_before": fitness.labels_printed(dose),
         "issue_form": forms.get("issue_form") or IssueForm(formdata=None, order_id=order.id if order else ""),
         "bedside_form": forms.get("bedside_form") or BedsideForm(formdata=None),

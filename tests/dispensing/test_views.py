@@ -216,3 +216,23 @@ def test_a_later_attempt_refused_for_another_reason_is_not_shown_as_the_stop(cli
     again = text(client.post(url(ward, "bedside-check"), data=bedside_form(ward, second_din=OTHER_DIN)))
     assert 'data-testid="stop"' in again
     assert 'data-testid="stop"' in text(client.get(url(ward)))  # until a check matches
+
+
+def test_a_mismatch_after_a_matched_check_stops_the_administration(client, login, ward):
+    """Someone checks again after the match and finds another bag: STOP until two people check again."""
+    done(ward.pharmacist, issue, ward)
+    login(ward.pharmacist)
+    assert client.post(url(ward, "bedside-check"), data=bedside_form(ward)).status_code in (302, 303)
+    assert 'data-testid="stop"' in text(client.post(url(ward, "bedside-check"),
+                                                    data=bedside_form(ward, second_din=OTHER_DIN)))
+    page = text(client.get(url(ward)))
+    assert 'data-testid="stop"' in page and 'id="administration"' not in page
+    refused = client.post(url(ward, "administration"), data=administration_form(ward))
+    assert refused.status_code == 422 and "the last bedside check found a mismatch" in text(refused)
+    assert count(Administration) == 0 and ward.fresh.state == DoseState.ISSUED
+    unboxed = text(client.post(url(ward, "bedside-check"), data=bedside_form(ward, second_din=OTHER_DIN,
+                                                                                appearance_ok="")))
+    assert 'id="administration"' not in unboxed  # never the administration form with the STOP hidden
+    assert client.post(url(ward, "bedside-check"), data=bedside_form(ward)).status_code in (302, 303)
+    assert client.post(url(ward, "administration"), data=administration_form(ward)).status_code in (302, 303)
+    assert ward.fresh.state == DoseState.ADMINISTERED
