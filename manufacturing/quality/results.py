@@ -99,10 +99,12 @@ def shown_result(line: CheckLine) -> str:
         return "pending"
     if latest.quantity is None:
         return latest.text or ""
-    judged = line.evaluation.value if line.evaluation is not None else None
-    if isinstance(judged, pint.Quantity) and not same_dimension(judged, latest.quantity):
-        return f"{format_quantity(judged)} ({format_quantity(latest.quantity)})"  # the dose per kg, as judged
-    return format_quantity(latest.quantity)
+    evaluation = line.evaluation
+    shown = evaluation.shown if evaluation is not None else None  # with the digits its verdict needs
+    if evaluation is not None and isinstance(evaluation.value, pint.Quantity) and not same_dimension(
+            evaluation.value, latest.quantity):  # the dose per kg, as judged, and the count entered
+        return f"{shown or format_quantity(evaluation.value)} ({format_quantity(latest.quantity)})"
+    return shown or format_quantity(latest.quantity)
 
 
 def result_line(line: CheckLine) -> ResultLine:

@@ -69,6 +69,7 @@ class Evaluation:
     reason: str
     value: pint.Quantity | str | None = None
     limit: pint.Quantity | None = None
+    shown: str | None = None  # the value written with the digits that give it this verdict, where one was judged
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,9 +140,10 @@ def _within_bounds(criterion: LimitCriterion | Cd3PerKgCriterion, value: pint.Qu
 
     failed, shown = judge(float(value.magnitude)), _shown(value, judge)
     if failed is None:
-        return Evaluation(Outcome.PASS, f"{criterion.name} {shown} passes {criterion.text()}", value)
+        return Evaluation(Outcome.PASS, f"{criterion.name} {shown} passes {criterion.text()}", value, shown=shown)
     sign, limit = bounds[failed]
-    return Evaluation(Outcome.FAIL, f"{criterion.name} {shown} fails {sign} {format_limit(limit)}", value)
+    return Evaluation(Outcome.FAIL, f"{criterion.name} {shown} fails {sign} {format_limit(limit)}", value,
+                      shown=shown)
 
 
 def _bounds(criterion: LimitCriterion | Cd3PerKgCriterion) -> list[tuple[str, pint.Quantity | None]]:
@@ -168,21 +170,28 @@ def _dose(criterion: DoseCriterion, result: Result, context: DoseContext | None)
     if delivered is None:
         return _pending(criterion, "the body weight")
     target = _measured("Target dose", criterion.unit, context.target_dose_per_kg)
-    top = exceeded_maximum(delivered, (criterion.max_per_kg, *context.study_maxima))
-    if top is not None:
-        shown = format_quantity(delivered)
-        return Evaluation(Outcome.FAIL, f"{criterion.name} {shown} is above the maximum {format_limit(top)}", delivered)
-    percent = Q_(100 + dose_deviation(delivered, target).m_as(_PERCENT), _PERCENT)
+    maxima = (criterion.max_per_kg, *context.study_maxima)
 
     def judge(magnitude: float) -> bool:
         return within_tolerance(Q_(magnitude - 100, _PERCENT), criterion.tolerance)
 
+    def verdict(magnitude: float) -> tuple:
+        dose = Q_(magnitude, delivered.units)
+        top = exceeded_maximum(dose, maxima)
+        return (top, None) if top is not None else (None, judge(100 + dose_deviation(dose, target).m_as(_PERCENT)))
+
+    shown = _shown(delivered, verdict)
+    top = exceeded_maximum(delivered, maxima)
+    if top is not None:
+        return Evaluation(Outcome.FAIL, f"{criterion.name} {shown} is above the maximum {format_limit(top)}",
+                          delivered, shown=shown)
+    percent = Q_(100 + dose_deviation(delivered, target).m_as(_PERCENT), _PERCENT)
     inside = judge(percent.magnitude)
     reason = (
-        f"{criterion.name} {format_quantity(delivered)} is {_shown(percent, judge)} of target "
+        f"{criterion.name} {shown} is {_shown(percent, judge)} of target "
         f"{format_quantity(target)}, {'within' if inside else 'outside'} {criterion.tolerance_text()}"
     )
-    return Evaluation(Outcome.PASS if inside else Outcome.FAIL, reason, delivered)
+    return Evaluation(Outcome.PASS if inside else Outcome.FAIL, reason, delivered, shown=shown)
 
 
 def _endotoxin(criterion: EndotoxinCriterion, result: Result, context: DoseContext | None) -> Evaluation:
@@ -195,14 +204,14 @@ def _endotoxin(criterion: EndotoxinCriterion, result: Result, context: DoseConte
     def judge(magnitude: float) -> bool:
         return HOLDS["<="](magnitude, limit.magnitude)
 
-    passes = judge(value.magnitude)
+    passes, shown = judge(value.magnitude), _shown(value, judge)
     weight, volume, time = (format_quantity(q) for q in inputs)
     verdict = "passes" if passes else "fails"
     reason = (
-        f"{criterion.name} {_shown(value, judge)} {verdict} <= {format_quantity(limit)} "
+        f"{criterion.name} {shown} {verdict} <= {format_quantity(limit)} "
         f"({format_limit(criterion.max_per_kg_per_hour)} for {weight}, {volume} over {time})"
     )
-    return Evaluation(Outcome.PASS if passes else Outcome.FAIL, reason, value, limit)
+    return Evaluation(Outcome.PASS if passes else Outcome.FAIL, reason, value, limit, shown=shown)
 
 
 def _cd3_per_kg(criterion: Cd3PerKgCriterion, result: Result, context: DoseContext | None) -> Evaluation:

@@ -280,3 +280,13 @@ def test_in_process_value_missing_or_of_the_wrong_kind():
                                                (Outcome.FAIL, "red"), (Outcome.PENDING, "grey")])
 def test_each_verdict_has_one_colour(outcome, tone):
     assert outcome.tone == tone
+
+
+@pytest.mark.parametrize(("dose_per_kg", "shown"), [(1.2004e6, "1.2004 × 10⁶ cells/kg"),
+                                                    (0.79951e6, "7.995 × 10⁵ cells/kg"),
+                                                    (1.0004e8, "1.0004 × 10⁸ cells/kg")])
+def test_a_dose_is_shown_with_the_digits_its_verdict_needs(dose_per_kg, shown):
+    context = DoseContext(target_dose_per_kg=Q_(1e8 if dose_per_kg > 1e7 else 1e6, "cells/kg"),
+                          body_weight=Q_(70, "kg"))
+    evaluation = evaluate(SPEC.criterion("dose"), Q_(dose_per_kg * 70, "cells"), context)
+    assert evaluation.outcome == Outcome.FAIL and evaluation.shown == shown and shown in evaluation.reason
