@@ -3,7 +3,9 @@
 A step's section states its values, materials, equipment, dose units, signatures and its verification; the
 events that recorded those are not written out again but named by number in the step's section. Every other
 event is here: a record's signature and changes at one moment share a line, records created together too, and
-one act done alike to several records at one moment (results verified together) is one line naming them all.
+one act done alike to several records at one moment (results verified together) is one line naming them all. A
+moment is the minute the record prints, by one person for one reason: the events of one act are stamped
+microseconds apart, so that an exact time would part what one act did.
 """
 
 from collections.abc import Iterable
@@ -106,7 +108,8 @@ def _subject(event: AuditEvent) -> tuple:
 
 
 def _moment(event: AuditEvent) -> tuple:
-    return event.username, event.occurred_at, event.reason
+    """Who, when as the record prints it (to the minute) and why: events of one act are stamped microseconds apart."""
+    return event.username, clock.format_local(event.occurred_at), event.reason
 
 
 def _joins(group: list[AuditEvent], event: AuditEvent) -> bool:
@@ -148,13 +151,14 @@ class _Act:
     records: list[str]
     signatures: list[str]
     meanings: tuple[str, ...]
-    summary: str
+    changes: dict
     reason: str
 
     def alike(self, other: "_Act") -> bool:
         """The same act, by the same person at the same moment, with the same changes and signature meanings."""
-        return (self.occurred_at, self.username, self.action, self.meanings, self.summary, self.reason) == (
-            other.occurred_at, other.username, other.action, other.meanings, other.summary, other.reason)
+        return (clock.format_local(self.occurred_at), self.username, self.action, self.meanings, self.changes,
+                self.reason) == (clock.format_local(other.occurred_at), other.username, other.action,
+                                 other.meanings, other.changes, other.reason)
 
     def absorb(self, other: "_Act") -> None:
         self.ids += other.ids
@@ -167,12 +171,12 @@ class _Act:
             word = "signature" if len(self.signatures) == 1 else "signatures"
             signed = f"{word} {_listed(self.signatures)} ({', '.join(self.meanings)}); "
         return [numbers(self.ids), clock.format_local(self.occurred_at), self.username, self.action,
-                _listed(self.records), signed + self.summary, self.reason]
+                _listed(self.records), signed + _summary(self.changes), self.reason]
 
 
 def _listed(ids: list[str]) -> str:
-    """Record ids as ranges when they are numbers ('1–51'), else as they are."""
-    if all(text.isdigit() for text in ids):
+    """Record ids as ranges when each is a number written plainly ('1–51'), else as they are."""
+    if all(text.isascii() and text.isdigit() and str(int(text)) == text for text in ids):
         return numbers([int(text) for text in ids])
     return ", ".join(ids)
 
@@ -188,7 +192,7 @@ def _changed_together(group: list[AuditEvent]) -> _Act:
     meanings = tuple(str(event.change_map.get("meaning", {}).get("new")) for event in signatures)
     return _Act([event.id for event in group], named.occurred_at, named.username, named.action,
                 [named.entity_id] if named.entity_id else [], [event.entity_id for event in signatures], meanings,
-                _summary(changes), named.reason or "")
+                changes, named.reason or "")
 
 
 def _line(group: list[AuditEvent]) -> list[str] | _Act:

@@ -102,3 +102,22 @@ def test_acts_at_other_moments_or_with_other_changes_keep_their_own_lines():
     rows = appendix(_verification(10, 1, 101) + later + other, {}).rows
     assert [(row[4], row[5].split(";")[0]) for row in rows] == [
         ("1", "signature 101 (VERIFIED)"), ("2", "signature 102 (VERIFIED)"), ("3", "status: RECORDED → VOID")]
+
+
+def test_acts_with_changes_that_differ_past_what_a_line_prints_keep_their_own_lines():
+    long = {"note": {"old": "x" * 200, "new": "a"}}
+    other = {"note": {"old": "x" * 200, "new": "b"}}
+    events = [_event(10, "lot.corrected", "lot", "1", long), _event(11, "lot.corrected", "lot", "2", other)]
+    assert [row[4] for row in appendix(events, {}).rows] == ["1", "2"]
+
+
+def test_events_of_one_act_stamped_apart_within_the_minute_share_its_line():
+    first, second = _verification(10, 1, 101)
+    second.occurred_at = first.occurred_at.replace(microsecond=731)
+    (row,) = appendix([first, second], {}).rows
+    assert row[5].startswith("signature 101 (VERIFIED); status")
+
+
+def test_record_ids_not_written_plainly_are_listed_as_they_are():
+    events = [_event(10, "lot.noted", "lot", "007", VERIFIED), _event(11, "lot.noted", "lot", "008", VERIFIED)]
+    assert appendix(events, {}).rows[0][4] == "007, 008"
