@@ -64,3 +64,20 @@ def test_the_story_counts_culture_days_in_local_days_across_the_clock_change(day
     count_at = _local_days_after(day0, days, timedelta(minutes=30))
     assert clock.to_local(count_at).replace(tzinfo=None) == datetime(2026, 10, 24 + days, 0, 40)
     assert days_since_day0(day0, count_at) == days
+
+
+def test_a_count_half_an_hour_after_a_late_day0_stays_on_its_day():
+    day0 = clock.local_from_naive(datetime(2026, 11, 10, 23, 45))
+    count_at = _local_days_after(day0, 1, timedelta(minutes=30))
+    assert days_since_day0(day0, count_at) == 1
+
+
+def test_demo_loaded_at_a_quarter_to_nine_numbers_its_culture_days_1_to_14(app, database):
+    """Day 0 is 14 days 9 hours before now: loaded at 08:45 local, day 0 falls at 23:45 local."""
+    with clock.frozen(clock.local_from_naive(datetime(2026, 11, 20, 8, 45))):
+        result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    complete = database.session.scalars(select(Lot).where(Lot.state == LotState.DOSES_PREPARED)).one()
+    numbers = database.session.scalars(select(ProcessStep.day_number).where(
+        ProcessStep.lot_id == complete.id, ProcessStep.kind == StepKind.CULTURE_DAY).order_by(ProcessStep.id)).all()
+    assert numbers == list(range(1, 15)), numbers

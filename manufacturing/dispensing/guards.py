@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 from manufacturing.core import clock
 from manufacturing.core.permissions import Role, has_role
+from manufacturing.dispensing import fitness
 from manufacturing.lots.din import Din
 from manufacturing.lots.guards import is_open
 from manufacturing.patients.guards import is_open_order
@@ -197,8 +198,16 @@ def stopped_problem(checked_at: datetime | None, last_mismatch_at: datetime | No
             "before the infusion is recorded.")
 
 
-def may_dispense(dose, user) -> bool:
-    """Pharmacy has the next act on a unit: released and not yet issued, or issued and not yet given, of a lot
-    neither held nor cancelled (the unit's page says what else stands in the way: a label, an expiry)."""
-    return (has_role(user, Role.PHARMACY) and is_open(dose.lot)
-            and (DOSE.allows(dose, "issued") or dose.state == DoseState.ISSUED))
+def next_pharmacy_act(dose, user) -> str | None:
+    """What pharmacy does next with a unit, in its words, when there is something it may do: issue a unit fit to
+    give (first its release label, when that is all it lacks), check and record the infusion of an issued one."""
+    if not (has_role(user, Role.PHARMACY) and is_open(dose.lot)):
+        return None
+    if dose.state == DoseState.ISSUED:
+        return "bedside check and administration"
+    if not DOSE.allows(dose, "issued"):
+        return None
+    unfit = fitness.unfit_reasons(dose)
+    if not unfit:
+        return "issue"
+    return "print the release label" if len(unfit) == 1 and fitness.needs_release_label(dose) else None

@@ -128,10 +128,11 @@ def _culture_day(day: int, volume: int) -> dict[str, str]:
 
 
 def _local_days_after(moment: datetime, days: int, later: timedelta) -> datetime:
-    """The same local clock time `days` site calendar days on, plus `later`: across a clock change, a culture day
-    24 hours after day 0 can still fall on day 0's date."""
-    wall = clock.to_local(moment).replace(tzinfo=None) + timedelta(days=days) + later
-    return clock.local_from_naive(wall)
+    """The same local clock time `days` site calendar days on, `later` after it (before it, when later would cross
+    midnight): across a clock change, a culture day 24 hours after day 0 can still fall on day 0's date."""
+    wall = clock.to_local(moment).replace(tzinfo=None) + timedelta(days=days)
+    shifted = wall + later if (wall + later).date() == wall.date() else wall - later
+    return clock.local_from_naive(shifted)
 
 
 def _through_culture(crew: Crew, lot: Lot, day0: datetime, last_day: int) -> Story:

@@ -7,7 +7,7 @@ from sqlalchemy import false, select
 from manufacturing.core.forms import ReasonForm, SignForm
 from manufacturing.core.page_cache import cached_part, viewer
 from manufacturing.core.web import acting_user, attempt
-from manufacturing.dispensing.guards import may_dispense
+from manufacturing.dispensing.guards import next_pharmacy_act
 from manufacturing.extensions import db
 from manufacturing.lots import guards, operations
 from manufacturing.lots.lookup import lot_or_404
@@ -69,7 +69,7 @@ def _page(lot, preparing) -> str:
         next_action=next_action(lot, [view.step for view in executed.steps]),
         to_release=[dose for dose in executed.doses
                     if may_review_for_release(dose, current_user, involved_in(executed))],
-        to_dispense=[dose for dose in executed.doses if may_dispense(dose, current_user)],
+        to_dispense=[(dose, act) for dose in executed.doses if (act := next_pharmacy_act(dose, current_user))],
     )
 
 

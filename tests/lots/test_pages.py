@@ -8,6 +8,7 @@ from manufacturing.core.permissions import Role
 from manufacturing.extensions import db
 from manufacturing.lots import operations as lot_operations
 from manufacturing.processing.models import DoseUnit
+from tests.dispensing.factories import done, issue
 
 
 @pytest.fixture
@@ -105,14 +106,25 @@ def test_the_next_panel_offers_qa_the_review_of_each_unit_in_quarantine(client, 
         assert "/release/doses/" not in panel and "/pharmacy/doses/" not in panel
 
 
-def test_the_next_panel_offers_pharmacy_the_released_unit(client, login, released_dose):
-    lot, dose, bench = released_dose.lot, released_dose.dose, released_dose.bench
-    login(bench.pharmacist)
-    panel = next_panel(client.get(f"/lots/{lot.id}").get_data(as_text=True))
-    assert f'href="/pharmacy/doses/{dose.id}">Unit {dose.division_code}: issue' in panel
-    login(bench.qa)
-    panel = next_panel(client.get(f"/lots/{lot.id}").get_data(as_text=True))
-    assert f"/release/doses/{dose.id}\"" not in panel and "/pharmacy/doses/" not in panel
+def test_the_next_panel_offers_pharmacy_the_unit_it_may_act_on(client, login, ward):
+    lot, unit = ward.lot, ward.fresh
+    login(ward.pharmacist)
+    assert f'href="/pharmacy/doses/{unit.id}">Unit {unit.division_code}: issue' in panel_of(client, lot)
+    done(ward.pharmacist, issue, ward)
+    login(ward.pharmacist)
+    assert f"Unit {unit.division_code}: bedside check and administration" in panel_of(client, lot)
+    login(ward.bench.qa)
+    assert "/pharmacy/doses/" not in panel_of(client, lot)
+
+
+def test_the_next_panel_sends_pharmacy_to_no_unit_it_may_not_give(client, login, released_dose):
+    """Past its use-by time and without a release label: nothing for pharmacy to do but what its page says."""
+    login(released_dose.bench.pharmacist)
+    assert "/pharmacy/doses/" not in panel_of(client, released_dose.lot)
+
+
+def panel_of(client, lot) -> str:
+    return next_panel(client.get(f"/lots/{lot.id}").get_data(as_text=True))
 
 
 def next_panel(page: str) -> str:
@@ -128,9 +140,9 @@ def test_the_next_panel_sends_no_qa_person_who_signed_a_step_to_release(client, 
     assert "/release/doses/" not in next_panel(client.get(f"/lots/{prepared.lot.id}").get_data(as_text=True))
 
 
-def test_the_next_panel_sends_pharmacy_to_no_unit_of_a_held_lot(client, login, released_dose):
-    lot, dose, bench = released_dose.lot, released_dose.dose, released_dose.bench
-    lot_operations.hold(lot, bench.qa, "environmental monitoring excursion")
+def test_the_next_panel_sends_pharmacy_to_no_unit_of_a_held_lot(client, login, ward):
+    login(ward.pharmacist)
+    assert f"/pharmacy/doses/{ward.fresh.id}" in panel_of(client, ward.lot)
+    lot_operations.hold(ward.lot, ward.bench.qa, "environmental monitoring excursion")
     db.session.commit()
-    login(bench.pharmacist)
-    assert f"/pharmacy/doses/{dose.id}" not in next_panel(client.get(f"/lots/{lot.id}").get_data(as_text=True))
+    assert f"/pharmacy/doses/{ward.fresh.id}" not in panel_of(client, ward.lot)
