@@ -190,9 +190,12 @@ def actions_for(dose, user, *, issued: bool, checked: bool, fit: bool, held_afte
     )
 
 
-def stopped_problem(checked_at: datetime | None, last_mismatch_at: datetime | None) -> str | None:
-    """A bedside check refused after the last matched one (another bag, another wristband) stops the infusion."""
-    if last_mismatch_at is None or (checked_at is not None and last_mismatch_at <= checked_at):
+def stopped_problem(check_event: int | None, last_mismatch_event: int | None) -> str | None:
+    """A bedside check refused after the last matched one (another bag, another wristband) stops the infusion.
+
+    Which came last is read from their places in the audit trail (a clock can give both one moment).
+    """
+    if last_mismatch_event is None or (check_event is not None and last_mismatch_event < check_event):
         return None
     return ("STOP: the last bedside check found a mismatch. Do not infuse: both check wristband and bag again "
             "before the infusion is recorded.")

@@ -241,7 +241,7 @@ def record_administration(dose: DoseUnit, user, password: str, username: str, st
     if check is None:
         raise OutOfSequence("No bedside check is recorded for this dose unit: two people check it at the bedside "
                             "before the infusion is recorded.")
-    _refuse(guards.stopped_problem(check.checked_at, queries.last_mismatch_at(dose)))
+    _refuse(guards.stopped_problem(queries.check_event(check), queries.last_mismatch_event(dose)))
     if held is not None:
         _refuse(guards.given_before_hold_problem(started_at, check.checked_at, held))
     issue = queries.issue_of(dose)

@@ -43,6 +43,7 @@ class Mismatch:
     occurred_at: datetime
     username: str
     message: str
+    event_id: int  # its place in the trail: what came after it is told by the trail's order, never by clock ties
 
 
 
@@ -136,15 +137,23 @@ def mismatches(dose: DoseUnit) -> list[Mismatch]:
     """Return the refused bedside checks of a unit, oldest first."""
     query = select(AuditEvent).where(AuditEvent.action == MISMATCH, AuditEvent.entity_type == "dose_unit",
                                      AuditEvent.entity_id == str(dose.id)).order_by(AuditEvent.id)
-    return [Mismatch(event.occurred_at, event.username, event.change_map["message"]["new"])
+    return [Mismatch(event.occurred_at, event.username, event.change_map["message"]["new"], event.id)
             for event in db.session.scalars(query)]
 
 
-def last_mismatch_at(dose: DoseUnit) -> datetime | None:
-    """When a bedside check of the unit was last refused, if ever."""
-    query = select(func.max(AuditEvent.occurred_at)).where(AuditEvent.action == MISMATCH,
-                                                           AuditEvent.entity_type == "dose_unit",
-                                                           AuditEvent.entity_id == str(dose.id))
+def last_mismatch_event(dose: DoseUnit) -> int | None:
+    """The trail's number of the unit's last refused bedside check, if any."""
+    query = select(func.max(AuditEvent.id)).where(AuditEvent.action == MISMATCH, AuditEvent.entity_type == "dose_unit",
+                                                  AuditEvent.entity_id == str(dose.id))
+    return db.session.scalar(query)
+
+
+def check_event(check: BedsideCheck | None) -> int | None:
+    """The trail's number of a bedside check's recording."""
+    if check is None:
+        return None
+    query = select(func.min(AuditEvent.id)).where(AuditEvent.entity_type == BedsideCheck.audit_entity(),
+                                                  AuditEvent.entity_id == str(check.id))
     return db.session.scalar(query)
 
 

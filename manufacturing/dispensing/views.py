@@ -80,8 +80,8 @@ def _page(dose: DoseUnit, status: int = 200, refused_otherwise: bool = False, **
     order = issue.order if issue else queries.order_for(dose)
     administration = queries.administration_of(dose)
     mismatches = queries.mismatches(dose)
-    unresolved = guards.stopped_problem(check.checked_at if check else None,
-                                        mismatches[-1].occurred_at if mismatches else None) is not None
+    unresolved = guards.stopped_problem(queries.check_event(check),
+                                        mismatches[-1].event_id if mismatches else None) is not None
     context = {
         "dose": dose, "lot": dose.lot, "order": order, "issue": issue, "checks": queries.checks_of(dose),
         "check": check, "administration": administration, "mismatches": mismatches,

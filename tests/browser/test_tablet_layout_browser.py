@@ -72,7 +72,7 @@ def _open_everything(page) -> None:
 
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 def test_every_main_page_fits_the_tablet_and_passes_axe(new_page, ward, admin, viewport):
-    pages, problems, axe = _pages(ward), [], Axe()
+    pages, problems, axe, seen = _pages(ward), [], Axe(), {}
     for username, paths in pages.items():
         page = new_page()
         page.set_viewport_size(VIEWPORTS[viewport])
@@ -89,12 +89,15 @@ def test_every_main_page_fits_the_tablet_and_passes_axe(new_page, ward, admin, v
             if small:
                 problems.append(f"{path} as {username}: {len(small)} small targets: {small[:6]}")
             found = axe.run(page).response["violations"]
+            seen[f"{username} {path}"] = sorted(f"{v['id']} ({v['impact']}, {len(v['nodes'])})" for v in found)
             blocking = [f"{v['id']} ({v['impact']}, {len(v['nodes'])})" for v in found if v["impact"] in BLOCKING]
             if blocking:
                 problems.append(f"{path} as {username}: axe {blocking}")
             name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
             screenshot(page, f"tablet-{viewport}-{username}-{name}")
         page.context.close()
+    print(f"\naxe at {viewport}, every violation by page:\n" + "\n".join(f"{where}: {', '.join(v) or 'none'}"
+                                                                     for where, v in seen.items()))
     assert not problems, "\n".join(problems)
 
 

@@ -1,5 +1,6 @@
 """Pharmacy pages per role: QA may look, only pharmacy posts; refusals are shown and write nothing."""
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -218,8 +219,15 @@ def test_a_later_attempt_refused_for_another_reason_is_not_shown_as_the_stop(cli
     assert 'data-testid="stop"' in text(client.get(url(ward)))  # until a check matches
 
 
-def test_a_mismatch_after_a_matched_check_stops_the_administration(client, login, ward):
-    """Someone checks again after the match and finds another bag: STOP until two people check again."""
+@pytest.mark.parametrize("one_moment", [False, True])
+def test_a_mismatch_after_a_matched_check_stops_the_administration(client, login, ward, one_moment):
+    """Someone checks again after the match and finds another bag: STOP until two people check again, even when
+    the clock gives the match and the mismatch one moment (the trail's order tells which came last)."""
+    with clock.frozen(clock.now()) if one_moment else contextlib.nullcontext():
+        _mismatch_after_a_match(client, login, ward)
+
+
+def _mismatch_after_a_match(client, login, ward):
     done(ward.pharmacist, issue, ward)
     login(ward.pharmacist)
     assert client.post(url(ward, "bedside-check"), data=bedside_form(ward)).status_code in (302, 303)
