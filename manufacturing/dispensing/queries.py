@@ -135,17 +135,18 @@ def orders_without_dose() -> list[InfusionOrder]:
 
 def mismatches(dose: DoseUnit) -> list[Mismatch]:
     """Return the refused bedside checks of a unit, oldest first."""
-    query = select(AuditEvent).where(AuditEvent.action == MISMATCH, AuditEvent.entity_type == "dose_unit",
-                                     AuditEvent.entity_id == str(dose.id)).order_by(AuditEvent.id)
+    query = select(AuditEvent).where(*_refused_checks_of(dose)).order_by(AuditEvent.id)
     return [Mismatch(event.occurred_at, event.username, event.change_map["message"]["new"], event.id)
             for event in db.session.scalars(query)]
 
 
+def _refused_checks_of(dose: DoseUnit) -> tuple:
+    return AuditEvent.action == MISMATCH, AuditEvent.entity_type == "dose_unit", AuditEvent.entity_id == str(dose.id)
+
+
 def last_mismatch_event(dose: DoseUnit) -> int | None:
     """The trail's number of the unit's last refused bedside check, if any."""
-    query = select(func.max(AuditEvent.id)).where(AuditEvent.action == MISMATCH, AuditEvent.entity_type == "dose_unit",
-                                                  AuditEvent.entity_id == str(dose.id))
-    return db.session.scalar(query)
+    return db.session.scalar(select(func.max(AuditEvent.id)).where(*_refused_checks_of(dose)))
 
 
 def check_event(check: BedsideCheck | None) -> int | None:

@@ -140,12 +140,12 @@ def bedside_check(dose_id: int):
     if not form.validate_on_submit():
         form_errors(form)
         return _page(dose, 422, refused_otherwise=True, bedside_form=form)
-    mismatched_before = len(queries.mismatches(dose))
+    mismatched_before = queries.last_mismatch_event(dose)
     if attempt(operations.bedside_check, dose, *_checkers(form), form.appearance_ok.data,
                success="Bedside check matched and signed by both: the infusion may start."):
         return _done(dose)
     # what was read is cleared: both read wristband and bag again
-    return _page(dose, 422, refused_otherwise=len(queries.mismatches(dose)) == mismatched_before)
+    return _page(dose, 422, refused_otherwise=queries.last_mismatch_event(dose) == mismatched_before)
 
 
 @bp.post("/doses/<id:dose_id>/administration")

@@ -55,6 +55,7 @@ def detail(lot_id: int):
 
 def _page(lot, preparing) -> str:
     executed = lot_record.build(lot)
+    involved = involved_in(executed)
     return render_template(
         "lots/_page.html", record=executed, lot=lot, next_kinds=next_kinds(lot),
         documents=storage.revisions(lot), preparing=preparing, prints=label_prints(executed.doses),
@@ -67,8 +68,7 @@ def _page(lot, preparing) -> str:
         may_verify={view.step.id for view in executed.steps
                     if can_verify(view.step, current_user, [line.signature for line in view.signatures])},
         next_action=next_action(lot, [view.step for view in executed.steps]),
-        to_release=[dose for dose in executed.doses
-                    if may_review_for_release(dose, current_user, involved_in(executed))],
+        to_release=[dose for dose in executed.doses if may_review_for_release(dose, current_user, involved)],
         to_dispense=[(dose, act) for dose in executed.doses if (act := next_pharmacy_act(dose, current_user))],
     )
 
