@@ -94,17 +94,18 @@ def shown_result(line: CheckLine) -> str:
     if is_computed(line.criterion):
         value = line.evaluation.value
         return format_quantity(value, plain=False) if value is not None else "not calculable yet"
-    latest = line.latest
-    if latest is None:
-        return "pending"
-    if latest.quantity is None:
-        return latest.text or ""
-    evaluation = line.evaluation
-    shown = evaluation.shown if evaluation is not None else None  # with the digits its verdict needs
+    return "pending" if line.latest is None else judged_result(line.latest, line.evaluation)
+
+
+def judged_result(result: QcResult, evaluation: Evaluation | None) -> str:
+    """One result as judged: with the digits its verdict needs, a dose per kg with the count entered beside it."""
+    if result.quantity is None:
+        return result.text or ""
+    shown = evaluation.shown if evaluation is not None else None
     if evaluation is not None and isinstance(evaluation.value, pint.Quantity) and not same_dimension(
-            evaluation.value, latest.quantity):  # the dose per kg, as judged, and the count entered
-        return f"{shown or format_quantity(evaluation.value)} ({format_quantity(latest.quantity)})"
-    return shown or format_quantity(latest.quantity)
+            evaluation.value, result.quantity):
+        return f"{shown or format_quantity(evaluation.value)} ({format_quantity(result.quantity)})"
+    return shown or format_quantity(result.quantity)
 
 
 def result_line(line: CheckLine) -> ResultLine:

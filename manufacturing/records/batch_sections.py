@@ -10,7 +10,7 @@ from manufacturing.extensions import db
 from manufacturing.processing.models import StepKind
 from manufacturing.quality.lot_record import LotRecord
 from manufacturing.quality.models import QcKind
-from manufacturing.quality.results import release_lines, result_line, results_of_lot
+from manufacturing.quality.results import judged_result, release_lines, result_line, results_of_lot
 from manufacturing.release.models import Disposition, LabelPrint
 from manufacturing.specifications.loader import Outcome, ProductSpec
 from manufacturing.units import format_quantity
@@ -77,7 +77,7 @@ def _investigations(record: LotRecord) -> dict[int, str]:
 
 
 def _result_text(result, verdict, investigations: dict[int, str]) -> str:
-    shown = format_quantity(result.quantity) if result.quantity is not None else (result.text or "")
+    shown = judged_result(result, verdict)  # as the certificate writes it
     marks = [result.kind.title.lower()] if result.kind != QcKind.ORIGINAL else []
     if verdict.outcome is Outcome.FAIL:
         marks.append("OOS")

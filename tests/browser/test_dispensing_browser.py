@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from manufacturing.core import clock
 from manufacturing.processing.models import DoseState, DoseUnit
@@ -43,10 +44,10 @@ def test_swapped_bag_stopped_then_checked_and_given(new_page, ward, database):
     stop.wait_for()
     assert "Bag DIN G1234 26 000124 is not the DIN of this dose unit (G1234 26 000123)" in stop.inner_text()
     assert "STOP" in stop.inner_text()
-    assert stop.evaluate("e => getComputedStyle(e).backgroundColor") == RED_BACKGROUND
+    expect(stop).to_have_css("background-color", RED_BACKGROUND)  # retried: the style sheet may still be loading
     flash = page.locator(".flash-error").first
     assert "STOP, do not infuse." in flash.inner_text()
-    assert flash.evaluate("e => getComputedStyle(e).backgroundColor") == RED_BACKGROUND
+    expect(flash).to_have_css("background-color", RED_BACKGROUND)
     screenshot(page, "bedside-swapped-bag")
 
     read_at_bedside(page, SCAN)

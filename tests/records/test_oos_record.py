@@ -7,10 +7,12 @@ import pytest
 from sqlalchemy import select
 
 from manufacturing.core import clock
+from manufacturing.core.audit import set_actor
 from manufacturing.processing.doses import doses_of
 from manufacturing.processing.models import DoseState, StepKind
 from manufacturing.quality import operations as quality
-from manufacturing.quality.models import Deviation
+from manufacturing.quality import qc
+from manufacturing.quality.models import Deviation, QcKind
 from manufacturing.records import storage
 from manufacturing.records.batch_record import build_batch_record
 from tests.factories import PASSWORD
@@ -91,3 +93,23 @@ def test_an_exceptional_release_stores_the_record_of_the_failing_lot(client, log
     assert {doc.kind.name for doc in storage.revisions(dose.lot)} == {"CERTIFICATE", "BATCH_RECORD"}
     assert client.get(f"/release/doses/{dose.id}").status_code == 200
     assert client.get(f"/lots/{dose.lot_id}").status_code == 200
+
+
+def test_a_recounted_dose_is_written_in_the_history_as_the_certificate_writes_it(app, database, bench, prepared):
+    """Each count in the history is the dose per kg as judged, with the count entered beside it."""
+    dose = doses_of(prepared.lot)[0]
+    qc_time = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
+    record_results(bench, prepared.lot, dose, qc_time)
+    earlier = qc.results_of_test(prepared.lot, dose, "dose")[-1]
+    with clock.frozen(qc_time + timedelta(hours=1)):
+        set_actor(database.session, bench.technician.id, bench.technician.username)
+        qc.record_result(prepared.lot, dose, "dose", "6.5e7 cells", clock.now(), bench.technician, PASSWORD,
+                         bench.technician.username, kind=QcKind.RETEST, retest_of=earlier,
+                         comment="Retained sample counted again")
+        database.session.commit()
+    with app.test_request_context():
+        [unit] = build_batch_record(dose.lot).qc
+    [line] = [line for line in unit["lines"] if line["test"] == "Dose"]
+    first, second = line["history"].split(" → ")
+    assert first == "1.00 × 10⁶ cells/kg (6.40 × 10⁷ cells)"
+    assert second == f"{line['result']} [retest]" == "1.02 × 10⁶ cells/kg (6.50 × 10⁷ cells) [retest]"
