@@ -94,6 +94,7 @@ class Config:
     LIST_PAGE_SIZE = _int("LIST_PAGE_SIZE", 50)
     AUDIT_PAGE_SIZE = _int("AUDIT_PAGE_SIZE", 100)
     HOME_QUEUE_ROWS = _int("HOME_QUEUE_ROWS", 8)  # the first rows of each home queue; the rest are counted
+    HOME_QUEUE_MOST_COUNTED = _int("HOME_QUEUE_MOST_COUNTED", 99)  # beyond it a queue's count reads "99+"
     INACTIVE_ACCOUNT_DAYS = _int("INACTIVE_ACCOUNT_DAYS", 90)  # the admin's home lists accounts unused this long
     # Lot pages and QA reviews, rendered once per version of their data and reader, kept per worker (0: off).
     PAGE_CACHE_BYTES = _int("PAGE_CACHE_BYTES", 32 * 1024 * 1024)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from manufacturing.accounts.models import AuthSession, User
@@ -37,13 +37,21 @@ class Queue:
     def more(self) -> int:
         return self.count - len(self.items)
 
+    @property
+    def counted_to_the_end(self) -> bool:
+        """False when there are more rows than a home page counts (shown as "99+")."""
+        return self.count <= current_app.config["HOME_QUEUE_MOST_COUNTED"]
+
 
 def shown() -> int:
     return current_app.config["HOME_QUEUE_ROWS"]
 
 
 def _count(query: Select) -> int:
-    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    """How many rows, counted up to one past HOME_QUEUE_MOST_COUNTED: a home page's cost stays the same however
+    long a queue grows."""
+    most = current_app.config["HOME_QUEUE_MOST_COUNTED"]
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).limit(most + 1).subquery()))
 
 
 def _queue(title: str, query: Select, kind: str, empty: str = "Nothing waiting.", row=lambda item: item) -> Queue:
@@ -54,19 +62,22 @@ def _queue(title: str, query: Select, kind: str, empty: str = "Nothing waiting."
 
 
 def culture_days_due_query() -> Select:
-    """Lots in culture without a count today, with the moment of their culture day 0, by lot number."""
+    """Lots in culture without a count today, with the moment of their culture day 0, by lot number.
+
+    Read lot by lot in number order (an index on state and number, one on a lot's steps by kind and time), so
+    that the first rows cost the same however many lots are in culture.
+    """
     today = clock.today()
     start, end = clock.local_midnight(today), clock.local_midnight(today + timedelta(days=1))
-    counted_today = (ProcessStep.kind == StepKind.CULTURE_DAY) & (ProcessStep.performed_at >= start) \
-        & (ProcessStep.performed_at < end)
-    in_culture = select(Lot.id).where(Lot.state == LotState.IN_CULTURE)
-    culture = (select(ProcessStep.lot_id,
-                      func.min(case((ProcessStep.kind == StepKind.CULTURE_DAY0, ProcessStep.performed_at)))
-                      .label("day0_at"),
-                      func.count(case((counted_today, ProcessStep.id))).label("counted"))
-               .where(ProcessStep.lot_id.in_(in_culture)).group_by(ProcessStep.lot_id).subquery())
-    return (select(Lot, culture.c.day0_at).join(culture, culture.c.lot_id == Lot.id)
-            .where(Lot.state == LotState.IN_CULTURE, culture.c.day0_at.is_not(None), culture.c.counted == 0)
+    day0_at = (select(func.min(ProcessStep.performed_at))
+               .where(ProcessStep.lot_id == Lot.id, ProcessStep.kind == StepKind.CULTURE_DAY0)
+               .correlate(Lot).scalar_subquery())
+    counted_today = (select(ProcessStep.id)
+                     .where(ProcessStep.lot_id == Lot.id, ProcessStep.kind == StepKind.CULTURE_DAY,
+                            ProcessStep.performed_at >= start, ProcessStep.performed_at < end)
+                     .correlate(Lot).exists())
+    return (select(Lot, day0_at.label("day0_at"))
+            .where(Lot.state == LotState.IN_CULTURE, day0_at.is_not(None), ~counted_today)
             .options(joinedload(Lot.subject)).order_by(Lot.lot_number))
 
 

@@ -34,7 +34,8 @@ class Lot(Audited, db.Model):
     """A lot: pins the product and study specification versions in force when it was opened."""
 
     __tablename__ = "lots"
-    __table_args__ = (Index("ix_lots_opened_at_id", "opened_at", "id"),)  # the lots list, newest first
+    __table_args__ = (Index("ix_lots_opened_at_id", "opened_at", "id"),  # the lots list, newest first
+                      Index("ix_lots_state_lot_number", "state", "lot_number"))  # lots in culture by number
     __audit_entity__ = "lot"
 
     id: Mapped[int] = mapped_column(primary_key=True)

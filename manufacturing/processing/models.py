@@ -48,7 +48,8 @@ class ProcessStep(Signable, db.Model):
     """One executed step of a lot, signed 'performed' by one technician and 'verified' by another."""
 
     __tablename__ = "process_steps"
-    __table_args__ = (Index("ix_process_steps_status_performed_at", "status", "performed_at"),)  # awaiting verification
+    __table_args__ = (Index("ix_process_steps_status_performed_at", "status", "performed_at"),  # awaiting verification
+                      Index("ix_process_steps_lot_id_kind_performed_at", "lot_id", "kind", "performed_at"))  # culture
     __audit_entity__ = "step"
     __signature_exclude__ = frozenset({"status", "verified_by_id", "verified_at", "revision"})
 
@@ -196,7 +197,8 @@ class DoseUnit(_StepPart, db.Model):
     __tablename__ = "dose_units"
     __audit_entity__ = "dose_unit"
     __signature_exclude__ = frozenset({"step_id", "state", "infusion_order_id"})
-    __table_args__ = (UniqueConstraint("lot_id", "division_code"),)
+    __table_args__ = (UniqueConstraint("lot_id", "division_code"),
+                      Index("ix_dose_units_state_expiry_at_id", "state", "expiry_at", "id"))  # the release queue
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)

@@ -59,3 +59,18 @@ def test_the_admin_home_lists_accounts_that_need_a_hand_and_calibrations_coming_
     assert equipment.code in calibrations
     login(bench.technician)
     assert "Locked accounts" not in client.get("/").get_data(as_text=True)
+
+
+def test_a_long_queue_is_counted_only_so_far(app, database, client, login, monkeypatch):
+    """Past HOME_QUEUE_MOST_COUNTED the badge reads "N+", so that the home page costs the same at any size."""
+    monkeypatch.setitem(app.config, "HOME_QUEUE_ROWS", 3)
+    monkeypatch.setitem(app.config, "HOME_QUEUE_MOST_COUNTED", 5)
+    lots_world(30)
+    in_culture = database.session.scalar(select(func.count()).where(Lot.state == LotState.IN_CULTURE))
+    assert in_culture > 6
+    with app.test_request_context():
+        due = culture_days_due()
+        assert (len(due.items), due.count, due.counted_to_the_end) == (3, 6, False)
+    login(person("technician"))
+    culture = client.get("/").get_data(as_text=True).split("Culture days due today")[1].split("</section>")[0]
+    assert '<span class="badge badge-grey">5+</span>' in culture and "and at least 3 more" in culture
