@@ -18,9 +18,12 @@ KNOWN = {  # defects this machine found (issue 9), fixed since: a violation of o
     # found by this test (reported with it):
     "N1": "an issued unit is bedside-checked and administered while its lot is on hold",
     "N2": "a failing result on one unit after release does not stop the other units of the lot (DOMAIN 4)",
+    # the bedside STOP (issue 12), driven by the machine since:
+    "B1": "a unit is given after a bedside check that read another bag followed the matched one (the STOP)",
 }
 REASON_DEFECT = {oracle.FAILING_SINCE: "D1", oracle.OPEN_ALERT: "D1", oracle.NO_LABEL: "D2",
-                 oracle.FROZEN_INTERIM: "D3", oracle.ON_HOLD: "N1", oracle.SIBLING_FAILING: "N2"}
+                 oracle.FROZEN_INTERIM: "D3", oracle.ON_HOLD: "N1", oracle.SIBLING_FAILING: "N2",
+                 oracle.STOPPED: "B1"}
 
 
 class Violation(AssertionError):

@@ -9,7 +9,7 @@ from contextlib import ExitStack
 from datetime import timedelta
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 from sqlalchemy import select
 
 from manufacturing.core import clock
@@ -51,6 +51,8 @@ OUTCOME = st.sampled_from(("pass", "pass", "fail"))
 ISSUABLE = frozenset({DoseState.RELEASED_INTERIM, DoseState.RELEASED})
 RELEASED = ISSUABLE | {DoseState.ISSUED, DoseState.ADMINISTERED}
 LABELLED = ISSUABLE | {DoseState.QUARANTINE, DoseState.ISSUED}
+MISMATCHES = ("wristband", "din", "division")
+MISMATCH = st.sampled_from((None, None, *MISMATCHES))
 
 
 def act(units: frozenset | str | None = None, lots: str | None = None, **strategies):
@@ -102,6 +104,7 @@ class Lifecycle(RuleBasedStateMachine):
         self.reported: set = set()
         self.records_seen: dict[int, int | None] = {}  # lot id -> last audit event of the lot checked
         self.corrections = 0
+        self.bedside: dict[str, str] = {}  # unit -> "match" or "mismatch": the last bedside reading that counted
         self.digest = oracle.data_digest()
         self.read_states()
         Lifecycle.examples += 1
@@ -131,6 +134,21 @@ class Lifecycle(RuleBasedStateMachine):
             return "lot", sorted(self.waiting[lots])
         return None, []
 
+    @initialize(start=st.sampled_from(("as built", "as built", "at the ward")))
+    def start_from(self, start):
+        """Some stories begin with subject 1's fresh unit released, labelled and issued through the operations, so
+        that random acts at the bedside (checks, mismatches, administration) are reached within a story's length."""
+        if start == "as built":
+            return
+        self.trace.append(f"start_from({start!r})")
+        unit = UNIT_NAMES[0]
+        for step in (lambda: self._release(unit, "qa.one", final=False),
+                     lambda: self._print_label(unit, "pharm.one", None),
+                     lambda: self._issue(unit, wrong_subject=False)):
+            clock.advance(timedelta(minutes=1))  # each act at a time of its own, as the rules do
+            step()
+        self.read_states()
+
     # ---- helpers --------------------------------------------------------------------------------
 
     def violate(self, tag: str, message: str, defect: str | None = None) -> None:
@@ -143,6 +161,7 @@ class Lifecycle(RuleBasedStateMachine):
         try:
             operation(*args, **kwargs)
             db.session.commit()
+            self.digest = oracle.data_digest()  # a rule may act again after this (a second reading at the bedside)
             return True, ""
         except DomainError as error:
             settle_refusal(error)
@@ -151,14 +170,16 @@ class Lifecycle(RuleBasedStateMachine):
                              "but the data differ from before")
             return False, error.message
 
-    def gated(self, act_name: str, unit: str, run) -> bool:
-        """Do an act of giving; remember what the oracle said of the unit just before it."""
+    def gated(self, act_name: str, unit: str, run, stopped: bool = False) -> bool:
+        """Do an act of giving; remember what the oracle said of the unit just before it (and whether the
+        machine's own bedside readings stop it)."""
         dose, now = self.world.dose(unit), clock.now()
-        reasons = oracle.unfit_reasons(dose, now, act_name)
+        unfit = oracle.unfit_reasons(dose, now, act_name)
         gate = product_gate()
-        if reasons and gate is not None and not gate(dose, now):
-            self.violate("product gate silent", f"{unit} at {act_name}: the oracle finds {reasons}, "
+        if unfit and gate is not None and not gate(dose, now):
+            self.violate("product gate silent", f"{unit} at {act_name}: the oracle finds {unfit}, "
                          "manufacturing.dispensing.fitness.unfit_reasons none")
+        reasons = unfit + ([oracle.STOPPED] if stopped else [])  # the STOP is the bedside's, not the unit's
         ok, _ = run()
         if ok:
             model = dict(ACTS)[act_name]
@@ -285,6 +306,9 @@ class Lifecycle(RuleBasedStateMachine):
 
     @act(LABELLED, by=st.sampled_from(("tech.one", "pharm.one")), reason=st.sampled_from((None, "Label smudged")))
     def print_label(self, unit, by, reason):
+        self._print_label(unit, by, reason)
+
+    def _print_label(self, unit, by, reason):
         from manufacturing.records import label
 
         self.attempt(self.users[by], label.print_label, self.world.dose(unit), self.users[by], reason)
@@ -306,6 +330,9 @@ class Lifecycle(RuleBasedStateMachine):
 
     @act(ISSUABLE, wrong_subject=st.sampled_from((False, False, True)))
     def issue(self, unit, wrong_subject):
+        self._issue(unit, wrong_subject)
+
+    def _issue(self, unit, wrong_subject):
         place, dose = self.place_dose(unit)
         subject = (self.world.other(place) if wrong_subject else place).bench.subject
         query = select(InfusionOrder).where(InfusionOrder.subject_id == subject.id)
@@ -316,9 +343,16 @@ class Lifecycle(RuleBasedStateMachine):
         if given and wrong_subject:
             self.violate("issued on another subject's order", unit)
 
-    @act(frozenset({DoseState.ISSUED}), mismatch=st.sampled_from((None, None, "wristband", "din", "division")),
-         side=st.sampled_from(("first", "second")))
-    def bedside_check(self, unit, mismatch, side):
+    @act(frozenset({DoseState.ISSUED}), mismatch=MISMATCH, side=st.sampled_from(("first", "second")),
+         then=st.sampled_from((None, None, *MISMATCHES)))
+    def bedside_check(self, unit, mismatch, side, then=None):
+        """Both people read wristband and bag; with `then`, a second reading follows (another bag brought, say)."""
+        self._read_at_bedside(unit, mismatch, side)
+        if then is not None:
+            clock.advance(timedelta(minutes=1))
+            self._read_at_bedside(unit, then, side)
+
+    def _read_at_bedside(self, unit, mismatch, side):
         place, dose = self.place_dose(unit)
         right = {"wristband": place.wristband, "bag_din": place.scan, "bag_division": dose.division_code}
         wrong = dict(right)
@@ -329,18 +363,23 @@ class Lifecycle(RuleBasedStateMachine):
         elif mismatch == "division":
             wrong["bag_division"] = "B0" if dose.division_code == "A0" else "A0"
         first, second = (wrong, right) if side == "first" else (right, wrong)
-        pharmacist = self.users["pharm.one"]
+        pharmacist, fit = self.users["pharm.one"], not oracle.unfit_reasons(dose, clock.now(), "bedside check")
         checked = self.gated("bedside check", unit,
                              lambda: self.attempt(pharmacist, check, place.ward, dose, first, second))
         if checked and mismatch:
             self.violate("bedside check passed a mismatch", f"{unit}: wrong {mismatch} read by the {side} checker")
+        if checked:
+            self.bedside[unit] = "match"
+        elif mismatch and fit:  # a fit unit read against another bag or wristband: refused, and it counts
+            self.bedside[unit] = "mismatch"
 
     @act(frozenset({DoseState.ISSUED}))
     def administer(self, unit):
         place, dose = self.place_dose(unit)
         volume, started = f"{dose.final_volume.m_as('mL'):g} mL", clock.now()
         self.gated("administration", unit, lambda: self.attempt(self.users["pharm.one"], administer, place.ward, dose,
-                                                                started_at=started, volume_infused_text=volume))
+                                                                started_at=started, volume_infused_text=volume),
+                   stopped=self.bedside.get(unit) == "mismatch")
         clock.advance(timedelta(minutes=36))  # the infusion takes 30 minutes, recorded 5 minutes after its end
 
     @act(frozenset({DoseState.ISSUED}))

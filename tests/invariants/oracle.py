@@ -33,6 +33,7 @@ NO_LABEL = "no label printed after release"
 EXPIRED = "past its expiry time"
 USE_BY = "past its use-by time (thawed at issue)"
 ON_HOLD = "its lot is on hold or cancelled"
+STOPPED = "a bedside check found another bag or wristband after the last matched check"
 
 
 def dispositions_of(dose: DoseUnit) -> list[Disposition]:

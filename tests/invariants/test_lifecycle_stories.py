@@ -23,6 +23,8 @@ STORIES = {
     "N1": [RELEASE, LABEL, ISSUE, ("hold", {"lot": "S1", "by": "qa.one"}),
            ("bedside_check", {"unit": FRESH, "mismatch": None, "side": "first"})],
     "N2": [RELEASE, LABEL, ("read_sterility", {"unit": FROZEN, "growth": True}), ISSUE],
+    "B1": [RELEASE, LABEL, ISSUE, ("bedside_check", {"unit": FRESH, "mismatch": None, "side": "first", "then": "din"}),
+           ("administer", {"unit": FRESH})],
 }
 INVARIANTS = ("acts_of_giving_were_fit", "frozen_units_wait_for_final_results",
               "one_signature_per_meaning_and_version", "records_build_and_agree", "audit_trail_verifies")
@@ -38,7 +40,8 @@ class Drawn:
         return self.target
 
 
-TARGETED = {"release", "print_label", "issue", "read_sterility", "bedside_check", "verify_step"}  # see machine.act
+TARGETED = {"release", "print_label", "issue", "read_sterility", "bedside_check", "verify_step",  # see machine.act
+            "administer"}
 
 
 def replay(machine: CheckedLifecycle, story: list) -> None:
