@@ -76,6 +76,11 @@ class CheckLine:
     def printed(self) -> "ResultLine":
         return result_line(self)
 
+    @property
+    def written_history(self) -> list[tuple[QcResult, Evaluation, str]]:
+        """Every result with its verdict and as judged it is written (the certificate's way)."""
+        return [(result, verdict, judged_result(result, verdict)) for result, verdict in self.history]
+
 
 @dataclass(frozen=True)
 class ResultLine:

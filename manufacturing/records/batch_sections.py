@@ -10,7 +10,7 @@ from manufacturing.extensions import db
 from manufacturing.processing.models import StepKind
 from manufacturing.quality.lot_record import LotRecord
 from manufacturing.quality.models import QcKind
-from manufacturing.quality.results import judged_result, release_lines, result_line, results_of_lot
+from manufacturing.quality.results import release_lines, result_line, results_of_lot
 from manufacturing.release.models import Disposition, LabelPrint
 from manufacturing.specifications.loader import Outcome, ProductSpec
 from manufacturing.units import format_quantity
@@ -76,20 +76,19 @@ def _investigations(record: LotRecord) -> dict[int, str]:
     return {d.qc_result_id: f"{d.number} ({d.status.title})" for d in record.deviations if d.qc_result_id}
 
 
-def _result_text(result, verdict, investigations: dict[int, str]) -> str:
-    shown = judged_result(result, verdict)  # as the certificate writes it
+def _result_text(result, verdict, written: str, investigations: dict[int, str]) -> str:
     marks = [result.kind.title.lower()] if result.kind != QcKind.ORIGINAL else []
     if verdict.outcome is Outcome.FAIL:
         marks.append("OOS")
         if result.id in investigations:
             marks.append(f"investigation {investigations[result.id]}")
-    return shown + (f" [{', '.join(marks)}]" if marks else "")
+    return written + (f" [{', '.join(marks)}]" if marks else "")
 
 
 def _qc_line(line, investigations: dict[int, str]) -> dict:
     """One release test as the certificate prints it; every result when one failed or was repeated."""
     printed, failed = result_line(line), [result.id for result in line.out_of_specification]
-    history = " → ".join(_result_text(r, v, investigations) for r, v in line.history)
+    history = " → ".join(_result_text(r, v, written, investigations) for r, v, written in line.written_history)
     return {"test": printed.test, "criterion": printed.criterion, "result": printed.result,
             "outcome": printed.outcome, "status": line.latest.status.title if line.latest is not None else "",
             "history": history if failed or len(line.history) > 1 else "", "oos": bool(failed),

@@ -7,6 +7,7 @@ failed before the one lifecycle was enforced) under watch in CI: every invariant
 import pytest
 
 from tests.invariants.findings import KNOWN
+from tests.invariants.machine import Lifecycle
 from tests.invariants.test_lifecycle_stateful import CheckedLifecycle
 
 FRESH, FROZEN = "S1-A0-fresh", "S1-B0-frozen"  # two units of subject 1's lot
@@ -57,7 +58,7 @@ def replay(machine: CheckedLifecycle, story: list) -> None:
 
 @pytest.mark.parametrize("defect", list(STORIES), ids=[f"{tag}-{KNOWN[tag][:40]}" for tag in STORIES])
 def test_story(database, defect):
-    CheckedLifecycle.built = None
+    Lifecycle.built = None  # the machine reads Lifecycle.built: a world of this database, built anew
     machine = CheckedLifecycle()
     try:
         replay(machine, STORIES[defect])

@@ -95,7 +95,7 @@ def test_an_exceptional_release_stores_the_record_of_the_failing_lot(client, log
     assert client.get(f"/lots/{dose.lot_id}").status_code == 200
 
 
-def test_a_recounted_dose_is_written_in_the_history_as_the_certificate_writes_it(app, database, bench, prepared):
+def test_a_recounted_dose_is_written_in_the_history_as_the_certificate_writes_it(app, client, login, database, bench, prepared):
     """Each count in the history is the dose per kg as judged, with the count entered beside it."""
     dose = doses_of(prepared.lot)[0]
     qc_time = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
@@ -113,3 +113,7 @@ def test_a_recounted_dose_is_written_in_the_history_as_the_certificate_writes_it
     first, second = line["history"].split(" → ")
     assert first == "1.00 × 10⁶ cells/kg (6.40 × 10⁷ cells)"
     assert second == f"{line['result']} [retest]" == "1.02 × 10⁶ cells/kg (6.50 × 10⁷ cells) [retest]"
+    login(bench.qa)  # and QA's review, where the release is decided, writes the history the same way
+    review = client.get(f"/release/doses/{dose.id}").get_data(as_text=True)
+    assert "1.00 × 10⁶ cells/kg (6.40 × 10⁷ cells)</div>" in review
+    assert "1.02 × 10⁶ cells/kg (6.50 × 10⁷ cells) <small>(retest)</small></div>" in review
