@@ -95,7 +95,8 @@ def test_an_exceptional_release_stores_the_record_of_the_failing_lot(client, log
     assert client.get(f"/lots/{dose.lot_id}").status_code == 200
 
 
-def test_a_recounted_dose_is_written_in_the_history_as_the_certificate_writes_it(app, client, login, database, bench, prepared):
+def test_a_recounted_dose_is_written_in_the_history_as_the_certificate_writes_it(app, client, login, database, bench,
+                                                                                 prepared):
     """Each count in the history is the dose per kg as judged, with the count entered beside it."""
     dose = doses_of(prepared.lot)[0]
     qc_time = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
