@@ -39,8 +39,18 @@ class Queue:
 
     @property
     def counted_to_the_end(self) -> bool:
-        """False when there are more rows than a home page counts (shown as "99+")."""
+        """False when there are more rows than a home page counts (`_count` stops one past the most)."""
         return self.count <= current_app.config["HOME_QUEUE_MOST_COUNTED"]
+
+    @property
+    def count_text(self) -> str:
+        """The queue's badge: its count, or "99+" past the most a home page counts."""
+        return str(self.count) if self.counted_to_the_end else f"{self.count - 1}+"
+
+    @property
+    def more_text(self) -> str:
+        """How many rows are not shown: exactly, or "at least N" past the most counted."""
+        return str(self.more) if self.counted_to_the_end else f"at least {self.more}"
 
 
 def shown() -> int:

@@ -54,7 +54,7 @@ class ProcessStep(Signable, db.Model):
     __signature_exclude__ = frozenset({"status", "verified_by_id", "verified_at", "revision"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))  # indexed first in (lot_id, kind, performed_at)
     kind: Mapped[StepKind] = mapped_column(Enum(StepKind, native_enum=False, length=20))
     day_number: Mapped[int | None]
     performed_at: Mapped[datetime] = mapped_column(UTCDateTime)

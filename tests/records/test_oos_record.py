@@ -7,18 +7,16 @@ import pytest
 from sqlalchemy import select
 
 from manufacturing.core import clock
-from manufacturing.core.audit import set_actor
 from manufacturing.processing.doses import doses_of
 from manufacturing.processing.models import DoseState, StepKind
 from manufacturing.quality import operations as quality
-from manufacturing.quality import qc
-from manufacturing.quality.models import Deviation, QcKind
+from manufacturing.quality.models import Deviation
 from manufacturing.records import storage
 from manufacturing.records.batch_record import build_batch_record
 from tests.factories import PASSWORD
 from tests.processing.factories import SCHEDULE
 from tests.records import pdf_text
-from tests.release.factories import record_results
+from tests.release.factories import record_results, retest
 
 FAILING = {"viability": ("50 %", "Viability"), "sterility": ("growth", "Sterility")}
 
@@ -95,19 +93,13 @@ def test_an_exceptional_release_stores_the_record_of_the_failing_lot(client, log
     assert client.get(f"/lots/{dose.lot_id}").status_code == 200
 
 
-def test_a_recounted_dose_is_written_in_the_history_as_the_certificate_writes_it(app, client, login, database, bench,
-                                                                                 prepared):
+def test_a_recounted_dose_is_written_in_the_history_as_the_certificate_writes_it(app, client, login, bench, prepared):
     """Each count in the history is the dose per kg as judged, with the count entered beside it."""
     dose = doses_of(prepared.lot)[0]
     qc_time = bench.at(SCHEDULE[StepKind.DOSE_PREPARATION] + 2)
     record_results(bench, prepared.lot, dose, qc_time)
-    earlier = qc.results_of_test(prepared.lot, dose, "dose")[-1]
-    with clock.frozen(qc_time + timedelta(hours=1)):
-        set_actor(database.session, bench.technician.id, bench.technician.username)
-        qc.record_result(prepared.lot, dose, "dose", "6.5e7 cells", clock.now(), bench.technician, PASSWORD,
-                         bench.technician.username, kind=QcKind.RETEST, retest_of=earlier,
-                         comment="Retained sample counted again")
-        database.session.commit()
+    retest(bench, prepared.lot, dose, "dose", "6.5e7 cells", qc_time + timedelta(hours=1),
+           "Retained sample counted again")
     with app.test_request_context():
         [unit] = build_batch_record(dose.lot).qc
     [line] = [line for line in unit["lines"] if line["test"] == "Dose"]

@@ -116,15 +116,20 @@ def _corrections_and_deviations(bench, lot, scale: int, at: datetime) -> None:
                   "Recounted from the printout.", step)
 
 
+def retest(bench, lot, dose, test_key: str, entered: str, at: datetime, comment: str):
+    """Record a retest of the test's latest result as the technician, the reason given (not verified)."""
+    earlier = qc.results_of_test(lot, dose, test_key)[-1]
+    with clock.frozen(at):
+        set_actor(db.session, bench.technician.id, bench.technician.username)
+        result = qc.record_result(lot, dose, test_key, entered, at, bench.technician, PASSWORD,
+                                  bench.technician.username, kind=QcKind.RETEST, retest_of=earlier, comment=comment)
+        db.session.commit()
+    return result
+
+
 def _retests(bench, lot, scale: int, at: datetime) -> None:
     """Retest the viability of each dose unit `scale` times, the reason given."""
     for dose in doses_of(lot):
         for number in range(scale):
-            earlier = qc.results_of_test(lot, dose, "viability")[-1]
-            with clock.frozen(at):
-                set_actor(db.session, bench.technician.id, bench.technician.username)
-                qc.record_result(lot, dose, "viability", "95 %", at, bench.technician, PASSWORD,
-                                 bench.technician.username, kind=QcKind.RETEST, retest_of=earlier,
-                                 comment=f"Retained sample counted again ({number + 1})")
-                db.session.commit()
+            retest(bench, lot, dose, "viability", "95 %", at, f"Retained sample counted again ({number + 1})")
             at += timedelta(minutes=2)
