@@ -15,7 +15,7 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 
-$(VENV)/.installed: $(BIN)/activate setup.cfg pyproject.toml
+$(VENV)/.installed: $(BIN)/activate setup.cfg setup.py pyproject.toml manufacturing/core/_audit_fast.c
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
