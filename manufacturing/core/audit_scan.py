@@ -20,7 +20,7 @@ import math
 import multiprocessing
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from json.encoder import encode_basestring as quote
@@ -29,6 +29,7 @@ import orjson
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from manufacturing.core.copy_out import copied_lines
 from manufacturing.core.keyring import UNKEYED, canonical
 
 try:
@@ -289,15 +290,12 @@ def _scan_copied(cursor, keys: dict[str, bytes], task: RangeTask) -> RangeScan:
     """Scan a range read by COPY (UTF-8): plain rows by the compiled check, every other row as `scan_rows` does.
 
     COPY sends a row per message; the messages are handed to the check as they came, a list at a time."""
-    scanner, sealer, lines = _Scanner(keys, task), Sealer(keys), []
+    scanner, sealer = _Scanner(keys, task), Sealer(keys)
     cursor.execute("SET LOCAL DateStyle TO ISO")
-    with cursor.copy(COPY_PLAIN_RANGE, (task.low_id, task.high_id)) as copy, _collector_paused():
-        for data in copy:
-            lines.append(data)
-            if len(lines) >= COPIED_LINES:
-                _scan_lines(scanner, sealer, lines)
-                lines.clear()
-        _scan_lines(scanner, sealer, lines)
+    statement = COPY_PLAIN_RANGE % (int(task.low_id), int(task.high_id))
+    with _collector_paused(), closing(copied_lines(cursor.connection, statement, COPIED_LINES)) as batches:
+        for lines in batches:
+            _scan_lines(scanner, sealer, lines)
     return scanner.done()
 
 
