@@ -22,6 +22,7 @@
 #define MOST_DEPTH 64
 #define MOST_KEYS 16
 #define CACHE_SLOTS 4096
+#define MOST_MEMBERS 64
 
 typedef struct {
     char *data;
@@ -32,6 +33,11 @@ typedef struct {
     size_t start, len;
     int null;
 } Field;
+
+typedef struct {
+    const char *name, *value;
+    size_t name_len, value_len;
+} Member;
 
 typedef struct {
     PyObject *text;
@@ -250,22 +256,27 @@ static int is_hex(char c) {
 /* Past one JSON string starting at text[i] == '"'; 0 on anything json.loads would refuse. `plain` is cleared
  * when the string holds an escape. */
 static size_t skip_string(const char *text, size_t i, size_t len, int *plain) {
+    static unsigned char stops[256];
+    if (!stops['"']) {
+        for (int c = 0; c < 0x20; c++) stops[c] = 1;
+        stops['"'] = stops['\\'] = 1;
+    }
     for (i++; i < len; i++) {
+        while (i < len && !stops[(unsigned char)text[i]]) i++;
+        if (i >= len) return 0;
         unsigned char c = (unsigned char)text[i];
         if (c == '"') return i + 1;
         if (c < 0x20) return 0;
-        if (c == '\\') {
-            *plain = 0;
-            if (++i >= len) return 0;
-            c = (unsigned char)text[i];
-            if (c == 'u') {
-                if (i + 4 >= len || !is_hex(text[i + 1]) || !is_hex(text[i + 2]) || !is_hex(text[i + 3]) ||
-                    !is_hex(text[i + 4]))
-                    return 0;
-                i += 4;
-            } else if (!strchr("\"\\/bfnrt", c) || c == 0) {
+        *plain = 0;
+        if (++i >= len) return 0;
+        c = (unsigned char)text[i];
+        if (c == 'u') {
+            if (i + 4 >= len || !is_hex(text[i + 1]) || !is_hex(text[i + 2]) || !is_hex(text[i + 3]) ||
+                !is_hex(text[i + 4]))
                 return 0;
-            }
+            i += 4;
+        } else if (!strchr("\"\\/bfnrt", c) || c == 0) {
+            return 0;
         }
     }
     return 0;
@@ -353,37 +364,45 @@ static PyObject *cached_text(Sealer *self, const char *text, size_t len) {
     return made;
 }
 
-/* Read the members of a JSON object: with `values` NULL, only tell whether this code reads it (1) or not (0: a
- * name with an escape, NaN, anything json.loads refuses; the Python check then reads the row); with a dict, set
- * each member's name to its value's text (bytes), in order, as dict.update does. -1 on error. */
-static int members(Sealer *self, const char *text, size_t len, PyObject *values) {
+/* The members of a JSON object, each name and value as a span of the text: their count, or -1 where this code
+ * does not read the text (a name with an escape, NaN, more than MOST_MEMBERS members, anything json.loads
+ * refuses): the Python check then reads the row. */
+static int read_members(const char *text, size_t len, Member *found) {
+    int count = 0;
     size_t i = skip_space(text, 0, len);
-    if (i >= len || text[i] != '{') return 0;
+    if (i >= len || text[i] != '{') return -1;
     i = skip_space(text, i + 1, len);
-    if (i < len && text[i] == '}') return skip_space(text, i + 1, len) == len;
+    if (i < len && text[i] == '}') return skip_space(text, i + 1, len) == len ? 0 : -1;
     for (;;) {
         int plain = 1;
-        if (i >= len || text[i] != '"') return 0;
+        if (count == MOST_MEMBERS || i >= len || text[i] != '"') return -1;
         size_t name = i + 1, after = skip_string(text, i, len, &plain);
-        if (!after || !plain) return 0;
+        if (!after || !plain) return -1;
         i = skip_space(text, after, len);
-        if (i >= len || text[i] != ':') return 0;
+        if (i >= len || text[i] != ':') return -1;
         size_t value = skip_space(text, i + 1, len);
-        if (!(i = skip_value(text, value, len, 1))) return 0;
-        if (values != NULL) {
-            PyObject *key = cached_text(self, text + name, after - 1 - name);
-            if (key == NULL) return -1;
-            PyObject *written = PyBytes_FromStringAndSize(text + value, (Py_ssize_t)(i - value));
-            int set = written == NULL ? -1 : PyDict_SetItem(values, key, written);
-            Py_DECREF(key);
-            Py_XDECREF(written);
-            if (set < 0) return -1;
-        }
+        if (!(i = skip_value(text, value, len, 1))) return -1;
+        found[count++] = (Member){.name = text + name, .name_len = after - 1 - name, .value = text + value,
+                                  .value_len = i - value};
         i = skip_space(text, i, len);
-        if (i < len && text[i] == '}') return skip_space(text, i + 1, len) == len;
-        if (i >= len || text[i] != ',') return 0;
+        if (i < len && text[i] == '}') return skip_space(text, i + 1, len) == len ? count : -1;
+        if (i >= len || text[i] != ',') return -1;
         i = skip_space(text, i + 1, len);
     }
+}
+
+/* Set each member's name to its value's text (bytes), in order, as dict.update does. -1 on error. */
+static int set_members(Sealer *self, const Member *found, int count, PyObject *values) {
+    for (int member = 0; member < count; member++) {
+        PyObject *key = cached_text(self, found[member].name, found[member].name_len);
+        if (key == NULL) return -1;
+        PyObject *written = PyBytes_FromStringAndSize(found[member].value, (Py_ssize_t)found[member].value_len);
+        int set = written == NULL ? -1 : PyDict_SetItem(values, key, written);
+        Py_DECREF(key);
+        Py_XDECREF(written);
+        if (set < 0) return -1;
+    }
+    return 0;
 }
 
 /* ---- replay: audit_scan._replay for a plain row ---- */
@@ -415,10 +434,9 @@ static PyObject *record_key(Sealer *self, Field *fields) {
 static int replay(Sealer *self, Field *fields, PyObject *replayed) {
     int kind = replay_kind(TEXT(4), LEN(4), TEXT(5), LEN(5));
     if (kind == 0) return 1;
-    if (kind != 'd') {
-        int readable = members(self, TEXT(8), LEN(8), NULL);
-        if (readable <= 0) return readable;
-    }
+    Member found[MOST_MEMBERS];
+    int count = kind == 'd' ? 0 : read_members(TEXT(8), LEN(8), found);
+    if (count < 0) return 0;
     PyObject *key = record_key(self, fields);
     if (key == NULL) {
         if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) return -1;
@@ -453,7 +471,7 @@ static int replay(Sealer *self, Field *fields, PyObject *replayed) {
         PyErr_SetString(PyExc_TypeError, "a replayed record's values are a dict");
         goto done;
     }
-    if (members(self, TEXT(8), LEN(8), values) < 0) goto done;
+    if (set_members(self, found, count, values) < 0) goto done;
     result = 1;
 done:
     Py_DECREF(key);
