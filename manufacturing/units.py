@@ -10,9 +10,25 @@ from functools import lru_cache
 import pint
 from sqlalchemy.types import String, TypeDecorator
 
+from manufacturing.config import INSTANCE_DIR
 from manufacturing.core.errors import DomainError
 
-ureg = pint.UnitRegistry()
+UNIT_CACHE = INSTANCE_DIR / "unit-cache"
+
+
+
+def _registry() -> pint.UnitRegistry:
+    """pint's registry, its definitions read from a cache under instance/ (a fifth of a second at every start);
+    read afresh where the cache cannot serve (a folder that cannot be written, a file another process is
+    still writing: any error of the cache)."""
+    try:
+        UNIT_CACHE.mkdir(parents=True, exist_ok=True)
+        return pint.UnitRegistry(cache_folder=UNIT_CACHE)
+    except Exception:  # the cache only saves time: without it the registry is read as it always was
+        return pint.UnitRegistry()
+
+
+ureg = _registry()
 ureg.define("cell = [cell_count] = cells")
 ureg.define("international_unit = [biological_activity] = IU")
 ureg.define("endotoxin_unit = [endotoxin] = EU")
