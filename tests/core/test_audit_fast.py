@@ -61,7 +61,10 @@ changes = st.one_of(
     few_fields.map(lambda value: json.dumps(value, separators=(",", ":"), ensure_ascii=False)),
     st.sampled_from(['{"a":1,"a":2}', '{"a":NaN}', "{", "[1]", "null", '{"a\\u0041":1}', ' { "x" : [ ] } ',
                      '{"n":1e400}', '{"s":"\\ud800"}', '{"x":01}', '{"x":tru}', '{"x":1,}',
-                     json.dumps({f"field {number}": number for number in range(70)})]),
+                     json.dumps({f"field {number}": number for number in range(70)}),
+                     json.dumps({"a": {"new": 10**30}, "b": {"new": 10**400}}),
+                     '{"a":-9223372036854775809,"b":"\\ud800"}',
+                     json.dumps({"a": {"new": 2**64}})]),
     texts)
 rows = st.fixed_dictionaries({
     "moment": st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),

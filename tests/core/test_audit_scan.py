@@ -170,6 +170,15 @@ def test_a_link_of_hex_text_is_the_canonical_text():
     assert _link_text("0" * 64, "ab12" * 16) == canonical(["audit link", "0" * 64, "ab12" * 16]).encode()
 
 
+@pytest.mark.parametrize("changes", ['{"count":{"new":100000000000000000000000000000}}',
+                                     '{"count":{"new":100000000000000000000000000000},"n":{"new":1e400}}',
+                                     '{"count":{"new":100000000000000000000000000000},"s":{"new":"\\ud800"}}'])
+def test_long_integers_are_read_as_json_reads_them_whatever_else_the_change_holds(changes):
+    """orjson reads an integer beyond 64 bits as a float: the replay must not depend on which reader ran."""
+    replayed = merged([_scan([("user.updated", "user", "1", changes)])])
+    assert replayed[("user", "1")]["count"] == 10**29 and type(replayed[("user", "1")]["count"]) is int
+
+
 def test_changes_orjson_refuses_are_read_as_json_reads_them():
     replayed = merged([_scan([("user.updated", "user", "1", '{"weight":{"new":NaN},"name":{"new":"a"}}')])])
     assert math.isnan(replayed[("user", "1")]["weight"]) and replayed[("user", "1")]["name"] == "a"
