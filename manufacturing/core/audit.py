@@ -33,6 +33,7 @@ class AuditEvent(db.Model):
     __table_args__ = (Index("ix_audit_events_occurred_at_id", "occurred_at", "id"),
                       Index("ix_audit_events_username_id", "username", "id"),
                       Index("ix_audit_events_entity_id", "entity_type", "entity_id", "id"),
+                      Index("ix_audit_events_entity_type_id", "entity_type", "id"),
                       Index("ix_audit_events_scope_id", "scope", "id"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
