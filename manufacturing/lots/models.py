@@ -35,7 +35,8 @@ class Lot(Audited, db.Model):
 
     __tablename__ = "lots"
     __table_args__ = (Index("ix_lots_opened_at_id", "opened_at", "id"),  # the lots list, newest first
-                      Index("ix_lots_state_lot_number", "state", "lot_number"))  # lots in culture by number
+                      Index("ix_lots_state_lot_number", "state", "lot_number"),  # lots in culture by number
+                      Index("ix_lots_state_id", "state", "id"))  # lots in a state joined to their doses
     __audit_entity__ = "lot"
 
     id: Mapped[int] = mapped_column(primary_key=True)
