@@ -41,11 +41,6 @@ BATCH_ROWS = 5000
 LONG_DIGITS, LONG_DIGITS_BYTES = re.compile(r"\d{19}"), re.compile(rb"\d{19}")
 COPIED_LINES = 4096  # COPY's lines handed to the compiled check at once
 VERBS = ("created", "updated", "deleted")
-# The stored time rendered by PostgreSQL as the seal covers it (isoformat: no fraction on a whole second). A time
-# before year 1 keeps its era (to_char's year has none), so that it never reads as the same date AD.
-COPIED_TIME = ("CASE WHEN occurred_at < '0001-01-01' THEN to_char(occurred_at, 'YYYY-MM-DD HH24:MI:SS.US BC') "
-               "ELSE to_char(occurred_at, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN occurred_at = date_trunc('second', "
-               "occurred_at) THEN '+00:00' ELSE to_char(occurred_at, '.US\"+00:00\"') END END")
 COLUMNS = ("id, occurred_at, user_id, username, action, entity_type, entity_id, scope, changes, reason, "
            "key_id, mac, prev_hash, hash")
 
@@ -263,48 +258,42 @@ def range_query(dialect: str) -> str:
     return f"SELECT {COLUMNS} FROM audit_events WHERE id >= {marker} AND id <= {marker} ORDER BY id"
 
 
-COPY_RANGE = (f"COPY (SELECT {COLUMNS.replace('occurred_at', COPIED_TIME)} FROM audit_events "
-              "WHERE id >= %s AND id <= %s ORDER BY id) TO STDOUT")
-# The compiled check reads the stored time as PostgreSQL writes it in ISO style, and writes it as the seal covers it.
-COPY_PLAIN_RANGE = COPY_RANGE.replace(COPIED_TIME, "occurred_at")
+# The stored time comes as PostgreSQL writes it in ISO style; both checks write it as the seal covers it.
+COPY_RANGE = f"COPY (SELECT {COLUMNS} FROM audit_events WHERE id >= %d AND id <= %d ORDER BY id) TO STDOUT"
 COPY_ESCAPE = re.compile(r"\\(.)")
 COPY_ESCAPED = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 
 
 def scan_range(dbapi_connection, dialect: str, keys: dict[str, bytes], task: RangeTask) -> RangeScan:
     """Read a range through a DB-API connection (by COPY on PostgreSQL), a batch at a time, and scan it."""
+    if dialect == "postgresql":
+        return _scan_copied(dbapi_connection, keys, task)
     cursor = dbapi_connection.cursor()
-    rows = None
     try:
-        if dialect == "postgresql" and Sealer is not None and _is_utf8(dbapi_connection.info.encoding):
-            return _scan_copied(cursor, keys, task)
-        if dialect == "postgresql":
-            rows = _copied_rows(cursor, task, dbapi_connection.info.encoding)
-        else:
-            cursor.arraysize = BATCH_ROWS
-            cursor.execute(range_query(dialect), (task.low_id, task.high_id))
-            rows = _batches(cursor)
-        return scan_rows(rows, keys, task)
+        cursor.arraysize = BATCH_ROWS
+        cursor.execute(range_query(dialect), (task.low_id, task.high_id))
+        return scan_rows(_batches(cursor), keys, task)
     finally:
-        if rows is not None:
-            rows.close()  # a scan that stopped midway ends its COPY, or the connection stays taken
         cursor.close()
 
 
-def _is_utf8(encoding: str) -> bool:
-    return codecs.lookup(encoding).name == "utf-8"
-
-
-def _scan_copied(cursor, keys: dict[str, bytes], task: RangeTask) -> RangeScan:
-    """Scan a range read by COPY (UTF-8): plain rows by the compiled check, every other row as `scan_rows` does.
+def _scan_copied(dbapi_connection, keys: dict[str, bytes], task: RangeTask) -> RangeScan:
+    """Scan a range read by COPY: plain rows by the compiled check (UTF-8, built), every other row in Python.
 
     COPY sends a row per message; the messages are handed to the check as they came, a list at a time."""
-    scanner, sealer = _Scanner(keys, task), Sealer(keys)
-    cursor.execute("SET LOCAL DateStyle TO ISO")
-    statement = COPY_PLAIN_RANGE % (int(task.low_id), int(task.high_id))
-    with _collector_paused(), closing(copied_lines(cursor.connection, statement, COPIED_LINES)) as batches:
+    encoding = dbapi_connection.info.encoding
+    scanner = _Scanner(keys, task)
+    sealer = Sealer(keys) if Sealer is not None and codecs.lookup(encoding).name == "utf-8" else None
+    with closing(dbapi_connection.cursor()) as cursor:
+        cursor.execute("SET LOCAL DateStyle TO ISO")
+    statement = COPY_RANGE % (int(task.low_id), int(task.high_id))
+    with _collector_paused(), closing(copied_lines(dbapi_connection, statement, COPIED_LINES)) as batches:
         for lines in batches:
-            _scan_lines(scanner, sealer, lines)
+            if sealer is None:
+                for line in lines:
+                    scanner.row(_copied_row(bytes(line).decode(encoding).removesuffix("\n")))
+            else:
+                _scan_lines(scanner, sealer, lines)
     return scanner.done()
 
 
@@ -338,18 +327,6 @@ def _scan_lines(scanner: _Scanner, sealer, lines: list) -> None:
 def _batches(cursor):
     while batch := cursor.fetchmany(BATCH_ROWS):
         yield from batch
-
-
-def _copied_rows(cursor, task: RangeTask, encoding: str) -> Iterator[tuple]:
-    """A range's rows from COPY's text format (in the connection's encoding), typed as a cursor gives them
-    (the time as its stored text)."""
-    rest = ""
-    with cursor.copy(COPY_RANGE, (task.low_id, task.high_id)) as copy:
-        for data in copy:
-            lines = (rest + bytes(data).decode(encoding)).split("\n")
-            rest = lines.pop()
-            for line in lines:
-                yield _copied_row(line)
 
 
 def _copied_row(line: str) -> tuple:
