@@ -14,6 +14,7 @@ LAYERS = [
     ("lots", "materials"),
     ("processing",),
     ("quality",),
+    ("instruments",),
     ("release",),
     ("dispensing",),
     ("records",),
