@@ -27,5 +27,7 @@ def asm_quantity(datum: dict) -> Quantity | None:
     match = _CONCENTRATION.fullmatch(unit.strip())
     if match is None:
         raise UnknownUnit(unit)
-    power = int(match["power"] or 0)
-    return Q_(float(Decimal(repr(value)).scaleb(power)), "cell / milliliter")
+    magnitude = float(Decimal(repr(value)).scaleb(int(match["power"] or 0)))
+    if not math.isfinite(magnitude):
+        raise ValueError(f"{value} {unit} is beyond any concentration")
+    return Q_(magnitude, "cell / milliliter")

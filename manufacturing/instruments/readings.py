@@ -8,7 +8,10 @@ from __future__ import annotations
 from datetime import tzinfo
 from io import BytesIO
 
+from flask import current_app, has_app_context
+
 from manufacturing.core import clock
+from manufacturing.core.errors import DomainError
 from manufacturing.instruments import documents
 from manufacturing.instruments.asm_units import UnknownUnit
 from manufacturing.instruments.formats import READERS, ExportFormat, formats_for, supported_list
@@ -65,7 +68,7 @@ def _titles(formats: list[ExportFormat] | tuple[ExportFormat, ...]) -> str:
 
 
 def _converted(filename: str, content: bytes, candidates: tuple[ExportFormat, ...],
-               site_zone: tzinfo) -> tuple[dict, ExportFormat]:
+               site_zone: tzinfo, locale: str | None) -> tuple[dict, ExportFormat]:
     """The ASM document of the file and the format that read it: the formats that recognise it tried first."""
     from allotropy.to_allotrope import allotrope_from_io
 
@@ -74,7 +77,7 @@ def _converted(filename: str, content: bytes, candidates: tuple[ExportFormat, ..
     for export_format in recognising + [other for other in candidates if other not in recognising]:
         try:
             return allotrope_from_io(BytesIO(content), filename, export_format.vendor,
-                                     default_timezone=site_zone), export_format
+                                     default_timezone=site_zone, locale=locale), export_format
         except Exception as error:  # any converter failure means "not this format"
             if export_format in recognising and not reason:
                 reason = _reason(error)  # said of a file the converter took for its own: worth showing
@@ -91,20 +94,31 @@ def _samples(document: dict, export_format: ExportFormat, site_zone: tzinfo) -> 
     raise UnreadableExport(f"{export_format.title} exports hold no results this site reads.")
 
 
-def read_export(filename: str, content: bytes) -> InstrumentExport:
+def _site_locale() -> str | None:
+    """The locale the instruments' computers write dates and numbers in (INSTRUMENT_LOCALE, e.g. "it_IT").
+
+    None is allotropy's default: month before day (9/10/2021 is 10 September) and a decimal point.
+    """
+    return current_app.config.get("INSTRUMENT_LOCALE") if has_app_context() else None
+
+
+def read_export(filename: str, content: bytes, locale: str | None = None) -> InstrumentExport:
     """Read an instrument export into its samples; refuse any file that is not one with UnreadableExport.
 
-    Times the instrument wrote without a UTC offset are taken as the site's local time.
+    Times the instrument wrote without a UTC offset are taken as the site's local time; dates and numbers
+    are read in `locale`, else the site's INSTRUMENT_LOCALE.
     """
     filename = (filename or "").replace("\\", "/").rpartition("/")[2] or "The file"
     candidates = _refuse_at_once(filename, content)
     site_zone = clock.site_zone()
-    document, export_format = _converted(filename, content, candidates, site_zone)
+    document, export_format = _converted(filename, content, candidates, site_zone, locale or _site_locale())
     try:
         samples = _samples(document, export_format, site_zone)
+    except DomainError:
+        raise
     except UnknownUnit as unit:
         raise UnreadableExport(f"{filename}: a value is in a unit this site does not read ({unit}).") from None
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except Exception:  # an ASM document not shaped as its kind's: the export is incomplete, never a crash
         raise UnreadableExport(f"{filename} could not be read: its {export_format.title} results are "
                                "incomplete.") from None
     if not samples:

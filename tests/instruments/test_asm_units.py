@@ -36,3 +36,8 @@ def test_a_missing_number_gives_no_value(value):
 def test_a_unit_the_reader_does_not_know_is_refused(unit):
     with pytest.raises(UnknownUnit):
         asm_quantity({"value": 1.0, "unit": unit})
+
+
+def test_a_concentration_beyond_floats_is_refused():
+    with pytest.raises(ValueError, match="beyond any concentration"):
+        asm_quantity({"value": 1e308, "unit": "10^6 cells/mL"})

@@ -129,6 +129,44 @@ def test_naive_instrument_times_are_the_site_time(monkeypatch):
     assert nucleoview.analysed_at == _at(2023, 11, 20, 14, 30, 16)  # the file's own offset wins
 
 
+def test_dates_are_read_in_the_site_locale():
+    content = exports.vi_cell_blu_export().replace(b'"9/20/2021 16:28"', b'"9/10/2021 16:28"')
+    assert read_export("a.csv", content).samples[0].analysed_at == _at(2021, 9, 10, 14, 28)  # allotropy: US
+    assert read_export("a.csv", content, locale="it_IT").samples[0].analysed_at == _at(2021, 10, 9, 14, 28)
+
+
+def test_the_site_locale_and_zone_are_settings_of_the_application():
+    from flask import Flask
+
+    app = Flask("settings")
+    app.config.update(INSTRUMENT_LOCALE="it_IT", SITE_TIMEZONE="UTC")
+    content = exports.vi_cell_blu_export().replace(b'"9/20/2021 16:28"', b'"9/10/2021 16:28"')
+    with app.app_context():
+        assert read_export("a.csv", content).samples[0].analysed_at == _at(2021, 10, 9, 16, 28)
+
+
+COUNTING = "cell counting aggregate document"
+
+
+@pytest.mark.parametrize(("document", "message"), [
+    ({COUNTING: {"cell counting document": [{}]}}, "a.csv could not be read: its Vi-CELL BLU results are incomplete"),
+    ({COUNTING: {"cell counting document": []}}, "a.csv holds no sample results"),
+    ({"plate reader aggregate document": {}}, "Vi-CELL BLU exports hold no results this site reads"),
+    ({COUNTING: {"cell counting document": [{"measurement aggregate document": {"measurement document": [{
+        "sample document": {"sample identifier": "S1"}, "measurement time": "2026-01-02T10:00:00+00:00",
+        "processed data aggregate document": {"processed data document": [
+            {"viability (cell counter)": {"value": 0.9, "unit": "(unitless)"}}]}}]}}]}},
+     r"a value is in a unit this site does not read \(\(unitless\)\)"),
+    ({COUNTING: {"cell counting document": [{"measurement aggregate document": {"measurement document": [{
+        "sample document": {"sample identifier": "S1"}, "measurement time": "1970-01-01"}]}}]}},
+     "Sample S1 has no time of analysis"),
+])
+def test_an_asm_document_of_an_unexpected_shape_is_refused(monkeypatch, document, message):
+    monkeypatch.setattr(readings, "_converted", lambda *_: (document, READERS[0]))
+    with pytest.raises(UnreadableExport, match=message):
+        read_export("a.csv", b"anything")
+
+
 HELPERS = [(exports.vi_cell_blu_export, "a.csv"), (exports.vi_cell_xr_export, "a.txt"),
            (exports.vi_cell_xr_xlsx_export, "a.xlsx"), (exports.nc_view_export, "a.csv"),
            (exports.cedex_hires_export, "a.csv"), (exports.facsdiva_export, "a.xml")]
