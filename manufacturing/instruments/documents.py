@@ -53,11 +53,14 @@ def _instrument(aggregate: dict, export_format: ExportFormat) -> dict:
     }
 
 
-def _sample_id(measurement: dict) -> str:
-    sample_id = _given(measurement.get("sample document", {}).get("sample identifier"))
+def _sample(measurement: dict, export_format: ExportFormat) -> dict:
+    """The sample ID (where the format keeps it) and batch ID of a measurement."""
+    sample = measurement.get("sample document", {})
+    fields = {**sample.get("custom information document", {}), **sample}
+    sample_id = next(filter(None, (_given(fields.get(name)) for name in export_format.sample_id_fields)), None)
     if sample_id is None:
         raise UnreadableExport("A sample of the file has no sample ID.")
-    return sample_id
+    return {"sample_id": sample_id, "batch_id": _given(sample.get("batch identifier"))}
 
 
 def _counter_values(measurement: dict) -> dict[str, Quantity]:
@@ -77,9 +80,9 @@ def cell_counter_samples(document: dict, export_format: ExportFormat, site_zone:
     shared = _instrument(aggregate, export_format)
     for counting in aggregate.get("cell counting document", []):
         for measurement in counting["measurement aggregate document"]["measurement document"]:
-            sample_id = _sample_id(measurement)
-            yield SampleReading(sample_id, _moment(measurement.get("measurement time"), site_zone, sample_id),
-                                values=_counter_values(measurement), **shared)
+            sample = _sample(measurement, export_format)
+            moment = _moment(measurement.get("measurement time"), site_zone, sample["sample_id"])
+            yield SampleReading(analysed_at=moment, values=_counter_values(measurement), **sample, **shared)
 
 
 def _gates(container: dict, enclosing: tuple[dict, ...] = ()) -> Iterator[tuple[dict, tuple[dict, ...]]]:
@@ -134,7 +137,7 @@ def flow_samples(document: dict, export_format: ExportFormat, site_zone: tzinfo,
     for cytometry in aggregate.get("flow cytometry document", []):
         measurements = cytometry["measurement aggregate document"]
         for measurement in measurements["measurement document"]:
-            sample_id = _sample_id(measurement)
+            sample = _sample(measurement, export_format)
             moment = measurement.get("measurement time") or measurements.get("measurement time")
-            yield SampleReading(sample_id, _moment(moment, site_zone, sample_id),
-                                values=_flow_values(measurement, populations, sample_id), **shared)
+            yield SampleReading(analysed_at=_moment(moment, site_zone, sample["sample_id"]),
+                                values=_flow_values(measurement, populations, sample["sample_id"]), **sample, **shared)

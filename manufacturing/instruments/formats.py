@@ -11,6 +11,8 @@ class ExportFormat:
     title: str  # as the upload page names the export
     instrument: str  # the instrument's human name
     extensions: tuple[str, ...]
+    # Where the sample ID stands in ASM's sample document, first found wins ("TUBE NAME": an FCS keyword).
+    sample_id_fields: tuple[str, ...] = ("sample identifier",)
 
     @property
     def described(self) -> str:
@@ -25,6 +27,9 @@ READERS = (
     ExportFormat("CHEMOMETEC_NC_VIEW", "NC-View", "ChemoMetec NucleoCounter (NC-View)", ("csv",)),
     ExportFormat("ROCHE_CEDEX_HIRES", "Cedex HiRes", "Roche Cedex HiRes", ("csv", "xlsx")),
     ExportFormat("BD_BIOSCIENCES_FACSDIVA", "FACSDiva XML", "BD flow cytometer (FACSDiva)", ("xml",)),
+    # FlowJo's own sample identifier is a number of the workspace: the tube name, as FACSDiva's, is the sample's.
+    ExportFormat("FLOWJO", "FlowJo workspace", "Flow cytometer (FlowJo analysis)", ("wsp",),
+                 ("TUBE NAME", "written name", "sample identifier")),
 )
 
 

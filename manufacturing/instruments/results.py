@@ -32,6 +32,7 @@ class SampleReading:
     serial_number: str | None
     software: str | None
     values: dict[str, Quantity] = field(default_factory=dict)  # by key of MEASURES
+    batch_id: str | None = None  # ASM's batch identifier: FACSDiva's specimen, Cedex's reactor
 
 
 @dataclass(frozen=True)

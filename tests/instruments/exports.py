@@ -16,6 +16,7 @@ NUCLEOVIEW_ID = "G123426200001"
 NC_VIEW_IDS = ("NK-2026-0001-D7", "NK-2026-0002-D7", "NK-2026-0003-D7")
 CEDEX_HIRES_IDS = ("NK-2026-0001-D21", "NK-2026-0002-D21")
 FACSDIVA_IDS = ("NK-2026-0001-D14", "NK-2026-0002-D14")
+FLOWJO_ID = "NK-2026-0003-D14"  # the tube name (FCS keyword TUBE NAME)
 
 
 def export_bytes(name: str) -> bytes:
@@ -89,3 +90,9 @@ def facsdiva_export(sample_id: str = FACSDIVA_IDS[0]) -> bytes:
     escaped = escape(_one_line(sample_id), {'"': "&quot;"})
     return export_bytes("facsdiva_nk_panel.xml").replace(
         f'name="{FACSDIVA_IDS[0]}"'.encode(), f'name="{escaped}"'.encode())
+
+
+def flowjo_export(sample_id: str = FLOWJO_ID) -> bytes:
+    """A FlowJo workspace (1 sample, gated Lymphocytes and CD3+) with the given tube name as sample ID."""
+    escaped = escape(_one_line(sample_id), {'"': "&quot;"})
+    return export_bytes("flowjo_nk_panel.wsp").replace(f'value="{FLOWJO_ID}"'.encode(), f'value="{escaped}"'.encode())

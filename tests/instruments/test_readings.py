@@ -101,6 +101,24 @@ def test_flow_populations_are_percentages_of_the_lymphocytes():
     assert unrecorded.values == {}  # a tube without events gives no percentage, not 0 %
 
 
+def test_a_flowjo_workspace_gives_its_tube_name_and_the_populations_it_gates():
+    export = read_export("analysis.wsp", exports.export_bytes("flowjo_nk_panel.wsp"))
+    assert export.reader == "FLOWJO"
+    (sample,) = export.samples
+    assert (sample.sample_id, sample.batch_id) == (exports.FLOWJO_ID, None)  # not FlowJo's sample number, 33
+    assert sample.analysed_at == _at(2021, 12, 10, 16, 28, 48)
+    assert (sample.instrument, sample.model, sample.serial_number, sample.software) == (
+        "Flow cytometer (FlowJo analysis)", "FACSCelesta", None, "FlowJo 10.10.0")
+    assert sample.values.keys() == {"cd3_fraction"}  # no NK or B cell gate in this analysis
+    assert sample.values["cd3_fraction"].magnitude == pytest.approx(6891 / 39426 * 100)  # Lymphocytes > ... > CD3+
+
+
+def test_the_batch_id_is_the_specimen_or_the_reactor():
+    assert read_export("p.xml", exports.facsdiva_export()).samples[0].batch_id == "20190503"
+    assert read_export("c.csv", exports.cedex_hires_export()).samples[0].batch_id == "TechDev_CD_N-1"
+    assert read_export("b.csv", exports.vi_cell_blu_export()).samples[0].batch_id is None
+
+
 def _populations(of: str) -> bytes:
     return "\n".join(f'[{key}]\npopulations = ["{name}"]\nof = {of}' for key, name in (
         ("nk_fraction", "CD56+CD3-"), ("cd3_fraction", "cd3 +"), ("cd19_fraction", "CD19+"))).encode()
@@ -169,7 +187,8 @@ def test_an_asm_document_of_an_unexpected_shape_is_refused(monkeypatch, document
 
 HELPERS = [(exports.vi_cell_blu_export, "a.csv"), (exports.vi_cell_xr_export, "a.txt"),
            (exports.vi_cell_xr_xlsx_export, "a.xlsx"), (exports.nc_view_export, "a.csv"),
-           (exports.cedex_hires_export, "a.csv"), (exports.facsdiva_export, "a.xml")]
+           (exports.cedex_hires_export, "a.csv"), (exports.facsdiva_export, "a.xml"),
+           (exports.flowjo_export, "a.wsp")]
 
 
 @pytest.mark.parametrize(("helper", "name"), HELPERS, ids=[helper.__name__ for helper, _ in HELPERS])
@@ -184,7 +203,7 @@ def test_the_nucleoview_helper_writes_an_id_without_dashes_only():
         exports.nucleoview_export("NK-2026-0001-D7")
 
 
-SUPPORTED = "Vi-CELL BLU, Vi-CELL XR, NucleoView NC-200, NC-View, Cedex HiRes, FACSDiva XML"
+SUPPORTED = "Vi-CELL BLU, Vi-CELL XR, NucleoView NC-200, NC-View, Cedex HiRes, FACSDiva XML, FlowJo workspace"
 REFUSED = {
     "empty": ("a.csv", b"", "a.csv is empty"),
     "pdf": ("report.pdf", b"%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF\n", f"not an export this site reads: {SUPPORTED}"),
@@ -196,6 +215,8 @@ REFUSED = {
     "truncated xlsx": ("a.xlsx", exports.export_bytes("vi_cell_xr.xlsx")[:7000], "could not be read"),
     "truncated xml": ("a.xml", exports.facsdiva_export()[:20000], "could not be read as a FACSDiva XML export"),
     "other xml": ("a.xml", b"<?xml version='1.0'?><order><item/></order>", "could not be read"),
+    "other workspace": ("a.wsp", b"<?xml version='1.0'?><Workspace><SampleList/></Workspace>", "holds no sample"),
+    "truncated workspace": ("a.wsp", exports.flowjo_export()[:30000], "could not be read as a FlowJo workspace"),
     "csv named txt": ("a.txt", exports.vi_cell_blu_export(), "could not be read as a Vi-CELL XR export"),
     "latin-1 csv": ("a.csv", "Sample ID;Viabilité\n".encode("latin-1"), "could not be read"),
 }
@@ -230,7 +251,7 @@ def test_an_export_without_sample_id_is_refused():
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(content=st.binary(min_size=1, max_size=2000),
-       extension=st.sampled_from(["csv", "txt", "xls", "xlsx", "xml", "fcs", "pdf"]))
+       extension=st.sampled_from(["csv", "txt", "xls", "xlsx", "xml", "wsp", "fcs", "pdf"]))
 def test_random_bytes_are_refused_with_unreadable_export_only(content, extension):
     with pytest.raises(UnreadableExport):
         read_export(f"upload.{extension}", content)
@@ -250,7 +271,7 @@ def test_a_vi_cell_blu_export_cut_anywhere_reads_or_is_refused(cut):
 def test_the_readers_name_each_format_for_the_upload_page():
     assert [reader.vendor for reader in READERS] == [
         "BECKMAN_VI_CELL_BLU", "BECKMAN_VI_CELL_XR", "CHEMOMETEC_NUCLEOVIEW", "CHEMOMETEC_NC_VIEW",
-        "ROCHE_CEDEX_HIRES", "BD_BIOSCIENCES_FACSDIVA"]
+        "ROCHE_CEDEX_HIRES", "BD_BIOSCIENCES_FACSDIVA", "FLOWJO"]
     assert READERS[1].described == "Vi-CELL XR (.txt, .xls, .xlsx)"
     from allotropy.parser_factory import Vendor
 
