@@ -18,7 +18,7 @@ CELL_COUNTER_MEASURES = {
     "viability": "viability (cell counter)",
 }
 _NOT_GIVEN = {"", "n/a", "na", "nan", "none"}  # pandas gives "nan" for an empty cell
-_SERIAL_PREFIX = re.compile(r"^\s*s/?n\s*[:#]?\s*", re.IGNORECASE)
+_SERIAL_PREFIX = re.compile(r"^\s*s/?n(?:\s*[:#]\s*|\s+)", re.IGNORECASE)  # "s/n 9000...", "S/N: 9000..."
 _NO_TIME = "1970-01-01"  # what allotropy writes where the instrument wrote no time
 
 

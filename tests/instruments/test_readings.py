@@ -185,6 +185,22 @@ def test_an_asm_document_of_an_unexpected_shape_is_refused(monkeypatch, document
         read_export("a.csv", b"anything")
 
 
+def _counting(serial: str) -> dict:
+    sample = {"sample document": {"sample identifier": "S1"}, "measurement time": "2026-01-02T10:00:00+01:00"}
+    counting = {"measurement aggregate document": {"measurement document": [sample]}}
+    return {COUNTING: {"device system document": {"equipment serial number": serial},
+                       "cell counting document": [counting]}}
+
+
+@pytest.mark.parametrize(("serial", "expected"), [
+    ("s/n 9000201099909999", "9000201099909999"), ("S/N: 9002020102201902", "9002020102201902"),
+    ("SN12345", "SN12345"), ("AW123456789", "AW123456789"), ("N/A", None), ("", None)])
+def test_the_serial_number_loses_a_written_s_n_only(monkeypatch, serial, expected):
+    monkeypatch.setattr(readings, "_converted", lambda *_: (_counting(serial), READERS[0]))
+    sample = read_export("a.csv", b"anything").samples[0]
+    assert (sample.serial_number, sample.analysed_at, sample.values) == (expected, _at(2026, 1, 2, 9, 0), {})
+
+
 HELPERS = [(exports.vi_cell_blu_export, "a.csv"), (exports.vi_cell_xr_export, "a.txt"),
            (exports.vi_cell_xr_xlsx_export, "a.xlsx"), (exports.nc_view_export, "a.csv"),
            (exports.cedex_hires_export, "a.csv"), (exports.facsdiva_export, "a.xml"),
