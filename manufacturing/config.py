@@ -50,6 +50,10 @@ class Config:
     DOCUMENT_JOB_RETRY_SECONDS = _int("DOCUMENT_JOB_RETRY_SECONDS", 30)  # doubled after each failed try
     DOCUMENT_JOB_MAX_ATTEMPTS = _int("DOCUMENT_JOB_MAX_ATTEMPTS", 8)
     DOCUMENT_WORKER_POLL_SECONDS = _int("DOCUMENT_WORKER_POLL_SECONDS", 2)
+    # Instrument exports: the largest file imported, and a folder the instruments export into (optional), from
+    # which a technician picks a file instead of uploading it.
+    INSTRUMENT_EXPORT_MAX_BYTES = _int("INSTRUMENT_EXPORT_MAX_BYTES", 1024 * 1024)  # carried as base64 in a form
+    INSTRUMENT_DROP_FOLDER = os.environ.get("INSTRUMENT_DROP_FOLDER") or None
 
     # Signed checkpoints of the audit chain, outside the database (append-only directory, key in a file).
     CHECKPOINT_DIR = os.environ.get("CHECKPOINT_DIR", str(INSTANCE_DIR / "checkpoints"))

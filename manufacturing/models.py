@@ -6,6 +6,7 @@ from manufacturing.core.checkpoints import AuditCheckpoint
 from manufacturing.core.counters import Counter
 from manufacturing.core.signatures import Signature
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
+from manufacturing.instruments.models import InstrumentFile, InstrumentValue
 
 # The transition tables guard every state column from the moment the models are loaded.
 from manufacturing.lots import states as lot_states  # noqa: F401
@@ -36,6 +37,8 @@ __all__ = [
     "DoseUnit",
     "Equipment",
     "InfusionOrder",
+    "InstrumentFile",
+    "InstrumentValue",
     "Issue",
     "LabelPrint",
     "LabelVoid",

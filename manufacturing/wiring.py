@@ -13,6 +13,7 @@ from manufacturing.core.permissions import Role, has_role
 from manufacturing.core.signatures import manifestation
 from manufacturing.core.web import RowIdConverter
 from manufacturing.extensions import csrf, db, login_manager, migrate
+from manufacturing.instruments.rules import import_rules
 from manufacturing.lots import guards as lot_guards
 from manufacturing.patients import guards as patient_guards
 from manufacturing.processing.states import dose_tone
@@ -83,6 +84,7 @@ FEATURE_VIEWS = (
     "manufacturing.quality.views",
     "manufacturing.dispensing.views",
     "manufacturing.quality.qc_views",
+    "manufacturing.instruments.views",
     "manufacturing.release.views",
     "manufacturing.records.views",
 )
@@ -92,6 +94,7 @@ FEATURE_RECEIVERS = (
     "manufacturing.lots.receivers",
     "manufacturing.processing.receivers",
     "manufacturing.quality.receivers",
+    "manufacturing.instruments.receivers",
     "manufacturing.dispensing.receivers",
     "manufacturing.release.receivers",
     "manufacturing.release.checkpoint_receivers",
@@ -164,5 +167,6 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["limit"] = format_limit
     app.jinja_env.globals.update(Role=Role, has_role=has_role, site_name=app.config["SITE_NAME"], dose_tone=dose_tone,
                                  lot_is_open=lot_guards.is_open, qc_result_verified=quality_states.is_verified,
-                                 order_is_open=patient_guards.is_open_order, order_tone=patient_guards.order_tone)
+                                 order_is_open=patient_guards.is_open_order, order_tone=patient_guards.order_tone,
+                                 instrument_import_kinds=lambda: set(import_rules().step_fields))
     app.jinja_env.tests["open_order"] = patient_guards.is_open_order

@@ -11,6 +11,8 @@ APPEND_ONLY_TABLES = (
     "stored_documents",
     "label_prints",
     "label_voids",
+    "instrument_files",
+    "instrument_values",
 )
 
 

@@ -116,3 +116,19 @@ def document_sealed(document) -> bool:
     """Tell whether a document's record (SHA-256 included) still has its seal; before keying there is none."""
     return document.key_id == UNKEYED or keyring().matches(_sealed_document(document), document.key_id,
                                                            document.mac)
+
+
+def _sealed_file(record) -> list:
+    return ["instrument file", record.lot_id, record.step_id, record.filename, record.reader, record.sha256,
+            record.size, record.sample_id, record.serial_number, record.equipment_id,
+            clock.as_utc(record.imported_at).isoformat(), record.imported_by_id]
+
+
+def file_mac(record) -> str:
+    """Seal what an imported instrument file is (lot, step, name, SHA-256, sample) with the current key."""
+    return keyring().mac(_sealed_file(record))
+
+
+def file_sealed(record) -> bool:
+    """Tell whether an imported file's record (SHA-256 included) still has its seal."""
+    return record.key_id == UNKEYED or keyring().matches(_sealed_file(record), record.key_id, record.mac)

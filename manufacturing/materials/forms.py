@@ -72,6 +72,8 @@ class RegisterEquipmentForm(LabForm):
     kind = SelectField("Kind", choices=_choices(EquipmentKind, "Choose..."), validators=[DataRequired()])
     location = StringField("Location", validators=[DataRequired(), Length(max=120)])
     calibration_due = DateField("Calibration due date", validators=[DataRequired(), Within("validity")])
+    serial_number = StringField("Serial number (as the instrument writes it in its exports)",
+                                validators=[Optional(), Length(max=60)], render_kw={"autocapitalize": "characters"})
 
     def kind_value(self) -> EquipmentKind:
         return EquipmentKind[self.kind.data]

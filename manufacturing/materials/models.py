@@ -98,6 +98,8 @@ class Equipment(Audited, db.Model):
     location: Mapped[str] = mapped_column(String(120))
     calibration_due: Mapped[date]
     active: Mapped[bool] = mapped_column(default=True)
+    # As the instrument writes it in its exports: an imported file names the equipment that made it.
+    serial_number: Mapped[str | None] = mapped_column(String(60), unique=True)
 
     def audit_scope(self) -> str | None:
         return f"equipment:{self.id}"

@@ -132,9 +132,19 @@ def find_equipment(code: str) -> Equipment | None:
     return db.session.scalars(select(Equipment).where(func.upper(Equipment.code) == code.strip().upper())).first()
 
 
+def find_equipment_by_serial(serial_number: str) -> Equipment | None:
+    """The equipment with this serial number (as an instrument writes it: case and spaces aside)."""
+    wanted = serial_key(serial_number)
+    return db.session.scalars(select(Equipment).where(Equipment.serial_number == wanted)).first() if wanted else None
+
+
+def serial_key(serial_number: str | None) -> str:
+    return "".join((serial_number or "").split()).upper()
+
+
 def register_equipment(user, code: str, name: str, kind: EquipmentKind | None, location: str,
-                       calibration_due: date | None) -> Equipment:
-    """Register a piece of equipment under a unique code, with its calibration due date."""
+                       calibration_due: date | None, serial_number: str = "") -> Equipment:
+    """Register a piece of equipment under a unique code, with its calibration due date and serial number."""
     _require(can_manage_equipment(user), "Only QA registers equipment.")
     code = required_text(code, "The equipment code", 40).upper()
     name = required_text(name, "The equipment name", 120)
@@ -146,8 +156,11 @@ def register_equipment(user, code: str, name: str, kind: EquipmentKind | None, l
     existing = find_equipment(code)
     if existing is not None:
         raise DomainError(f"The equipment code {code} is already used by {existing.name}: codes are unique.")
+    serial = serial_key(serial_number)[:60] or None
+    if serial and (same := find_equipment_by_serial(serial)) is not None:
+        raise DomainError(f"The serial number {serial} is already registered for {same}: serial numbers are unique.")
     equipment = Equipment(code=code, name=name, kind=kind, location=location, calibration_due=calibration_due,
-                          active=True)
+                          active=True, serial_number=serial)
     db.session.add(equipment)
     db.session.flush()
     return equipment

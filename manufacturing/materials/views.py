@@ -139,7 +139,7 @@ def register_equipment():
     if form.validate_on_submit():
         equipment = attempt(operations.register_equipment, _me(), form.code.data, form.name.data,
                             form.kind_value(), form.location.data, form.calibration_due.data,
-                            success="Equipment registered.")
+                            form.serial_number.data or "", success="Equipment registered.")
         if equipment:
             return redirect(url_for("materials.equipment", equipment_id=equipment.id))
     return render_template("materials/equipment_new.html", form=form)

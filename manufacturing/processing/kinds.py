@@ -60,6 +60,9 @@ def _volume(key: str, label: str, required: bool = True) -> Field:
     return Field(key, label, "mL", required=required, hint="e.g. 185 mL")
 
 
+# What a cell counter reports beside the total: kept with the count, never more than the total.
+VIABLE_CONCENTRATION = Field("viable_concentration", "Viable cell concentration, if counted", "cells/mL",
+                             required=False, hint="e.g. 2.4 x 10^6 cells/mL")
 PHENOTYPE = (
     _percent("viability", "Viability"),
     _percent("nk_fraction", "CD56+CD3- (NK) of viable CD45+"),
@@ -115,7 +118,7 @@ DEFINITIONS: dict[StepKind, StepDefinition] = {
     StepKind.CULTURE_DAY: StepDefinition(
         StepKind.CULTURE_DAY, "culture_day", "culture_counted", repeatable=True,
         fields=(_cells("concentration", "Cell concentration"), _percent("viability", "Viability"),
-                _volume("volume", "Culture volume at count"),
+                VIABLE_CONCENTRATION, _volume("volume", "Culture volume at count"),
                 _percent("nk_fraction", "CD56+CD3- (NK), if measured", required=False),
                 Field("action", "Action", kind="choice", choices=CULTURE_ACTIONS),
                 _volume("volume_added", "Medium added", required=False),

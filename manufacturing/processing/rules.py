@@ -66,3 +66,5 @@ def check_consistency(kind: StepKind, entries: dict[str, Entry], history: list[P
                               f"selected product holds ({format_quantity(available)}).")
     elif kind == StepKind.CULTURE_DAY:
         _no_more_than(entries.get("volume_removed"), entries["volume"].quantity, "The volume removed")
+        _no_more_than(entries.get("viable_concentration"), entries["concentration"].quantity,
+                      "The viable cell concentration")

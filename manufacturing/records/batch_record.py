@@ -73,6 +73,7 @@ class BatchRecord:
     materials: list[list[str]]
     doses: list[list[str]]
     qc: list[dict]
+    instrument_files: list[str]
     deviations: list[dict]
     dispositions: list[dict]
     custody: list[list[str]]
@@ -153,7 +154,8 @@ def build_batch_record(lot: Lot) -> BatchRecord:
         opened=clock.format_local(lot.opened_at), steps=[_step(view, notes, trail) for view in record.steps],
         culture_log=sections.culture_log(record), growth=record.growth,
         sampling_plan=sections.sampling_plan(record.spec), materials=sections.materials(record),
-        doses=sections.doses(record), qc=sections.qc(record), deviations=sections.deviations(record, signed_here),
+        doses=sections.doses(record), qc=sections.qc(record), instrument_files=sections.instrument_files(lot.id),
+        deviations=sections.deviations(record, signed_here),
         dispositions=sections.dispositions(rows, signed_here), custody=sections.custody(record, rows),
         administrations=sections.administrations(rows, signed_here), labels=sections.labels(record, rows),
         audit=trail.rows,

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from manufacturing.core import clock
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
+from manufacturing.instruments.files import files_of_lot
 from manufacturing.processing.models import StepKind
 from manufacturing.quality.lot_record import LotRecord
 from manufacturing.quality.models import QcKind
@@ -174,3 +175,17 @@ def labels(record: LotRecord, rows: DoseRecords) -> list[str]:
     return [f"Unit {units[p.dose_unit_id]}: {'reprint' if p.is_reprint else 'print'} {p.number}, "
             f"{clock.format_local(p.printed_at)}" + (f" ({p.reason})" if p.reason else "")
             for p in rows.label_prints]
+
+
+def instrument_files(lot_id: int) -> list[str]:
+    """Each imported file, the raw record of the values taken from it: what, from where, when, its SHA-256."""
+    lines = []
+    for kept in files_of_lot(lot_id):
+        taken = ", ".join(f"{value.field_key or value.measure.replace('_', ' ')} {format_quantity(value.quantity)}"
+                          for value in kept.values)
+        analysed = clock.format_local(kept.analysed_at) if kept.analysed_at else "time not given"
+        serial = f" s/n {kept.serial_number}" if kept.serial_number else ""
+        lines.append(f"{kept.filename} — {kept.instrument}{serial}, sample {kept.sample_id}, analysed {analysed}, "
+                     f"imported {clock.format_local(kept.imported_at)}; values taken: {taken}; "
+                     f"SHA-256 {kept.sha256}")
+    return lines

@@ -16,6 +16,7 @@ from manufacturing.core.database_roles import (
     table_privileges,
 )
 from manufacturing.extensions import db
+from manufacturing.units import Q_, QuantityType
 from tests.conftest import owner_engine
 
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
@@ -75,6 +76,8 @@ def _sample_row(table: Table) -> dict:
     for column in table.columns:
         if isinstance(column.type, Enum):
             row[column.name] = column.type.enums[0]
+        elif isinstance(column.type, QuantityType):
+            row[column.name] = Q_(1.0, "percent")
         else:
             row[column.name] = SAMPLE_VALUES[getattr(column.type, "impl_instance", column.type).python_type]
     return row

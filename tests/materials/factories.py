@@ -43,9 +43,10 @@ def released_lot(technician, qa_user, **details) -> MaterialLot:
 
 def register(manager, code: str = "CMP-01", name: str = "CliniMACS Prodigy",
              kind: EquipmentKind = EquipmentKind.CELL_SEPARATOR, due_in_days: int = 180,
-             location: str = "Cleanroom B1") -> Equipment:
+             location: str = "Cleanroom B1", serial_number: str = "") -> Equipment:
     """Register a piece of equipment and commit."""
     acting(manager)
-    equipment = operations.register_equipment(manager, code, name, kind, location, in_days(due_in_days))
+    equipment = operations.register_equipment(manager, code, name, kind, location, in_days(due_in_days),
+                                              serial_number)
     db.session.commit()
     return equipment

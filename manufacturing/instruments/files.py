@@ -1,0 +1,49 @@
+"""Imported files as stored: served only while intact, checked by `audit verify`, listed with their values."""
+
+import io
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, undefer
+
+from manufacturing.core import seals
+from manufacturing.core.findings import Finding
+from manufacturing.extensions import db
+from manufacturing.instruments.models import InstrumentFile
+
+REPLACED = "REPLACED instrument file"
+
+
+def intact_content(record: InstrumentFile) -> bytes | None:
+    """The stored bytes, if they still have the SHA-256 sealed at import; else None."""
+    return record.content if seals.bytes_intact(record) and seals.file_sealed(record) else None
+
+
+def as_stream(content: bytes) -> io.BytesIO:
+    return io.BytesIO(content)
+
+
+def files_of_lot(lot_id: int) -> list[InstrumentFile]:
+    """The lot's imported files, oldest first, with the values taken from each (one query for each kind)."""
+    query = select(InstrumentFile).where(InstrumentFile.lot_id == lot_id).options(selectinload(InstrumentFile.values))
+    return list(db.session.scalars(query.order_by(InstrumentFile.imported_at, InstrumentFile.id)))
+
+
+def files_by_step(lot_id: int) -> dict[int, list[InstrumentFile]]:
+    found: dict[int, list[InstrumentFile]] = {}
+    for record in files_of_lot(lot_id):
+        if record.step_id is not None:
+            found.setdefault(record.step_id, []).append(record)
+    return found
+
+
+def replaced_files(session: Session) -> list[Finding]:
+    """Every imported file whose bytes, SHA-256 or record no longer match what was sealed at import."""
+    findings = []
+    query = select(InstrumentFile).options(undefer(InstrumentFile.content)).order_by(InstrumentFile.id)
+    for record in session.scalars(query.execution_options(yield_per=20)):
+        where = f"instrument file {record.id} ({record.filename})"
+        if not seals.file_sealed(record):
+            findings.append(Finding(REPLACED, where, "its SHA-256 or its record does not match its MAC"))
+        elif not seals.bytes_intact(record):
+            findings.append(Finding(REPLACED, where, "its bytes do not have the SHA-256 recorded at import"))
+    return findings

@@ -1,0 +1,168 @@
+"""Import pages: upload an export, see what it gives beside each field with its limits, then sign; files served."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+
+from manufacturing.core import clock
+from manufacturing.core.errors import DomainError
+from manufacturing.core.permissions import Role, role_required
+from manufacturing.core.web import acting_user, attempt, form_errors
+from manufacturing.extensions import db
+from manufacturing.instruments import files, forms, operations, previews
+from manufacturing.instruments.models import InstrumentFile
+from manufacturing.instruments.rules import import_rules
+from manufacturing.lots.lookup import lot_or_404
+from manufacturing.processing import forms as step_forms
+from manufacturing.processing.kinds import definition
+from manufacturing.processing.models import DoseUnit, StepKind
+
+bp = Blueprint("instruments", __name__, url_prefix="/lots")
+
+
+def _importable_or_404(slug: str) -> StepKind:
+    kind = next((kind for kind in StepKind if kind.slug == slug), None)
+    if kind is None or slug not in import_rules().step_fields:
+        abort(404)
+    return kind
+
+
+def _upload_page(lot, form, title: str, status: int = 200, back: str = ""):
+    return render_template("instruments/upload.html", lot=lot, form=form, title=title, back=back), status
+
+
+def _step_form(kind: StepKind, formdata=None, **prefill):
+    return step_forms.step_form(definition(kind), base=forms.StepImportForm, formdata=formdata, **prefill)
+
+
+@bp.route("/<id:lot_id>/steps/<kind_slug>/import", methods=["GET", "POST"])
+@role_required(Role.TECHNICIAN)
+def import_step(lot_id: int, kind_slug: str):
+    lot, kind = lot_or_404(lot_id), _importable_or_404(kind_slug)
+    title, back = f"{kind.title}: import an instrument export", url_for("lots.detail", lot_id=lot.id)
+    if request.method == "POST" and "sign_password" in request.form:
+        return _sign_step(lot, kind)
+    form = forms.UploadForm(samples=[])
+    if request.method == "GET" or not form.validate_on_submit():
+        return _upload_page(lot, form, title, 200 if request.method == "GET" else 422, back)
+    upload = None
+    try:
+        upload = form.upload()
+        prepared = operations.prepare_step(lot, kind, upload, form.chosen_row(), None)
+    except operations.ChooseSample as choose:
+        return _choose_sample(lot, upload, choose, title, back)
+    except DomainError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return _upload_page(lot, form, title, 422, back)
+    step_form = _step_form(kind, **previews.step_prefill(kind, prepared))
+    step_form.carry(upload, prepared.row)
+    return _preview_page(lot, kind, step_form, prepared, upload)
+
+
+def _choose_sample(lot, upload, choose, title: str, back: str):
+    """The file holds several samples: ask which, the file carried so that it need not be given again."""
+    export = operations.read_upload(upload)
+    form = forms.UploadForm(formdata=None, samples=previews.sample_rows(export))
+    form.carry(upload, None)
+    flash(choose.message, "info")
+    return _upload_page(lot, form, title, 200, back)
+
+
+def _preview_page(lot, kind: StepKind, step_form, prepared, upload, status: int = 200):
+    previews.lock_imported(step_form, kind, prepared)
+    return render_template("instruments/step_import.html", lot=lot, form=step_form, definition=definition(kind),
+                           title=f"{kind.title}: from {prepared.sample.instrument}", help=None,
+                           preview=previews.step_preview(lot, kind, prepared),
+                           imported=previews.imported(prepared, upload)), status
+
+
+def _sign_step(lot, kind: StepKind):
+    form = _step_form(kind, formdata=request.form)
+    try:
+        upload = form.carried()
+        started = clock.local_from_naive(form.performed_at.data) if form.performed_at.data else None
+        chosen = operations.chosen_instruments(kind, form.to_input()) if started else {}
+        prepared = operations.prepare_step(lot, kind, upload, form.row(), started, chosen) if upload else None
+    except DomainError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return redirect(url_for("instruments.import_step", lot_id=lot.id, kind_slug=kind.slug))
+    if prepared is None:
+        abort(400)
+    if not form.validate_on_submit():
+        form_errors(form)
+        return _preview_page(lot, kind, form, prepared, upload, 422)
+    if attempt(operations.import_step, lot, kind, form.to_input(), upload, form.row(), acting_user(),
+               form.sign_password.data, form.sign_username.data,
+               success=f"{kind.title} recorded from {upload.filename} and signed; a second person verifies it."):
+        return redirect(url_for("lots.detail", lot_id=lot.id))
+    return _preview_page(lot, kind, form, prepared, upload, 422)
+
+
+@bp.route("/<id:lot_id>/qc/import", methods=["GET", "POST"])
+@role_required(Role.TECHNICIAN, Role.QA)
+def import_results(lot_id: int):
+    lot = lot_or_404(lot_id)
+    title, back = "QC results: import a flow cytometry export", url_for("qc.lot", lot_id=lot.id)
+    if request.method == "POST" and "sign_password" in request.form:
+        return _sign_results(lot)
+    form = forms.UploadForm(samples=[])
+    if request.method == "GET" or not form.validate_on_submit():
+        return _upload_page(lot, form, title, 200 if request.method == "GET" else 422, back)
+    upload = None
+    try:
+        upload = form.upload()
+        prepared = operations.prepare_results(lot, upload, form.chosen_row())
+    except operations.ChooseSample as choose:
+        return _choose_sample(lot, upload, choose, title, back)
+    except DomainError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return _upload_page(lot, form, title, 422, back)
+    results_form = previews.results_form(lot)
+    results_form.carry(upload, prepared.row)
+    return _results_page(lot, results_form, prepared, upload)
+
+
+def _results_page(lot, form, prepared, upload, status: int = 200):
+    return render_template("instruments/results_import.html", lot=lot, form=form,
+                           imported=previews.imported(prepared, upload),
+                           preview=previews.results_preview(lot, prepared)), status
+
+
+def _sign_results(lot):
+    form = previews.results_form(lot, formdata=request.form)
+    try:
+        upload = form.carried()
+        prepared = operations.prepare_results(lot, upload, form.row()) if upload else None
+    except DomainError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return redirect(url_for("instruments.import_results", lot_id=lot.id))
+    if prepared is None:
+        abort(400)
+    if not form.validate_on_submit():
+        form_errors(form)
+        return _results_page(lot, form, prepared, upload, 422)
+    dose = db.session.get(DoseUnit, int(form.dose_unit.data)) if (form.dose_unit.data or "").isdigit() else None
+    if dose is not None and dose.lot_id != lot.id:
+        abort(404)
+    if attempt(operations.import_results, lot, dose, upload, form.row(), acting_user(), form.sign_password.data,
+               form.sign_username.data, success=f"QC results recorded from {upload.filename} and signed; "
+                                                "a second person verifies each."):
+        return redirect(url_for("qc.lot", lot_id=lot.id))
+    return _results_page(lot, form, prepared, upload, 422)
+
+
+@bp.get("/<id:lot_id>/instrument-files/<id:file_id>")
+@role_required(Role.TECHNICIAN, Role.QA)
+def download(lot_id: int, file_id: int):
+    record = db.session.get(InstrumentFile, file_id)
+    if record is None or record.lot_id != lot_id:
+        abort(404)
+    content = files.intact_content(record)
+    if content is None:
+        flash(f"The stored file {record.filename} no longer has the SHA-256 recorded at import: it is not served. "
+              "Tell QA.", "error")
+        return redirect(url_for("lots.detail", lot_id=lot_id))
+    return send_file(files.as_stream(content), download_name=record.filename, as_attachment=True,
+                     mimetype="application/octet-stream")
