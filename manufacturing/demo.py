@@ -11,9 +11,11 @@ audit trail reads as the days went.
 import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from manufacturing.accounts import operations as accounts
 from manufacturing.core import clock
@@ -22,6 +24,7 @@ from manufacturing.core.cli import cli_actor
 from manufacturing.core.permissions import Role
 from manufacturing.extensions import db
 from manufacturing.lots.din import new_din
+from manufacturing.lots.models import Lot
 from manufacturing.materials import demo as materials_demo
 from manufacturing.patients import demo as patients_demo
 from manufacturing.patients import operations as patients
@@ -127,6 +130,23 @@ def scale(lots: int, batch: int) -> None:
     seconds = build_lots(lots, batch, lambda started, ended, spent: click.echo(
         f"{started} of {lots} lots started, {ended} told to the end, {spent:.1f} s"))
     click.echo(f"{lots} lots in {seconds:.1f} s ({seconds / lots * 1000:.0f} ms a lot).")
+
+
+@demo_cli.command("export")
+@click.argument("instrument", type=click.Choice(["vi-cell-blu", "nc-200"]))
+@click.argument("lot_number")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
+def export(instrument: str, lot_number: str, output: str) -> None:
+    """Write an INSTRUMENT export of a lot's sample analysed now, to try the import (a sample file, its counts)."""
+    from manufacturing.instruments.demo_exports import EXPORTS
+
+    lot = db.session.scalar(select(Lot).where(Lot.lot_number == lot_number.strip().upper()))
+    if lot is None:
+        raise click.ClickException(f"No lot {lot_number}.")
+    write, _ = EXPORTS[instrument]
+    sample_id = lot.din if instrument == "nc-200" else lot.lot_number  # NucleoView's IDs hold no "-"
+    Path(output).write_bytes(write(sample_id, clock.now()))
+    click.echo(f"{output}: sample {sample_id}, analysed now.")
 
 
 @demo_cli.command("load")

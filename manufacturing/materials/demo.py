@@ -25,13 +25,14 @@ QUARANTINED = (MaterialKind.CD3_REAGENT, "CliniMACS CD3 Reagent", "Miltenyi Biot
 EXPIRED = (MaterialKind.CYTOKINE, "MACS GMP Recombinant Human IL-2", "Miltenyi Biotec", "6221012007", -3)
 EXPIRED_RECEIVED_DAYS_AGO = 60
 
-# code, name, kind, location, days to calibration due
+# code, name, kind, location, days to calibration due (and the serial number its exports carry)
 EQUIPMENT = [
     ("CMP-01", "CliniMACS Prodigy", EquipmentKind.CELL_SEPARATOR, "Cleanroom B1", 150),
     ("INC-01", "Heracell 240i CO2 incubator", EquipmentKind.INCUBATOR, "Cleanroom B1", 200),
     ("BSC-01", "Class II biosafety cabinet", EquipmentKind.BIOSAFETY_CABINET, "Cleanroom B1", 90),
     ("CEN-01", "Rotanta 460 R centrifuge", EquipmentKind.CENTRIFUGE, "Cleanroom B2", 25),
-    ("CNT-01", "NucleoCounter NC-200", EquipmentKind.CELL_COUNTER, "QC laboratory", 120),
+    ("CNT-01", "NucleoCounter NC-200", EquipmentKind.CELL_COUNTER, "QC laboratory", 120, "9000201099909999"),
+    ("CNT-02", "Vi-CELL BLU", EquipmentKind.CELL_COUNTER, "QC laboratory", 150),  # its exports carry no serial
     ("FCM-01", "MACSQuant Analyzer 10", EquipmentKind.FLOW_CYTOMETER, "QC laboratory", 180),
     ("CRF-01", "CryoMed controlled-rate freezer", EquipmentKind.FREEZER, "Cryostorage room", 240),
     ("INC-02", "Heracell 240i CO2 incubator", EquipmentKind.INCUBATOR, "Cleanroom B2", -5),
@@ -69,6 +70,6 @@ def load_demo(technician, qa_user, qa_password: str, ahead: int = 0) -> None:
         operations.release_material(qa_user, _receive(technician, material, ahead), qa_password,
                                     comment="Certificate of analysis reviewed; incoming inspection passed.")
     _receive(technician, QUARANTINED, ahead)
-    for code, name, kind, location, days in EQUIPMENT:
+    for code, name, kind, location, days, *serial in EQUIPMENT:
         due = clock.today() + timedelta(days=days + ahead)
-        operations.register_equipment(qa_user, code, name, kind, location, due)
+        operations.register_equipment(qa_user, code, name, kind, location, due, *serial)
