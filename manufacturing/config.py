@@ -53,6 +53,7 @@ class Config:
     # Instrument exports: the largest file imported, and a folder the instruments export into (optional), from
     # which a technician picks a file instead of uploading it.
     INSTRUMENT_EXPORT_MAX_BYTES = _int("INSTRUMENT_EXPORT_MAX_BYTES", 1024 * 1024)  # carried as base64 in a form
+    INSTRUMENT_EXPORT_MAX_LINES = _int("INSTRUMENT_EXPORT_MAX_LINES", 5000)  # a run's export, read in seconds
     INSTRUMENT_DROP_FOLDER = os.environ.get("INSTRUMENT_DROP_FOLDER") or None
 
     # Signed checkpoints of the audit chain, outside the database (append-only directory, key in a file).

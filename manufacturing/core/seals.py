@@ -120,7 +120,7 @@ def document_sealed(document) -> bool:
 
 def _sealed_file(record) -> list:
     return ["instrument file", record.lot_id, record.step_id, record.filename, record.reader, record.sha256,
-            record.size, record.sample_id, record.serial_number, record.equipment_id,
+            record.sample_row, record.size, record.sample_id, record.serial_number, record.equipment_id,
             clock.as_utc(record.imported_at).isoformat(), record.imported_by_id]
 
 
@@ -130,5 +130,6 @@ def file_mac(record) -> str:
 
 
 def file_sealed(record) -> bool:
-    """Tell whether an imported file's record (SHA-256 included) still has its seal."""
-    return record.key_id == UNKEYED or keyring().matches(_sealed_file(record), record.key_id, record.mac)
+    """Tell whether an imported file's record (SHA-256 included) still has its seal: files are imported only
+    into a keyed trail, so a file "unkeyed" was downgraded by hand."""
+    return record.key_id != UNKEYED and keyring().matches(_sealed_file(record), record.key_id, record.mac)

@@ -19,7 +19,8 @@ def _folder() -> Path | None:
 
 def _files(folder: Path) -> list[Path]:
     try:
-        found = [path for path in folder.iterdir() if path.is_file() and not path.name.startswith(".")]
+        found = [path for path in folder.iterdir()
+                 if not path.is_symlink() and path.is_file() and not path.name.startswith(".")]
     except OSError:
         return []
     return sorted(found, key=lambda path: path.stat().st_mtime, reverse=True)[:SHOWN]

@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session, selectinload, undefer
 from manufacturing.core import seals
 from manufacturing.core.findings import Finding
 from manufacturing.extensions import db
-from manufacturing.instruments.models import InstrumentFile
+from manufacturing.instruments.models import InstrumentFile, InstrumentValue
+from manufacturing.processing.models import ProcessStep
+from manufacturing.units import format_quantity
 
 REPLACED = "REPLACED instrument file"
 
@@ -47,3 +49,25 @@ def replaced_files(session: Session) -> list[Finding]:
         elif not seals.bytes_intact(record):
             findings.append(Finding(REPLACED, where, "its bytes do not have the SHA-256 recorded at import"))
     return findings
+
+
+def taken(record: InstrumentFile) -> list[str]:
+    """Each value taken from the file as read, and where a correction of the step changed it since, to what."""
+    lines = []
+    for value in record.values:
+        line = f"{value.field_key or value.measure.replace('_', ' ')} {format_quantity(value.quantity)}"
+        now = _now_recorded(value)
+        if now is not False:
+            line += f" as read, corrected since to {format_quantity(now) if now is not None else 'nothing'}"
+        lines.append(line)
+    return lines
+
+
+def _now_recorded(value: InstrumentValue):
+    """The step's value now where a correction changed it from the file's; False where it is still the file's."""
+    if value.step_id is None or value.field_key is None:
+        return False
+    step = db.session.get(ProcessStep, value.step_id)
+    current = step.value(value.field_key) if step is not None else None
+    quantity = current.quantity if current is not None else None
+    return False if quantity == value.quantity else quantity

@@ -2,7 +2,10 @@
 
 import base64
 import binascii
+import hashlib
+import hmac
 
+from flask import current_app
 from flask_wtf.file import FileField
 from wtforms import HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
@@ -15,30 +18,48 @@ from manufacturing.instruments.operations import Upload
 from manufacturing.processing.forms import SignedStepForm
 
 
+def file_seal(upload: Upload) -> str:
+    """A MAC of the carried file and its name under the site's secret key: the page cannot swap either."""
+    text = f"instrument export\n{upload.sha256}\n{upload.filename}".encode()
+    return hmac.new(current_app.secret_key.encode() if isinstance(current_app.secret_key, str)
+                    else current_app.secret_key, text, hashlib.sha256).hexdigest()
+
+
+def _row(text: str | None) -> int | None:
+    """A row of the file as the page posts it: ASCII digits, a handful of them."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else None
+
+
 class CarriedFile:
     """The file read at the preview, carried to the signature in the page itself (nothing is stored before)."""
 
     export_data = HiddenField(validators=[Optional()])
     export_name = HiddenField(validators=[Optional(), Length(max=200)])
     export_row = HiddenField(validators=[Optional(), Length(max=6)])
+    export_seal = HiddenField(validators=[Optional(), Length(max=64)])  # the server's MAC of the file and its name
 
     def carried(self) -> Upload | None:
+        """The file the page carries, as the server read it at the preview (its bytes and name under the seal)."""
         if not self.export_data.data:
             return None
         try:
             content = base64.b64decode(self.export_data.data, validate=True)
         except (binascii.Error, ValueError):
             raise DomainError("The file carried by the page was damaged: import it again.") from None
-        return Upload(self.export_name.data or "export", content)
+        upload = Upload(self.export_name.data or "export", content)
+        if not hmac.compare_digest(file_seal(upload), self.export_seal.data or ""):
+            raise DomainError("The file carried by the page was changed after it was read: import it again.")
+        return upload
 
     def row(self) -> int | None:
-        text = (self.export_row.data or "").strip()
-        return int(text) if text.isdigit() else None
+        return _row(self.export_row.data)
 
     def carry(self, upload: Upload, row: int | None) -> None:
         self.export_data.data = base64.b64encode(upload.content).decode("ascii")
         self.export_name.data = upload.filename
         self.export_row.data = "" if row is None else str(row)
+        self.export_seal.data = file_seal(upload)
 
 
 class UploadForm(CarriedFile, LabForm):
@@ -69,14 +90,15 @@ class UploadForm(CarriedFile, LabForm):
         return carried
 
     def chosen_row(self) -> int | None:
-        text = self.sample_row.data or ""
-        return int(text) if text.isdigit() else self.row()
+        chosen = _row(self.sample_row.data)
+        return chosen if chosen is not None else self.row()
 
 
 class ResultsForm(CarriedFile, SignatureFields, LabForm):
     """QC results from a flow export: the sample (a dose unit or the lot's), signed as performed."""
 
     dose_unit = SelectField("Sample", validators=[Optional()])
+    instrument = SelectField("Flow cytometer (the file does not give its serial number)", validators=[Optional()])
 
 
 class StepImportForm(CarriedFile, SignedStepForm):

@@ -15,21 +15,31 @@ DIN_FLAGS = re.compile(r"\d{2}")  # a scanned DIN carries two flag digits after 
 
 
 def _label_at_start(label: str) -> re.Pattern:
-    """The label at the start of a sample ID, spaces allowed anywhere in it, case aside, after a scanner's "="."""
-    return re.compile(r"\s*=?\s*" + r"\s*".join(re.escape(character) for character in label if not character.isspace()),
-                      re.IGNORECASE)
+    """The label at the start of an upper-cased sample ID, spaces allowed anywhere in it, after a scanner's "="."""
+    return re.compile(r"\s*=?\s*" + r"\s*".join(re.escape(character) for character in label.upper()
+                                                 if not character.isspace()))
+
+
+def _shape(label: str) -> re.Pattern:
+    """Any label of the same shape (letters for letters, digits for digits): another lot's DIN or number."""
+    return re.compile("".join(r"\d" if character.isdigit() else "[A-Z]" if character.isalpha()
+                              else re.escape(character) for character in label.upper() if not character.isspace()))
 
 
 def names_lot(sample_id: str, lot: Lot, labels: tuple[str, ...]) -> bool:
     """The sample ID begins with one of the lot's labels, followed by nothing, a separator, or a DIN's flags."""
-    for template in labels:
-        label = template.format(din=lot.din, lot_number=lot.lot_number)
-        found = _label_at_start(label).match(sample_id or "") if label.strip() else None
+    given = (sample_id or "").upper()
+    named = [template.format(din=lot.din, lot_number=lot.lot_number) for template in labels]
+    for template, label in zip(labels, named, strict=True):
+        found = _label_at_start(label).match(given) if label.strip() else None
         if found is None:
             continue
-        rest = sample_id[found.end():]
-        if not rest or SEPARATOR.match(rest) or (template == "{din}" and DIN_FLAGS.fullmatch(rest)):
+        rest = given[found.end():]
+        if not rest or (template == "{din}" and DIN_FLAGS.fullmatch(rest)):
             return True
+        if SEPARATOR.match(rest):  # a suffix such as "-D7", but never another lot's label
+            squeezed = "".join(rest.split())
+            return not any(_shape(other).search(squeezed) for other in named if other.strip())
     return False
 
 
@@ -39,8 +49,9 @@ def check_names_lot(sample_id: str, lot: Lot, labels: tuple[str, ...]) -> None:
                           f"(DIN {lot.din}): it may be another patient's sample. Nothing was imported.")
 
 
-def check_analysis_time(analysed_at: datetime | None, started_at: datetime, what: str) -> None:
-    """The analysis lies after the step or sample it belongs to began, and not in the future."""
+def check_analysis_time(analysed_at: datetime | None, started_at: datetime, what: str,
+                        within: timedelta | None = None) -> None:
+    """The analysis lies after the step or sample it belongs to began (within `within` of it), not in the future."""
     if analysed_at is None:
         raise DomainError("The file does not say when the sample was analysed: it cannot be imported.")
     if analysed_at > clock.now() + FUTURE_TOLERANCE:
@@ -49,6 +60,11 @@ def check_analysis_time(analysed_at: datetime | None, started_at: datetime, what
     if analysed_at < started_at:
         raise OutOfSequence(f"The file says the sample was analysed on {clock.format_local(analysed_at)}, "
                             f"before {what} ({clock.format_local(started_at)}): it is not this step's sample.")
+    if within is not None and analysed_at > started_at + within:
+        hours = within.total_seconds() / 3600
+        raise OutOfSequence(f"The file says the sample was analysed on {clock.format_local(analysed_at)}, more "
+                            f"than {hours:g} h after {what} ({clock.format_local(started_at)}): check the time "
+                            "of the step, or import the file on the step it belongs to.")
 
 
 def instrument_used(serial_number: str | None, instrument: str, kind: EquipmentKind, at: datetime,

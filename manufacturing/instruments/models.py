@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from manufacturing.core.audit import Audited
@@ -12,18 +12,21 @@ from manufacturing.units import Quantity, QuantityType
 
 
 class InstrumentFile(Audited, db.Model):
-    """One imported export, as uploaded: never rewritten; a file is imported once (its SHA-256 is unique)."""
+    """One sample of an export imported, the file as uploaded: never rewritten. Each sample (row) of a file is
+    imported once: a run of several patients' samples serves each of their lots once."""
 
     __tablename__ = "instrument_files"
     __audit_entity__ = "instrument_file"
     __audit_exclude__ = frozenset({"content"})
+    __table_args__ = (UniqueConstraint("sha256", "sample_row"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
     step_id: Mapped[int | None] = mapped_column(ForeignKey("process_steps.id"), index=True)
     filename: Mapped[str] = mapped_column(String(200))
     reader: Mapped[str] = mapped_column(String(60))  # the format it was read as
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sample_row: Mapped[int]  # which sample of the file, from 0
     size: Mapped[int]
     content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
     key_id: Mapped[str] = mapped_column(String(16))

@@ -42,7 +42,11 @@ COUNTING = frozenset({"total_concentration", "viable_concentration", "viability"
 
 
 class ChooseSample(DomainError):
-    """The file holds several samples and none was chosen."""
+    """The file holds several samples and none was chosen; the export read is kept for the question."""
+
+    def __init__(self, message: str, export: InstrumentExport):
+        super().__init__(message)
+        self.export = export
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,9 @@ def read_upload(upload: Upload) -> InstrumentExport:
     if len(upload.content) > most:
         raise DomainError(f"The file is larger than {most // 1024} KB: it is not an instrument export "
                           "this site reads.")
+    lines = current_app.config["INSTRUMENT_EXPORT_MAX_LINES"]
+    if upload.content.count(b"\n") > lines:
+        raise DomainError(f"The file has more than {lines} lines: it is not the export of one run.")
     return read_export(upload.filename, upload.content)
 
 
@@ -95,17 +102,20 @@ def sample_row(export: InstrumentExport, row: int | None) -> int:
     if row is None:
         if len(export.samples) == 1:
             return 0
-        raise ChooseSample(f"This file holds {len(export.samples)} samples: choose the row of this lot's sample.")
+        raise ChooseSample(f"This file holds {len(export.samples)} samples: choose the row of this lot's sample.",
+                           export)
     if not 0 <= row < len(export.samples):
         raise DomainError("The file has no such row: choose one of its samples.")
     return row
 
 
-def check_not_imported(upload: Upload) -> None:
-    earlier = db.session.scalar(select(InstrumentFile).where(InstrumentFile.sha256 == upload.sha256))
+def check_not_imported(upload: Upload, row: int) -> None:
+    """Each sample of a file is imported once (a run of several lots' samples serves each lot once)."""
+    earlier = db.session.scalar(select(InstrumentFile).where(InstrumentFile.sha256 == upload.sha256,
+                                                             InstrumentFile.sample_row == row))
     if earlier is not None:
-        raise DomainError(f"This file was already imported on {clock.format_local(earlier.imported_at)} "
-                          f"(lot {db.session.get(Lot, earlier.lot_id).lot_number}): a file is imported once.")
+        raise DomainError(f"This sample of the file was already imported on "
+                          f"{clock.format_local(earlier.imported_at)}: a sample is imported once.")
 
 
 def _entered(quantity: Quantity, unit: str) -> str:
@@ -132,7 +142,7 @@ def _checked(lot: Lot, upload: Upload, row: int | None) -> tuple[InstrumentExpor
     row = sample_row(export, row)
     sample = export.samples[row]
     check_names_lot(sample.sample_id, lot, import_rules().sample_labels)
-    check_not_imported(upload)
+    check_not_imported(upload, row)
     return export, row, sample
 
 
@@ -148,7 +158,8 @@ def prepare_step(lot: Lot, kind: StepKind, upload: Upload, row: int | None, star
     `chosen`: the instruments chosen on the form, by kind, for a file that does not give its serial number."""
     export, row, sample = _checked(lot, upload, row)
     started_at = clock.as_utc(started_at) if started_at is not None else proposed_start(sample)
-    check_analysis_time(sample.analysed_at, started_at, f"the {kind.title.lower()} began")
+    check_analysis_time(sample.analysed_at, started_at, f"the {kind.title.lower()} began",
+                        import_rules().analysis_within)
     equipment_kind = _equipment_kind(sample)
     equipment = instrument_used(sample.serial_number, sample.instrument, equipment_kind, sample.analysed_at,
                                 (chosen or {}).get(equipment_kind))
@@ -164,13 +175,14 @@ def _qc_taken(sample: SampleReading) -> tuple[Taken, ...]:
     return taken
 
 
-def prepare_results(lot: Lot, upload: Upload, row: int | None) -> Prepared:
-    """Read and check a flow export for the QC results of a lot; write nothing."""
+def prepare_results(lot: Lot, upload: Upload, row: int | None, chosen: Equipment | None = None) -> Prepared:
+    """Read and check a flow export for the QC results of a lot; write nothing.
+
+    `chosen`: the cytometer chosen on the page, for an export that does not give its serial number."""
     export, row, sample = _checked(lot, upload, row)
     check_analysis_time(sample.analysed_at, lot.opened_at, "the lot was opened")
-    equipment = require_instrument(instrument_used(sample.serial_number, sample.instrument,
-                                                   EquipmentKind.FLOW_CYTOMETER, sample.analysed_at),
-                                   sample.instrument, EquipmentKind.FLOW_CYTOMETER)
+    equipment = instrument_used(sample.serial_number, sample.instrument, EquipmentKind.FLOW_CYTOMETER,
+                                sample.analysed_at, chosen)
     return Prepared(export, row, sample, equipment, EquipmentKind.FLOW_CYTOMETER, _qc_taken(sample))
 
 
@@ -178,12 +190,18 @@ def chosen_instruments(kind: StepKind, given: StepInput) -> dict[EquipmentKind, 
     """The counter and cytometer chosen on the step's form, by kind."""
     chosen = {}
     for use in definition(kind).equipment:
-        identifier = given.equipment.get(use.role)
+        identifier = row_id(given.equipment.get(use.role))
         if use.kind in (EquipmentKind.CELL_COUNTER, EquipmentKind.FLOW_CYTOMETER) and identifier:
-            equipment = db.session.get(Equipment, int(identifier))
+            equipment = db.session.get(Equipment, identifier)
             if equipment is not None:
                 chosen[use.kind] = equipment
     return chosen
+
+
+def row_id(given: object) -> int | None:
+    """A row id as a form posts it (ASCII digits, within the database's integers), else None."""
+    text = str(given or "")
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**31 else None
 
 
 def import_step(lot: Lot, kind: StepKind, given: StepInput, upload: Upload, row: int | None, user, password: str,
@@ -203,14 +221,15 @@ def import_step(lot: Lot, kind: StepKind, given: StepInput, upload: Upload, row:
 
 
 def import_results(lot: Lot, dose: DoseUnit | None, upload: Upload, row: int | None, user, password: str,
-                   username: str) -> list[QcResult]:
+                   username: str, chosen: Equipment | None = None) -> list[QcResult]:
     """Record the QC results a flow export gives (one per test), each signed, judged as if typed."""
     lock(lot)
-    prepared = prepare_results(lot, upload, row)
+    prepared = prepare_results(lot, upload, row, chosen)
+    equipment = require_instrument(prepared.equipment, prepared.sample.instrument, EquipmentKind.FLOW_CYTOMETER)
     results = [qc.record_result(lot, dose, taken.target, taken.entered, prepared.sample.analysed_at, user, password,
                                 username) for taken in prepared.taken]
     db.session.flush()
-    _keep(lot, None, upload, prepared, prepared.equipment, user, [
+    _keep(lot, None, upload, prepared, equipment, user, [
         InstrumentValue(measure=taken.measure, qc_result_id=result.id, quantity=taken.quantity)
         for taken, result in zip(prepared.taken, results, strict=True)])
     return results
@@ -221,8 +240,9 @@ def _keep(lot: Lot, step: ProcessStep | None, upload: Upload, prepared: Prepared
     """Store the file, sealed, with the values taken from it; the same file stored twice is refused."""
     sample = prepared.sample
     record = InstrumentFile(
-        lot_id=lot.id, step_id=step.id if step else None, filename=upload.filename[-200:] or "export",
-        reader=prepared.export.reader, sha256=upload.sha256, size=len(upload.content), content=upload.content,
+        lot_id=lot.id, step_id=step.id if step else None, filename=stored_name(upload.filename),
+        reader=prepared.export.reader, sha256=upload.sha256, sample_row=prepared.row, size=len(upload.content),
+        content=upload.content,
         sample_id=sample.sample_id[:120], instrument=sample.instrument[:120],
         serial_number=(sample.serial_number or "")[:60] or None, equipment_id=equipment.id,
         analysed_at=sample.analysed_at, imported_at=clock.now(), imported_by_id=user.id,
@@ -234,5 +254,13 @@ def _keep(lot: Lot, step: ProcessStep | None, upload: Upload, prepared: Prepared
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        raise DomainError("This file was imported by someone else a moment ago: a file is imported once.") from None
+        raise DomainError("This sample of the file was imported by someone else a moment ago: a sample is "
+                          "imported once.") from None
     return record
+
+
+def stored_name(filename: str) -> str:
+    """The file's own name, without any folder, in printable characters."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(character for character in name if character.isprintable()).strip(" .")
+    return name[-200:] or "export"

@@ -11,6 +11,8 @@ from manufacturing.instruments.forms import ResultsForm
 from manufacturing.instruments.operations import Prepared, Upload, proposed_start
 from manufacturing.instruments.readings import InstrumentExport
 from manufacturing.lots.models import Lot
+from manufacturing.materials.models import EquipmentKind
+from manufacturing.materials.operations import usable_equipment
 from manufacturing.processing import entry_help
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.forms import value_field_name
@@ -86,6 +88,8 @@ def results_form(lot: Lot, formdata=None) -> ResultsForm:
     form = ResultsForm(formdata=formdata)
     form.dose_unit.choices = [SelectChoice("", "The lot's final product (tests done once per lot)")] + [
         SelectChoice(str(dose.id), f"Dose unit {dose.division_code}") for dose in _doses(lot)]
+    form.instrument.choices = [SelectChoice("", "— choose —")] + [
+        SelectChoice(str(item.id), str(item)) for item in usable_equipment(EquipmentKind.FLOW_CYTOMETER, clock.now())]
     return form
 
 

@@ -11,6 +11,7 @@ from manufacturing.instruments import files, forms, operations, previews
 from manufacturing.instruments.models import InstrumentFile
 from manufacturing.instruments.rules import import_rules
 from manufacturing.lots.lookup import lot_or_404
+from manufacturing.materials.models import Equipment
 from manufacturing.processing import forms as step_forms
 from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import DoseUnit, StepKind
@@ -60,8 +61,7 @@ def import_step(lot_id: int, kind_slug: str):
 
 def _choose_sample(lot, upload, choose, title: str, back: str):
     """The file holds several samples: ask which, the file carried so that it need not be given again."""
-    export = operations.read_upload(upload)
-    form = forms.UploadForm(formdata=None, samples=previews.sample_rows(export))
+    form = forms.UploadForm(formdata=None, samples=previews.sample_rows(choose.export))
     form.carry(upload, None)
     flash(choose.message, "info")
     return _upload_page(lot, form, title, 200, back)
@@ -131,9 +131,11 @@ def _results_page(lot, form, prepared, upload, status: int = 200):
 
 def _sign_results(lot):
     form = previews.results_form(lot, formdata=request.form)
+    identifier = operations.row_id(form.instrument.data)
+    chosen = db.session.get(Equipment, identifier) if identifier else None
     try:
         upload = form.carried()
-        prepared = operations.prepare_results(lot, upload, form.row()) if upload else None
+        prepared = operations.prepare_results(lot, upload, form.row(), chosen) if upload else None
     except DomainError as refusal:
         db.session.rollback()
         flash(refusal.message, "error")
@@ -143,11 +145,12 @@ def _sign_results(lot):
     if not form.validate_on_submit():
         form_errors(form)
         return _results_page(lot, form, prepared, upload, 422)
-    dose = db.session.get(DoseUnit, int(form.dose_unit.data)) if (form.dose_unit.data or "").isdigit() else None
+    dose_id = operations.row_id(form.dose_unit.data)
+    dose = db.session.get(DoseUnit, dose_id) if dose_id else None
     if dose is not None and dose.lot_id != lot.id:
         abort(404)
     if attempt(operations.import_results, lot, dose, upload, form.row(), acting_user(), form.sign_password.data,
-               form.sign_username.data, success=f"QC results recorded from {upload.filename} and signed; "
+               form.sign_username.data, chosen, success=f"QC results recorded from {upload.filename} and signed; "
                                                 "a second person verifies each."):
         return redirect(url_for("qc.lot", lot_id=lot.id))
     return _results_page(lot, form, prepared, upload, 422)

@@ -20,6 +20,7 @@ from manufacturing.core.plausible import read_typed, refuse_implausible
 from manufacturing.core.signatures import Meaning, Signature, SignatureBook, is_intact, sign, signatures_of
 from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
+from manufacturing.lots.guards import is_cancelled
 from manufacturing.lots.models import Lot
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.models import DoseUnit, StepKind
@@ -177,6 +178,8 @@ def record_result(lot: Lot, dose: DoseUnit | None, test_key: str, entered: str, 
     lock(lot)  # a result and a release of the same lot never cross: the later one sees the other
     if not may_enter(user):
         raise NotPermitted("Only technicians and QA record QC results.")
+    if is_cancelled(lot):  # on hold, testing goes on: the investigation needs the results
+        raise OutOfSequence(f"Lot {lot.lot_number} is cancelled: no QC result is recorded for it.")
     criterion = _criterion(lot, test_key)
     _check_sample(lot, criterion, dose)
     tested_at = clock.as_utc(tested_at)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from manufacturing.core import clock
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
-from manufacturing.instruments.files import files_of_lot
+from manufacturing.instruments.files import files_of_lot, taken
 from manufacturing.processing.models import StepKind
 from manufacturing.quality.lot_record import LotRecord
 from manufacturing.quality.models import QcKind
@@ -181,11 +181,10 @@ def instrument_files(lot_id: int) -> list[str]:
     """Each imported file, the raw record of the values taken from it: what, from where, when, its SHA-256."""
     lines = []
     for kept in files_of_lot(lot_id):
-        taken = ", ".join(f"{value.field_key or value.measure.replace('_', ' ')} {format_quantity(value.quantity)}"
-                          for value in kept.values)
+        values = ", ".join(taken(kept))
         analysed = clock.format_local(kept.analysed_at) if kept.analysed_at else "time not given"
         serial = f" s/n {kept.serial_number}" if kept.serial_number else ""
         lines.append(f"{kept.filename} — {kept.instrument}{serial}, sample {kept.sample_id}, analysed {analysed}, "
-                     f"imported {clock.format_local(kept.imported_at)}; values taken: {taken}; "
+                     f"imported {clock.format_local(kept.imported_at)}; values taken: {values}; "
                      f"SHA-256 {kept.sha256}")
     return lines

@@ -9,7 +9,7 @@ from manufacturing.core.page_cache import cached_part, viewer
 from manufacturing.core.web import acting_user, attempt
 from manufacturing.dispensing.guards import next_pharmacy_act
 from manufacturing.extensions import db
-from manufacturing.instruments.files import files_by_step
+from manufacturing.instruments.files import files_by_step, taken
 from manufacturing.lots import guards, operations
 from manufacturing.lots.lookup import lot_or_404
 from manufacturing.processing.growth import growth_chart
@@ -60,6 +60,7 @@ def _page(lot, preparing) -> str:
     return render_template(
         "lots/_page.html", record=executed, lot=lot, next_kinds=next_kinds(lot),
         documents=storage.revisions(lot), preparing=preparing, instrument_files=files_by_step(lot.id),
+        instrument_values=taken,
         prints=label_prints(executed.doses),
         chart=growth_chart(executed.growth), sign_form=SignForm(), reason_form=ReasonForm(),
         can_hold=guards.can_hold(lot, current_user), can_lift_hold=guards.can_lift_hold(lot, current_user),

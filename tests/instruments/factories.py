@@ -25,3 +25,13 @@ def export_file(exports, *samples, content: bytes | None = None) -> operations.U
 
 def day5(bench):
     return bench.at(SCHEDULE[StepKind.CULTURE_DAY0] + 24 * 5)
+
+
+def carried(upload: operations.Upload, row: int | str = "") -> dict[str, str]:
+    """The hidden fields a preview page carries the file in, sealed as the server seals them."""
+    import base64
+
+    from manufacturing.instruments.forms import file_seal
+
+    return {"export_data": base64.b64encode(upload.content).decode(), "export_name": upload.filename,
+            "export_row": str(row), "export_seal": file_seal(upload)}

@@ -1,6 +1,5 @@
 """The import pages: upload, preview beside the fields, sign; refusals on the page with nothing stored; downloads."""
 
-import base64
 import io
 import re
 from datetime import timedelta
@@ -11,6 +10,7 @@ from manufacturing.core import clock
 from manufacturing.extensions import db
 from manufacturing.instruments.models import InstrumentFile
 from manufacturing.processing.models import ProcessStep, StepKind
+from tests.instruments.factories import carried
 from tests.instruments.factories import day5 as _day5
 from tests.instruments.factories import export_file as _file
 from tests.instruments.factories import sample as _sample
@@ -51,8 +51,7 @@ def test_upload_preview_and_sign(client, login, bench, lot, counter, exports):
         assert re.search(r'name="v_concentration"[^>]*readonly', page) or re.search(
             r'readonly[^>]*name="v_concentration"', page)
         data = form_data(bench, StepKind.CULTURE_DAY, at, concentration="1 x 10^6 cells/mL")
-        data |= {"export_data": base64.b64encode(upload.content).decode(), "export_name": upload.filename,
-                 "export_row": "0"}
+        data |= carried(upload, 0)
         signed = client.post(_url(lot), data=data)
     assert signed.status_code == 302, signed.get_data(as_text=True)
     step = db.session.scalars(select(ProcessStep).order_by(ProcessStep.id.desc())).first()
@@ -81,8 +80,10 @@ def test_a_tampered_carried_file_is_read_again_and_refused(client, login, bench,
     other = _file(exports, _sample("G123426000999", at))
     with clock.frozen(at + timedelta(minutes=10)):
         data = form_data(bench, StepKind.CULTURE_DAY, at)
-        data |= {"export_data": base64.b64encode(other.content).decode(), "export_name": "x.csv", "export_row": ""}
-        response = client.post(_url(lot), data=data, follow_redirects=True)
+        forged = carried(other) | {"export_seal": carried(other)["export_seal"][::-1]}
+        response = client.post(_url(lot), data=data | forged, follow_redirects=True)
+        assert "changed after it was read" in response.get_data(as_text=True)
+        response = client.post(_url(lot), data=data | carried(other), follow_redirects=True)
     assert "does not name lot" in response.get_data(as_text=True)
     assert _count(InstrumentFile) == 0
 
@@ -95,13 +96,12 @@ def test_a_file_of_several_samples_asks_which(client, login, bench, lot, counter
         asked = _upload(client, lot, upload)
         page = asked.get_data(as_text=True)
         assert "choose the row" in page and "OTHER-1" in page
-        chosen = client.post(_url(lot), data={"export_data": base64.b64encode(upload.content).decode(),
-                                              "export_name": upload.filename, "sample_row": "1"})
+        chosen = client.post(_url(lot), data=carried(upload) | {"sample_row": "1"})
     assert chosen.status_code == 200 and 'name="sign_password"' in chosen.get_data(as_text=True)
 
 
 def test_garbage_in_the_carried_file_is_a_clear_refusal(client, login, bench, lot):
     login(bench.technician)
-    response = client.post(_url(lot), data={"export_data": "%%%not base64", "export_name": "x"})
+    response = client.post(_url(lot), data={"export_data": "%%%not base64", "export_name": "x", "export_seal": "0"})
     assert response.status_code == 422
     assert "damaged" in response.get_data(as_text=True)

@@ -42,6 +42,7 @@ def upgrade():
     sa.Column('filename', sa.String(length=200), nullable=False),
     sa.Column('reader', sa.String(length=60), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('sample_row', sa.Integer(), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('content', sa.LargeBinary(), nullable=True),
     sa.Column('key_id', sa.String(length=16), nullable=False),
@@ -58,10 +59,11 @@ def upgrade():
     sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], name=op.f('fk_instrument_files_lot_id_lots')),
     sa.ForeignKeyConstraint(['step_id'], ['process_steps.id'], name=op.f('fk_instrument_files_step_id_process_steps')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_instrument_files')),
-    sa.UniqueConstraint('sha256', name=op.f('uq_instrument_files_sha256'))
+    sa.UniqueConstraint('sha256', 'sample_row', name=op.f('uq_instrument_files_sha256'))
     )
     with op.batch_alter_table('instrument_files', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_instrument_files_lot_id'), ['lot_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_instrument_files_sha256'), ['sha256'], unique=False)
         batch_op.create_index(batch_op.f('ix_instrument_files_step_id'), ['step_id'], unique=False)
 
     op.create_table('instrument_values',
@@ -102,6 +104,7 @@ def downgrade():
     op.drop_table('instrument_values')
     with op.batch_alter_table('instrument_files', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_instrument_files_step_id'))
+        batch_op.drop_index(batch_op.f('ix_instrument_files_sha256'))
         batch_op.drop_index(batch_op.f('ix_instrument_files_lot_id'))
 
     op.drop_table('instrument_files')
