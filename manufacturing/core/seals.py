@@ -116,3 +116,8 @@ def document_sealed(document) -> bool:
     """Tell whether a document's record (SHA-256 included) still has its seal; before keying there is none."""
     return document.key_id == UNKEYED or keyring().matches(_sealed_document(document), document.key_id,
                                                            document.mac)
+
+
+def api_token_mac(secret: str) -> str:
+    """An API token's secret as kept: keyed, so that nobody with the database alone can plant a token."""
+    return keyring().mac(["api token", secret])
