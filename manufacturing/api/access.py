@@ -32,12 +32,21 @@ def requires(scope: Scope, *roles: Role) -> Callable:
                 raise Problem(403, f"This token does not have the scope {scope.value}.")
             if roles and token.kind == TokenKind.PERSONAL and not any(token.user.has_role(r) for r in roles):
                 raise Problem(403, "You are not allowed to do this.")
+            if request.method == "POST":
+                _require_json()
             return view(*args, **kwargs)
 
         wrapped.required_scope = scope
         return wrapped
 
     return decorator
+
+
+def _require_json() -> None:
+    if not request.is_json:
+        raise Problem(415, "Send the body as application/json.")
+    if not isinstance(request.get_json(silent=True), dict):
+        raise Problem(400, "The body is not a JSON object.")
 
 
 def authenticated() -> ApiToken:
