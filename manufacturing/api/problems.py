@@ -71,4 +71,4 @@ def from_http(error: HTTPException) -> Problem:
 def field_errors(errors: list[dict], where: str) -> list[dict]:
     """Name each field at fault, as pydantic found it, with its message."""
     return [{"field": ".".join(str(part) for part in error.get("loc", ())) or where, "in": where,
-             "message": error.get("msg", "invalid")} for error in errors]
+             "message": error.get("msg", "invalid").removeprefix("Value error, ")} for error in errors]

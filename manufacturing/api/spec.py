@@ -18,11 +18,13 @@ from manufacturing.core.web import ROW_ID_MAX
 TITLE = "NK cell manufacturing API"
 VERSION = "1"
 BEARER = "bearer"
-# The errors every operation may answer; a write adds its own (see `problems.from_domain`).
-READ_PROBLEMS = (400, 401, 403, 404, 422, 500)
-WRITE_PROBLEMS = (400, 401, 403, 404, 409, 415, 422, 500)
+# The errors every operation may answer; a write adds its own (see `problems.from_domain`). A record id beyond
+# the `<id:...>` converter's range matches no rule of its method but may match another's path: 405, as on the pages.
+READ_PROBLEMS = (400, 401, 403, 404, 405, 422, 500)
+WRITE_PROBLEMS = (400, 401, 403, 404, 405, 409, 415, 422, 500)
 REASONS = {400: "Bad request", 401: "No current token", 403: "Not allowed", 404: "Not found",
-           409: "Out of sequence", 415: "Not JSON", 422: "Invalid input or a rule of the process refused it",
+           405: "Method not allowed", 409: "Out of sequence", 415: "Not JSON",
+           422: "Invalid input or a rule of the process refused it",
            500: "Server error"}
 
 
