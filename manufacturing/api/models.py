@@ -41,6 +41,7 @@ class ApiToken(Audited, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))  # the audit key that sealed the secret
     kind: Mapped[TokenKind] = mapped_column(Enum(TokenKind, native_enum=False, length=10))
     name: Mapped[str] = mapped_column(String(80))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)  # the person, or the service's owner

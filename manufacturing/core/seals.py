@@ -118,6 +118,14 @@ def document_sealed(document) -> bool:
                                                            document.mac)
 
 
-def api_token_mac(secret: str) -> str:
-    """An API token's secret as kept: keyed, so that nobody with the database alone can plant a token."""
-    return keyring().mac(["api token", secret])
+def api_token_mac(secret: str, key_id: str | None = None) -> str | None:
+    """An API token's secret as kept: keyed, so that nobody with the database alone can plant a token.
+
+    The token keeps the id of its key: it stays valid while that key is current or retired on the ring.
+    """
+    return keyring().mac(["api token", secret], key_id)
+
+
+def api_token_matches(secret: str, key_id: str, sealed: str) -> bool:
+    """Tell, in constant time, whether the secret is the one the token's key sealed."""
+    return keyring().matches(["api token", secret], key_id, sealed)

@@ -120,3 +120,20 @@ def test_the_command_line_creates_and_revokes_service_tokens(app, database, admi
     assert database.session.get(ApiToken, token.id).revoked_at is not None
     revoked_by = database.session.scalar(select(AuditEvent.username).where(AuditEvent.action == "api_token.updated"))
     assert revoked_by.startswith("cli:")
+
+
+def test_a_token_outlives_a_rotation_of_the_audit_key_while_its_key_is_retired(app, database, admin):
+    from manufacturing.core.keyring import EXTENSION, Keyring
+
+    issued = tokens.create_service(admin, "lims", ["read"])
+    database.session.commit()
+    before = app.extensions[EXTENSION]
+    old, new = before.keys[before.current_id], bytes(range(32))
+    try:
+        app.extensions[EXTENSION] = Keyring.of(new, [old])
+        assert tokens.authenticate(issued.text).id == issued.token.id
+        app.extensions[EXTENSION] = Keyring.of(new)
+        with pytest.raises(tokens.TokenRefused):
+            tokens.authenticate(issued.text)
+    finally:
+        app.extensions[EXTENSION] = before

@@ -22,6 +22,7 @@ def upgrade():
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('prefix', sa.String(length=16), nullable=False),
         sa.Column('secret_hash', sa.String(length=64), nullable=False),
+        sa.Column('key_id', sa.String(length=16), nullable=False),
         sa.Column('kind', sa.Enum('PERSONAL', 'SERVICE', name='tokenkind', native_enum=False, length=10),
                   nullable=False),
         sa.Column('name', sa.String(length=80), nullable=False),
