@@ -87,6 +87,7 @@ FEATURE_VIEWS = (
     "manufacturing.release.views",
     "manufacturing.records.views",
     "manufacturing.api.views",
+    "manufacturing.api.token_views",
 )
 
 FEATURE_RECEIVERS = (
