@@ -3,6 +3,7 @@
 import re
 
 from manufacturing.api.models import Scope
+from tests.api.conftest import bearer
 
 
 def test_the_document_is_openapi_3_1_with_a_bearer_scheme_and_problem_answers(client):
@@ -30,3 +31,19 @@ def test_the_reference_page_is_served_here_without_a_login(client):
     assert response.status_code == 200 and response.mimetype == "text/html"
     assert "POST /api/v1/lots/{lot_id}/qc-results" in page and "ProblemDetails" in page
     assert not re.search(r"""(src|href)=["']https?://""", page)
+
+
+def test_a_server_error_is_a_problem_without_internals(app, database, service_token, monkeypatch):
+    from manufacturing import create_app
+    from manufacturing.api import views
+
+    def explode(*args, **kwargs):
+        raise ValueError("secret internals")
+
+    monkeypatch.setattr(views, "keyset_page", explode)
+    fresh = create_app({**app.config, "TESTING": False, "DEBUG": False})
+    database.session.close()
+    response = fresh.test_client().get("/api/v1/lots", headers=bearer(service_token))
+    assert response.status_code == 500 and response.mimetype == "application/problem+json"
+    assert response.json["detail"] == "Something went wrong; nothing was changed."
+    assert "secret internals" not in response.get_data(as_text=True)
