@@ -38,7 +38,7 @@ class LotQuery(PageQuery):
 
 class AuditQuery(Strict):
     limit: int = Field(100, ge=1, le=MAX_PAGE)
-    after: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = Field(None, description="`next_after` of the last page.")
+    after: RowId | None = Field(None, description="The cursor: `next_after` of the previous page.")
     entity: str | None = Field(None, max_length=80, description="Kind of record, e.g. lot, qc_result.")
     entity_id: str | None = Field(None, max_length=80)
     scope: str | None = Field(None, max_length=80, description="The record a change belongs to, e.g. lot:12.")
