@@ -38,7 +38,7 @@ def _invalid(request, response, error, instance, *rest) -> None:
 
 
 api_spec = SpecTree("flask", title=TITLE, version=VERSION, mode="strict", path="api/v1/_spectree",
-                    before=_invalid, validation_error_status=422)
+                    before=_invalid, validation_error_status=422, naming_strategy=lambda model: model.__name__)
 
 
 def _problem_response(status: int) -> dict:
