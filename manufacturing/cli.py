@@ -7,6 +7,7 @@ def register_cli(app: Flask) -> None:
     from flask_migrate.cli import db as migrations_cli
 
     from manufacturing.accounts.cli import users_cli
+    from manufacturing.api.cli import api_cli
     from manufacturing.audit.checkpoint_cli import checkpoint, keygen
     from manufacturing.audit.cli import audit_cli
     from manufacturing.core.cli import grant_runtime_command
@@ -17,6 +18,6 @@ def register_cli(app: Flask) -> None:
 
     audit_cli.add_command(keygen)
     audit_cli.add_command(checkpoint)
-    for group in (users_cli, audit_cli, demo_cli, specs_cli, records_cli, lots_cli, documents_cli):
+    for group in (users_cli, api_cli, audit_cli, demo_cli, specs_cli, records_cli, lots_cli, documents_cli):
         app.cli.add_command(group)
     migrations_cli.add_command(grant_runtime_command)  # `flask db grant-runtime`, beside `flask db upgrade`

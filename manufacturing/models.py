@@ -1,6 +1,7 @@
 """Every table of the application, imported in one place for migrations and relationships."""
 
 from manufacturing.accounts.models import AuthSession, LoginThrottle, PasswordHistory, User, UserRole
+from manufacturing.api.models import ApiToken
 from manufacturing.core.audit import AuditChainHead, AuditEvent
 from manufacturing.core.checkpoints import AuditCheckpoint
 from manufacturing.core.counters import Counter
@@ -24,6 +25,7 @@ from manufacturing.specifications.models import SpecVersion
 
 __all__ = [
     "Administration",
+    "ApiToken",
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEvent",

@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from manufacturing import models  # noqa: F401  (every table registered before first use)
+from manufacturing.api import problems
 from manufacturing.core import checkpoint_taking, clock, database, text  # noqa: F401  (engine, session and stored-text behaviour)
 from manufacturing.core.permissions import Role, has_role
 from manufacturing.core.signatures import manifestation
@@ -87,6 +88,8 @@ FEATURE_VIEWS = (
     "manufacturing.instruments.views",
     "manufacturing.release.views",
     "manufacturing.records.views",
+    "manufacturing.api.views",
+    "manufacturing.api.token_views",
 )
 
 FEATURE_RECEIVERS = (
@@ -118,8 +121,11 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _require_login():
-    """Deny by default: every page but login, static files and the health check needs a login."""
-    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+    """Deny by default: every page but login, static files and the health check needs a login.
+
+    The API authenticates by token alone (`api.access`): a login cookie never opens it.
+    """
+    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS or request.blueprint == "api":
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
@@ -145,6 +151,8 @@ def _security_headers(response):
 def _register_errors(app: Flask) -> None:
     def render_error(error):
         code = getattr(error, "code", 500) or 500
+        if problems.is_api_request():
+            return _api_error(error, code)
         if code == 500:
             db.session.rollback()
         title = ERROR_TITLES.get(code, "Error")
@@ -153,10 +161,21 @@ def _register_errors(app: Flask) -> None:
     for code in ERROR_TITLES:
         app.register_error_handler(code, render_error)
 
+    app.register_error_handler(problems.Problem, problems.response)
+    app.register_error_handler(415, render_error)
+
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
         message = "The form expired or did not come from this application. Reload the page and try again."
         return render_template("errors.html", code=400, title=ERROR_TITLES[400], message=message), 400
+
+
+def _api_error(error, code: int):
+    """Under /api/v1 every error is a problem document, never a page."""
+    if code == 500:
+        db.session.rollback()
+        return problems.response(problems.Problem(500))
+    return problems.response(problems.from_http(error))
 
 
 def _register_template_helpers(app: Flask) -> None:

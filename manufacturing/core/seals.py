@@ -133,3 +133,16 @@ def file_sealed(record) -> bool:
     """Tell whether an imported file's record (SHA-256 included) still has its seal: files are imported only
     into a keyed trail, so a file "unkeyed" was downgraded by hand."""
     return record.key_id != UNKEYED and keyring().matches(_sealed_file(record), record.key_id, record.mac)
+
+
+def api_token_mac(secret: str, key_id: str | None = None) -> str | None:
+    """An API token's secret as kept: keyed, so that nobody with the database alone can plant a token.
+
+    The token keeps the id of its key: it stays valid while that key is current or retired on the ring.
+    """
+    return keyring().mac(["api token", secret], key_id)
+
+
+def api_token_matches(secret: str, key_id: str, sealed: str) -> bool:
+    """Tell, in constant time, whether the secret is the one the token's key sealed."""
+    return keyring().matches(["api token", secret], key_id, sealed)

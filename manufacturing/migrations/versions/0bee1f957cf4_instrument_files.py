@@ -1,7 +1,7 @@
 """instrument exports kept as the raw record of imported values (append-only); equipment serial numbers
 
 Revision ID: 0bee1f957cf4
-Revises: a3c7e9d1f250
+Revises: b7d2f0c4e8a1
 Create Date: 2026-12-03 05:39:22.810416
 
 """
@@ -29,7 +29,7 @@ def _refuse_changes():
 
 # revision identifiers, used by Alembic.
 revision = '0bee1f957cf4'
-down_revision = 'a3c7e9d1f250'
+down_revision = 'b7d2f0c4e8a1'
 branch_labels = None
 depends_on = None
 
