@@ -28,6 +28,7 @@ class Scope(enum.Enum):
     READ = "read"
     AUDIT_READ = "audit:read"
     QC_WRITE = "qc:write"
+    STEPS_WRITE = "steps:write"
 
 
 class ApiToken(Audited, db.Model):

@@ -177,6 +177,26 @@ class QcResultIn(Strict):
                                                                      "to sign the result as performed.")
 
 
+class StepIn(Strict):
+    performed_at: AwareDatetime = Field(description="When the step was done, with its UTC offset.")
+    values: dict[Annotated[str, Field(max_length=40)], Annotated[Text, Field(max_length=200)]] = Field(
+        default_factory=dict, max_length=20,
+        description="The step's values as typed, by field key, with units (e.g. {\"volume\": \"200 mL\"}).")
+    materials: dict[Annotated[str, Field(max_length=60)], Annotated[int, Field(ge=1, lt=2**31)]] = Field(
+        default_factory=dict, max_length=10, description="Material lot ids, by the role the step names.")
+    equipment: dict[Annotated[str, Field(max_length=60)], Annotated[int, Field(ge=1, lt=2**31)]] = Field(
+        default_factory=dict, max_length=10, description="Equipment ids, by the role the step names.")
+    observations: Text = Field("", max_length=4000)
+    password: str = Field(min_length=1, max_length=200, description="The holder's password, to sign as performed.")
+
+
+class StepImportIn(StepIn):
+    file_name: Text = Field(min_length=1, max_length=200, description="The export's file name, as written.")
+    file_base64: str = Field(min_length=1, max_length=1_500_000, description="The export's bytes, base64.")
+    sample_row: int | None = Field(None, ge=0, lt=100_000,
+                                   description="Which sample of the file, from 0; needed when it holds several.")
+
+
 class AuditEvent(BaseModel):
     id: int
     occurred_at: datetime

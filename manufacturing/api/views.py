@@ -1,4 +1,4 @@
-"""The JSON API, /api/v1: read the records of the process and record QC results, with a bearer token.
+"""The JSON API, /api/v1: read the records of the process, record QC results and steps, with a bearer token.
 
 Signing (the service-token decision). A QC result is signed as performed by the person who did the test
 (21 CFR 11.200: the signer's user ID and password at each signing), and `qc.record_result` signs as it records.
@@ -8,6 +8,9 @@ and it never signs. A system such as a LIMS reads through the API; its results a
 person with a personal token (or on the QC page), and verified by a second person as any other result.
 `qc:write` on a service token is refused with that explanation, so no unsigned GMP entry is ever written.
 """
+
+import base64
+import binascii
 
 from flask import Blueprint, abort, render_template, request
 from spectree import Response
@@ -24,18 +27,23 @@ from manufacturing.core.paging import keyset_page
 from manufacturing.core.permissions import Role
 from manufacturing.core.text import text_problem
 from manufacturing.extensions import csrf, db
+from manufacturing.instruments import operations as instrument_imports
 from manufacturing.lots.lookup import lot_or_404
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.patients.models import Subject
+from manufacturing.processing import operations as step_operations
 from manufacturing.processing.derived import derive
 from manufacturing.processing.doses import doses_of
-from manufacturing.processing.models import DoseUnit
+from manufacturing.processing.entries import StepInput
+from manufacturing.processing.models import DoseUnit, StepKind
 from manufacturing.processing.operations import steps_with_entries
 from manufacturing.quality import qc
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # a token authenticates, never a cookie: there is no cross-site form to forge
 
+SERVICE_CANNOT_SIGN_STEP = ("A service token cannot sign: a step is signed as performed by the technician who did "
+                            "it. Record it with that person's personal token and password, or on the step page.")
 SERVICE_CANNOT_SIGN = ("A service token cannot sign: a QC result is signed as performed by the person who did "
                        "the test. Record it with that person's personal token and password, or on the QC page.")
 
@@ -144,6 +152,66 @@ def record_qc_result(lot_id: int):
                  body.tested_at, token.user, body.password, token.user.username)
     view = next(view for view in qc.qc_sheet(lot_or_404(lot_id)).results if view.result.id == result.id)
     return schemas.QcResult(**present.qc_result(view)), 201
+
+
+def _signing_holder():
+    token = authenticated()
+    if token.kind == TokenKind.SERVICE:
+        raise Problem(403, SERVICE_CANNOT_SIGN_STEP)
+    return token.user
+
+
+def _step_kind(slug: str) -> StepKind:
+    kind = next((kind for kind in StepKind if kind.slug == slug), None)
+    if kind is None or kind in (StepKind.APHERESIS_RECEIPT, StepKind.DOSE_PREPARATION):
+        abort(404)
+    return kind
+
+
+def _step_input(body: schemas.StepIn) -> StepInput:
+    return StepInput(values=dict(body.values), performed_at=body.performed_at, materials=dict(body.materials),
+                     equipment=dict(body.equipment), observations=body.observations)
+
+
+def _step_answer(lot: Lot, step_id: int):
+    records = steps_with_entries(lot)
+    record = next(record for record in records if record.id == step_id)
+    return schemas.Step(**present.step(record, derive(records).get(step_id))), 201
+
+
+@bp.post("/lots/<id:lot_id>/steps/<kind_slug>")
+@requires(Scope.STEPS_WRITE)
+@api_spec.validate(json=schemas.StepIn, resp=Response(HTTP_201=schemas.Step), tags=["lots"])
+def record_step(lot_id: int, kind_slug: str):
+    """Record a step (a culture day, say) as typed, signed as performed by the token's holder (personal tokens)."""
+    kind, body = _step_kind(kind_slug), request.context.json
+    user = _signing_holder()
+    lot = lot_or_404(lot_id)
+    step = run(step_operations.record_step, lot, kind, _step_input(body), user, body.password, user.username)
+    return _step_answer(lot_or_404(lot_id), step.id)
+
+
+@bp.post("/lots/<id:lot_id>/steps/<kind_slug>/imports")
+@requires(Scope.STEPS_WRITE)
+@api_spec.validate(json=schemas.StepImportIn, resp=Response(HTTP_201=schemas.Step), tags=["lots"])
+def import_step(lot_id: int, kind_slug: str):
+    """Record a step from an instrument export (its values replace typed ones), signed by the token's holder.
+
+    The file is checked as on the import page: it names the lot's sample, a registered instrument in calibration
+    (or the one given under `equipment` when the export gives no serial number), a sensible time; once per sample.
+    """
+    kind, body = _step_kind(kind_slug), request.context.json
+    user = _signing_holder()
+    lot = lot_or_404(lot_id)
+    try:
+        content = base64.b64decode(body.file_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise Problem(422, "The file is not valid base64.", errors=[
+            {"field": "file_base64", "in": "body", "message": "Not base64."}]) from None
+    upload = instrument_imports.Upload(instrument_imports.stored_name(body.file_name), content)
+    step = run(instrument_imports.import_step, lot, kind, _step_input(body), upload, body.sample_row, user,
+               body.password, user.username)
+    return _step_answer(lot_or_404(lot_id), step.id)
 
 
 @bp.get("/audit-events")

@@ -5,7 +5,7 @@ import pytest
 from manufacturing.api import tokens
 from manufacturing.processing.doses import doses_of
 
-ALL_SCOPES = ("read", "audit:read", "qc:write")
+ALL_SCOPES = ("read", "audit:read", "qc:write", "steps:write")
 
 
 def bearer(text: str) -> dict:
