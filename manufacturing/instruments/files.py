@@ -9,6 +9,7 @@ from manufacturing.core import seals
 from manufacturing.core.findings import Finding
 from manufacturing.extensions import db
 from manufacturing.instruments.models import InstrumentFile, InstrumentValue
+from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import ProcessStep
 from manufacturing.units import format_quantity
 
@@ -55,12 +56,19 @@ def taken(record: InstrumentFile) -> list[str]:
     """Each value taken from the file as read, and where a correction of the step changed it since, to what."""
     lines = []
     for value in record.values:
-        line = f"{value.field_key or value.measure.replace('_', ' ')} {format_quantity(value.quantity)}"
+        line = f"{_label(value)} {format_quantity(value.quantity)}"
         now = _now_recorded(value)
         if now is not False:
             line += f" as read, corrected since to {format_quantity(now) if now is not None else 'nothing'}"
         lines.append(line)
     return lines
+
+
+def _label(value: InstrumentValue) -> str:
+    """The field's label as the step's form shows it, or what the instrument measured (for a QC result)."""
+    step = db.session.get(ProcessStep, value.step_id) if value.step_id is not None else None
+    fields = {field.key: field.label for field in definition(step.kind).fields} if step is not None else {}
+    return fields.get(value.field_key) or value.measure.replace("_", " ")
 
 
 def _now_recorded(value: InstrumentValue):

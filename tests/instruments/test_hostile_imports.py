@@ -341,6 +341,7 @@ def test_a_corrected_value_is_shown_beside_the_value_read_from_the_file(bench, l
                            bench.technician.username)
         db.session.commit()
     [kept] = files.files_of_lot(lot.id)
-    lines = {line.split()[0]: line for line in files.taken(kept)}
-    assert "as read, corrected since to 9" in lines["concentration"]
-    assert "corrected" not in lines["viable_concentration"]
+    lines = files.taken(kept)
+    [total] = [line for line in lines if line.startswith("Cell concentration")]
+    [viable] = [line for line in lines if line.startswith("Viable cell concentration")]
+    assert "as read, corrected since to 9" in total and "corrected" not in viable
