@@ -341,3 +341,15 @@ def test_a_flow_export_without_serial_can_be_imported_as_qc_results(client, logi
                                content_type="multipart/form-data")
     page = response.get_data(as_text=True)
     assert response.status_code == 200, re.sub(r"\s+", " ", page)[page.find("flash"):][:300]
+
+
+def test_a_file_the_counter_left_in_the_folder_is_listed_and_read(client, login, bench, lot, counter, exports, drop):
+    at = _day5(bench)
+    upload = _file(exports, _sample(lot.din, at))
+    (drop / "count-0042.csv").write_bytes(upload.content)
+    login(bench.technician)
+    with clock.frozen(at + timedelta(minutes=10)):
+        page = client.get(_url(lot)).get_data(as_text=True)
+        assert "count-0042.csv" in page
+        preview = client.post(_url(lot), data={"folder_file": "count-0042.csv"})
+    assert preview.status_code == 200 and upload.sha256 in preview.get_data(as_text=True)
