@@ -4,12 +4,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from threading import Lock
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 
 DEFAULT_ZONE = "Europe/Rome"
-_frozen: datetime | None = None
+_frozen: datetime | None = None  # the innermost freeze's moment, read by now() in every thread
+# Every freeze in force, innermost last (one-item lists, so that advance() moves one): freezes entered and left
+# by several threads in any order (a test and the server it drives) never leave the clock frozen behind them.
+_freezes: list[list[datetime]] = []
+_freezes_lock = Lock()
 
 
 def now() -> datetime:
@@ -20,20 +25,30 @@ def now() -> datetime:
 @contextmanager
 def frozen(at: datetime) -> Iterator[None]:
     """Freeze now() at a UTC time for the duration of the block."""
-    global _frozen
-    previous, _frozen = _frozen, as_utc(at)
+    entry = [as_utc(at)]
+    with _freezes_lock:
+        _freezes.append(entry)
+        _settle()
     try:
         yield
     finally:
-        _frozen = previous
+        with _freezes_lock:
+            del _freezes[next(index for index, item in enumerate(_freezes) if item is entry)]
+            _settle()
+
+
+def _settle() -> None:
+    global _frozen
+    _frozen = _freezes[-1][0] if _freezes else None
 
 
 def advance(delta: timedelta) -> None:
     """Move a frozen clock forward."""
-    global _frozen
-    if _frozen is None:
-        raise RuntimeError("the clock is not frozen")
-    _frozen = _frozen + delta
+    with _freezes_lock:
+        if not _freezes:
+            raise RuntimeError("the clock is not frozen")
+        _freezes[-1][0] += delta
+        _settle()
 
 
 def as_utc(moment: datetime) -> datetime:
