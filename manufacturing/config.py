@@ -55,6 +55,8 @@ class Config:
     INSTRUMENT_EXPORT_MAX_BYTES = _int("INSTRUMENT_EXPORT_MAX_BYTES", 1024 * 1024)  # carried as base64 in a form
     INSTRUMENT_EXPORT_MAX_LINES = _int("INSTRUMENT_EXPORT_MAX_LINES", 5000)  # a run's export, read in seconds
     INSTRUMENT_DROP_FOLDER = os.environ.get("INSTRUMENT_DROP_FOLDER") or None
+    # The locale the instruments' computers write dates and numbers in (e.g. it_IT: 9/10/2021 is 9 October).
+    INSTRUMENT_LOCALE = os.environ.get("INSTRUMENT_LOCALE") or None
 
     # Signed checkpoints of the audit chain, outside the database (append-only directory, key in a file).
     CHECKPOINT_DIR = os.environ.get("CHECKPOINT_DIR", str(INSTANCE_DIR / "checkpoints"))
