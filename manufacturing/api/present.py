@@ -75,3 +75,17 @@ def audit_event(event: AuditEvent) -> dict:
     return {"id": event.id, "occurred_at": event.occurred_at, "user_id": event.user_id, "username": event.username,
             "action": event.action, "entity_type": event.entity_type, "entity_id": event.entity_id,
             "scope": event.scope, "changes": json.loads(event.changes), "reason": event.reason}
+
+
+def disposition(record, dose_codes: dict[int, str], usernames: dict[int, str]) -> dict:
+    return {"id": record.id, "dose_unit": dose_codes[record.dose_unit_id], "decision": record.decision.name,
+            "decision_title": record.decision.title, "exceptional": record.exceptional, "state": record.state.name,
+            "decided_at": record.decided_at, "decided_by": usernames.get(record.decided_by_id, ""),
+            "ended_at": record.ended_at, "ended_reason": record.ended_reason}
+
+
+def stored_document(record, dose_codes: dict[int, str]) -> dict:
+    return {"id": record.id, "kind": record.kind.name, "kind_title": record.kind.title,
+            "dose_unit": dose_codes.get(record.dose_unit_id) if record.dose_unit_id else None,
+            "revision": record.revision, "reason": record.reason, "filename": record.filename, "size": record.size,
+            "sha256": record.sha256, "created_at": record.created_at}

@@ -147,6 +147,40 @@ class DoseUnitList(BaseModel):
     items: list[DoseUnit]
 
 
+class Disposition(BaseModel):
+    id: int
+    dose_unit: str = Field(description="The dose unit's division code.")
+    decision: str = Field(description="RELEASED_INTERIM, RELEASED_FINAL or REJECTED.")
+    decision_title: str
+    exceptional: bool
+    state: str = Field(description="Whether the decision stands or was withdrawn.")
+    decided_at: datetime
+    decided_by: str
+    ended_at: datetime | None
+    ended_reason: str | None
+
+
+class DispositionList(BaseModel):
+    items: list[Disposition]
+
+
+class StoredDocument(BaseModel):
+    id: int
+    kind: str = Field(description="BATCH_RECORD, CERTIFICATE or LABEL.")
+    kind_title: str
+    dose_unit: str | None = Field(description="The dose unit's division code; null for the lot's batch record.")
+    revision: int
+    reason: str
+    filename: str
+    size: int
+    sha256: str = Field(description="SHA-256 of the stored bytes, as issued.")
+    created_at: datetime
+
+
+class StoredDocumentList(BaseModel):
+    items: list[StoredDocument]
+
+
 class QcResult(BaseModel):
     id: int
     test_key: str

@@ -16,6 +16,7 @@ from flask import Blueprint, abort, render_template, request
 from spectree import Response
 from sqlalchemy import select
 
+from manufacturing.accounts.models import User
 from manufacturing.api import present, schemas
 from manufacturing.api.access import authenticated, requires, run
 from manufacturing.api.models import Scope, TokenKind
@@ -38,6 +39,8 @@ from manufacturing.processing.entries import StepInput
 from manufacturing.processing.models import DoseUnit, StepKind
 from manufacturing.processing.operations import steps_with_entries
 from manufacturing.quality import qc
+from manufacturing.records import storage
+from manufacturing.release.models import Disposition
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # a token authenticates, never a cookie: there is no cross-site form to forge
@@ -115,6 +118,35 @@ def steps(lot_id: int):
 def dose_units(lot_id: int):
     """List the dose units of a lot, each with whether it is fit to give now and, if not, why."""
     return schemas.DoseUnitList(items=[present.dose_unit(dose) for dose in doses_of(lot_or_404(lot_id))])
+
+
+def _dose_codes(lot: Lot) -> dict[int, str]:
+    return dict(db.session.execute(select(DoseUnit.id, DoseUnit.division_code).where(DoseUnit.lot_id == lot.id)).all())
+
+
+@bp.get("/lots/<id:lot_id>/dispositions")
+@requires(Scope.READ)
+@api_spec.validate(resp=Response(HTTP_200=schemas.DispositionList), tags=["lots"])
+def dispositions(lot_id: int):
+    """List QA's dispositions of a lot's dose units, oldest first, each standing or withdrawn, and by whom."""
+    lot = lot_or_404(lot_id)
+    codes = _dose_codes(lot)
+    records = list(db.session.scalars(select(Disposition).where(Disposition.dose_unit_id.in_(list(codes)))
+                                      .order_by(Disposition.id))) if codes else []
+    users = dict(db.session.execute(select(User.id, User.username).where(
+        User.id.in_({record.decided_by_id for record in records}))).all()) if records else {}
+    return schemas.DispositionList(items=[present.disposition(record, codes, users) for record in records])
+
+
+@bp.get("/lots/<id:lot_id>/documents")
+@requires(Scope.READ)
+@api_spec.validate(resp=Response(HTTP_200=schemas.StoredDocumentList), tags=["lots"])
+def documents(lot_id: int):
+    """List the documents stored for a lot (batch record, certificates, labels), every revision with its SHA-256."""
+    lot = lot_or_404(lot_id)
+    codes = _dose_codes(lot)
+    return schemas.StoredDocumentList(items=[present.stored_document(record, codes)
+                                             for record in storage.revisions(lot)])
 
 
 @bp.get("/lots/<id:lot_id>/qc-results")

@@ -15,7 +15,7 @@ def test_the_document_is_openapi_3_1_with_a_bearer_scheme_and_problem_answers(cl
         "type": "http", "scheme": "bearer", "description": "An API token: nk_<prefix>_<secret>."}
     operations = [(path, method, operation) for path, item in document["paths"].items()
                   for method, operation in item.items()]
-    assert len(operations) == 11
+    assert len(operations) == 13
     for path, _method, operation in operations:
         assert operation["security"] == [{"bearer": []}], path
         assert operation["x-scope"] in {scope.value for scope in Scope}

@@ -1,6 +1,7 @@
 """Reading with a token: subjects, lots, steps, dose units, QC results, the audit trail; paged, with units."""
 
 import pytest
+from sqlalchemy import select
 
 from manufacturing.quality import qc
 from tests.api.conftest import bearer
@@ -123,3 +124,21 @@ def test_a_personal_token_reads_the_trail_only_for_qa_and_administrators(client,
                                                                          who, status):
     response = client.get("/api/v1/audit-events", headers=bearer(personal_token(getattr(bench, who))))
     assert response.status_code == status
+
+
+def test_dispositions_and_stored_documents_of_a_released_unit(client, database, released_dose, service_token):
+    from manufacturing.records import jobs
+    from manufacturing.records.models import StoredDocument
+
+    lot, dose = released_dose.lot, released_dose.dose
+    while (job := jobs.claim_next()) is not None:  # the release's documents, stored as the worker stores them
+        jobs.store_documents(job)
+        database.session.commit()
+    [decided] = get(client, f"/api/v1/lots/{lot.id}/dispositions", service_token)["items"]
+    assert (decided["dose_unit"], decided["decision"], decided["decided_by"]) == (
+        dose.division_code, "RELEASED_INTERIM", released_dose.bench.qa.username)
+    listed = get(client, f"/api/v1/lots/{lot.id}/documents", service_token)["items"]
+    stored = database.session.scalars(select(StoredDocument).where(StoredDocument.lot_id == lot.id)).all()
+    assert {(item["kind"], item["revision"], item["sha256"]) for item in listed} == {
+        (document.kind.name, document.revision, document.sha256) for document in stored}
+    assert {"CERTIFICATE", "BATCH_RECORD"} <= {item["kind"] for item in listed}
