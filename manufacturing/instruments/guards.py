@@ -8,8 +8,8 @@ from manufacturing.core.errors import DomainError, OutOfSequence
 from manufacturing.lots.models import Lot
 from manufacturing.materials.models import Equipment, EquipmentKind
 from manufacturing.materials.operations import check_equipment_usable, find_equipment_by_serial
+from manufacturing.processing.operations import FUTURE_TOLERANCE
 
-FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks of instruments and server differ by a few minutes at most
 SEPARATOR = re.compile(r"[\s\-_/.:;,#]")
 DIN_FLAGS = re.compile(r"\d{2}")  # a scanned DIN carries two flag digits after its thirteen characters
 

@@ -2,11 +2,9 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from manufacturing.core import clock
-from manufacturing.extensions import db
 from manufacturing.instruments.forms import ResultsForm
 from manufacturing.instruments.operations import Prepared, Upload, proposed_start
 from manufacturing.instruments.readings import InstrumentExport
@@ -15,9 +13,10 @@ from manufacturing.materials.models import EquipmentKind
 from manufacturing.materials.operations import usable_equipment
 from manufacturing.processing import entry_help
 from manufacturing.processing.checks import lot_spec
+from manufacturing.processing.doses import doses_of
 from manufacturing.processing.forms import value_field_name
 from manufacturing.processing.kinds import definition
-from manufacturing.processing.models import DoseUnit, StepKind
+from manufacturing.processing.models import StepKind
 from manufacturing.specifications.evaluation import evaluate
 from manufacturing.units import format_quantity
 
@@ -87,14 +86,10 @@ def step_preview(lot: Lot, kind: StepKind, prepared: Prepared) -> list[PreviewLi
 def results_form(lot: Lot, formdata=None) -> ResultsForm:
     form = ResultsForm(formdata=formdata)
     form.dose_unit.choices = [SelectChoice("", "The lot's final product (tests done once per lot)")] + [
-        SelectChoice(str(dose.id), f"Dose unit {dose.division_code}") for dose in _doses(lot)]
+        SelectChoice(str(dose.id), f"Dose unit {dose.division_code}") for dose in doses_of(lot)]
     form.instrument.choices = [SelectChoice("", "— choose —")] + [
         SelectChoice(str(item.id), str(item)) for item in usable_equipment(EquipmentKind.FLOW_CYTOMETER, clock.now())]
     return form
-
-
-def _doses(lot: Lot) -> list[DoseUnit]:
-    return list(db.session.scalars(select(DoseUnit).where(DoseUnit.lot_id == lot.id).order_by(DoseUnit.division_code)))
 
 
 def results_preview(lot: Lot, prepared: Prepared) -> list[PreviewLine]:

@@ -41,22 +41,33 @@ def import_step(lot_id: int, kind_slug: str):
     title, back = f"{kind.title}: import an instrument export", url_for("lots.detail", lot_id=lot.id)
     if request.method == "POST" and "sign_password" in request.form:
         return _sign_step(lot, kind)
+    return _read_upload(lot, title, back, lambda upload, row: operations.prepare_step(lot, kind, upload, row, None),
+                        lambda upload, prepared: _preview_page(lot, kind, _carried_step_form(kind, upload, prepared),
+                                                               prepared, upload))
+
+
+def _carried_step_form(kind: StepKind, upload, prepared):
+    step_form = _step_form(kind, **previews.step_prefill(kind, prepared))
+    step_form.carry(upload, prepared.row)
+    return step_form
+
+
+def _read_upload(lot, title: str, back: str, prepare, answer):
+    """The upload page, or the file read and checked by `prepare` (nothing written) and shown by `answer`."""
     form = forms.UploadForm(samples=[])
     if request.method == "GET" or not form.validate_on_submit():
         return _upload_page(lot, form, title, 200 if request.method == "GET" else 422, back)
     upload = None
     try:
         upload = form.upload()
-        prepared = operations.prepare_step(lot, kind, upload, form.chosen_row(), None)
+        prepared = prepare(upload, form.chosen_row())
     except operations.ChooseSample as choose:
         return _choose_sample(lot, upload, choose, title, back)
     except DomainError as refusal:
         db.session.rollback()
         flash(refusal.message, "error")
         return _upload_page(lot, form, title, 422, back)
-    step_form = _step_form(kind, **previews.step_prefill(kind, prepared))
-    step_form.carry(upload, prepared.row)
-    return _preview_page(lot, kind, step_form, prepared, upload)
+    return answer(upload, prepared)
 
 
 def _choose_sample(lot, upload, choose, title: str, back: str):
@@ -105,22 +116,15 @@ def import_results(lot_id: int):
     title, back = "QC results: import a flow cytometry export", url_for("qc.lot", lot_id=lot.id)
     if request.method == "POST" and "sign_password" in request.form:
         return _sign_results(lot)
-    form = forms.UploadForm(samples=[])
-    if request.method == "GET" or not form.validate_on_submit():
-        return _upload_page(lot, form, title, 200 if request.method == "GET" else 422, back)
-    upload = None
-    try:
-        upload = form.upload()
-        prepared = operations.prepare_results(lot, upload, form.chosen_row())
-    except operations.ChooseSample as choose:
-        return _choose_sample(lot, upload, choose, title, back)
-    except DomainError as refusal:
-        db.session.rollback()
-        flash(refusal.message, "error")
-        return _upload_page(lot, form, title, 422, back)
+    return _read_upload(lot, title, back, lambda upload, row: operations.prepare_results(lot, upload, row),
+                        lambda upload, prepared: _results_page(lot, _carried_results_form(lot, upload, prepared),
+                                                               prepared, upload))
+
+
+def _carried_results_form(lot, upload, prepared):
     results_form = previews.results_form(lot)
     results_form.carry(upload, prepared.row)
-    return _results_page(lot, results_form, prepared, upload)
+    return results_form
 
 
 def _results_page(lot, form, prepared, upload, status: int = 200):
