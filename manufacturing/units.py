@@ -236,13 +236,15 @@ def _example(expected: pint.Unit) -> str:
     return f"{_EXAMPLES.get(label, '1')} {label}".strip()
 
 
-def _entered_unit(unit_text: str, expected: pint.Unit | None, text: str) -> pint.Unit:
+def _entered_unit(unit_text: str, expected: pint.Unit | None, text: str, unit_printed: bool) -> pint.Unit:
     """Return the unit written after the number, or the one implied when none is written."""
     if unit_text:
         unit = _UNITS.get(_spelling_key(unit_text))
         if unit is None:
             raise QuantityError(f"{text}: {unit_text!r} is not a unit the lab uses ({_UNIT_EXAMPLES})")
         return unit
+    if unit_printed and expected is not None:
+        return expected
     if expected is None or same_dimension(expected, _DIMENSIONLESS) or same_dimension(expected, "log"):
         return _DIMENSIONLESS if expected is None else expected
     if same_dimension(expected, _CELLS):
@@ -250,13 +252,15 @@ def _entered_unit(unit_text: str, expected: pint.Unit | None, text: str) -> pint
     raise QuantityError(f"{text}: add the unit, e.g. {_example(expected)}")
 
 
-def parse_quantity(text: str, expected_unit: str | None = None) -> pint.Quantity:
+def parse_quantity(text: str, expected_unit: str | None = None, unit_printed: bool = False) -> pint.Quantity:
     """Read a value as technicians type it ("2.5 x 10^6 cells/mL", "185 mL", "96 %"), never via eval.
 
     The unit entered is kept. `expected_unit` is a lab unit spelling the value must be of the same
     kind as; None accepts any lab unit (a bare number is then a plain number). A bare number is
-    accepted only for cell counts (cells implied) and plain numbers or logs; a percentage needs
-    its % sign, so that 0.96 and 96 cannot be confused.
+    accepted for cell counts (cells implied) and plain numbers or logs; in a field that prints its
+    unit beside it (`unit_printed`: "Unit: %" on the step form) it is read in that unit. Elsewhere a
+    percentage needs its % sign and a weight or volume its unit, so that 0.96 and 96, or kg and lb,
+    cannot be confused where the page does not say which is meant.
     """
     expected = None if expected_unit is None else lab_unit(expected_unit)
     text = (text or "").strip().replace("\u2212", "-").replace("\u00a0", " ").replace("\u202f", " ")
@@ -268,7 +272,7 @@ def parse_quantity(text: str, expected_unit: str | None = None) -> pint.Quantity
     if match is None:
         raise QuantityError(f"{text} does not start with a number (e.g. {_example(expected or _ML)})")
     value = _read_number(match, text)
-    unit = _entered_unit(match["unit"].strip(), expected, text)
+    unit = _entered_unit(match["unit"].strip(), expected, text, unit_printed)
     if expected is not None and not same_dimension(unit, expected):
         wanted = dimension_name(expected) + (f" ({unit_label(expected)})" if unit_label(expected) else "")
         raise QuantityError(f"{text} is {dimension_name(unit)}, but {wanted} is expected here")

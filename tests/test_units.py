@@ -152,6 +152,21 @@ def test_refusals_have_a_clear_message(text, expected, message):
         parse_quantity(text, expected)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected", "read"),
+    [("80", "%", "80 %"), ("0.96", "%", "0.96 %"), ("1,5e6", "cells/mL", "1.5e6 cells/mL"),
+     ("1,5 x 10^6", "cells/mL", "1.5e6 cells/mL"), ("185", "mL", "185 mL"), ("2.5e6 cells/mL", "cells/mL",
+                                                                                "2.5e6 cells/mL")],
+)
+def test_a_bare_number_is_read_in_the_unit_the_field_prints(text, expected, read):
+    assert parse_quantity(text, expected, unit_printed=True) == parse_quantity(read)
+
+
+def test_a_field_that_prints_its_unit_still_refuses_another_kind_of_unit():
+    with pytest.raises(QuantityError, match="is a volume, but a percentage"):
+        parse_quantity("80 mL", "%", unit_printed=True)
+
+
 def test_any_lab_unit_is_accepted_without_an_expected_unit():
     assert parse_quantity("5 EU/kg/h").units == lab_unit("EU/kg/h")
     assert parse_quantity("70").units == lab_unit("dimensionless")

@@ -148,13 +148,14 @@ def refuse_implausible(quantity: Quantity, text: str, field: str | None = None) 
 
 
 def read_typed(text: str, expected_unit: str | None = None, field: str | None = None,
-               label: str | None = None) -> Quantity:
+               label: str | None = None, unit_printed: bool = False) -> Quantity:
     """Read a typed value (units.parse_quantity) and refuse it outside its plausible range.
 
-    `label`: the field's name as the form shows it, put before a refusal so that it says which field is wrong.
+    `label`: the field's name as the form shows it, put before a refusal so that it says which field is wrong;
+    `unit_printed`: the form prints the field's unit, so a bare number is read in it.
     """
     try:
-        return refuse_implausible(parse_quantity(text, expected_unit), text, field)
+        return refuse_implausible(parse_quantity(text, expected_unit, unit_printed), text, field)
     except QuantityError as error:
         if label is None:
             raise

@@ -38,7 +38,8 @@ class StepInput:
 
 
 def _read_quantity(step: str, spec: Field, text: str) -> Entry:
-    quantity = read_typed(text, spec.unit, f"{step}.{spec.key}")  # a percentage above 100 is implausible
+    """Read a quantity in the unit its field prints; a percentage above 100 is implausible."""
+    quantity = read_typed(text, spec.unit, f"{step}.{spec.key}", unit_printed=True)
     return Entry(spec.key, text, quantity=quantity)
 
 

@@ -80,7 +80,7 @@ def judge(lot: Lot, kind: StepKind, key: str, text: str) -> Judged:
     limit = next((limit for limit in lot_spec(lot).limits(step_definition.spec_step)
                   if limit_source(step_definition.spec_step, limit.key) == key), None)
     try:
-        quantity = read_typed(text, spec.unit, f"{step_definition.spec_step}.{key}")
+        quantity = read_typed(text, spec.unit, f"{step_definition.spec_step}.{key}", unit_printed=True)
     except DomainError as error:
         return Judged("", error.message)
     if limit is None:

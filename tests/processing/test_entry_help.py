@@ -35,7 +35,8 @@ def test_a_value_is_judged_as_typed_by_the_rules_of_saving(client, login, bench)
     assert judge(lot, StepKind.CULTURE_DAY, "viability", "75 %").tone == "amber"
     red = judge(lot, StepKind.CULTURE_DAY, "viability", "65 %")
     assert red.tone == "red" and "below the action limit 70 %" in red.message
-    assert judge(lot, StepKind.CULTURE_DAY, "viability", "80").message.endswith("add the unit, e.g. 96 %")
+    assert judge(lot, StepKind.CULTURE_DAY, "viability", "80").tone == "green"  # the form prints "Unit: %"
+    assert judge(lot, StepKind.CULTURE_DAY, "viability", "0.96").tone == "red"  # 0.96 %, not 96 %: seen at once
     assert judge(lot, StepKind.CULTURE_DAY, "volume", "200 mL").message == "Read: 200 mL"  # no limit on it
     assert judge(lot, StepKind.CULTURE_DAY, "no_such_field", "1").tone == ""
     login(bench.technician)

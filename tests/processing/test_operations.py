@@ -19,6 +19,7 @@ from manufacturing.processing.models import ProcessStep, StepKind, StepStatus
 from manufacturing.quality import operations as quality
 from manufacturing.quality.lot_record import build
 from manufacturing.quality.models import DeviationClass
+from manufacturing.units import parse_quantity
 from tests.factories import PASSWORD
 from tests.processing.factories import SCHEDULE
 
@@ -248,3 +249,12 @@ def test_wrong_password_at_signing_saves_nothing(database, bench):
     with clock.frozen(bench.at(0)):
         refused(database, bench, DomainError, operations.receive_apheresis, bench.subject.subject_code,
                 "=G12342600012300", given, bench.technician, "wrong-password", bench.technician.username)
+
+
+def test_a_bare_number_on_the_step_form_is_read_in_the_unit_printed_under_its_field(database, bench):
+    lot = bench.lot_through(StepKind.CULTURE_DAY0)
+    day5 = bench.at(SCHEDULE[StepKind.CULTURE_DAY0] + 24 * 5)
+    step = bench.record(lot, StepKind.CULTURE_DAY, day5, viability="80", concentration="1,5e6")
+    assert step.value("viability").quantity == parse_quantity("80 %")
+    assert step.value("viability").entered == "80"  # kept as typed
+    assert step.value("concentration").quantity == parse_quantity("1.5 x 10^6 cells/mL")
