@@ -54,6 +54,7 @@ class Config:
     # which a technician picks a file instead of uploading it.
     INSTRUMENT_EXPORT_MAX_BYTES = _int("INSTRUMENT_EXPORT_MAX_BYTES", 1024 * 1024)  # carried as base64 in a form
     INSTRUMENT_EXPORT_MAX_LINES = _int("INSTRUMENT_EXPORT_MAX_LINES", 5000)  # a run's export, read in seconds
+    INSTRUMENT_FCS_MAX_BYTES = _int("INSTRUMENT_FCS_MAX_BYTES", 16 * 1024 * 1024)  # one tube's FCS file, uploaded
     INSTRUMENT_DROP_FOLDER = os.environ.get("INSTRUMENT_DROP_FOLDER") or None
     # The locale the instruments' computers write dates and numbers in (e.g. it_IT: 9/10/2021 is 9 October).
     INSTRUMENT_LOCALE = os.environ.get("INSTRUMENT_LOCALE") or None

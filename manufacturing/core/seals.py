@@ -121,11 +121,12 @@ def document_sealed(document) -> bool:
 def _sealed_file(record) -> list:
     return ["instrument file", record.lot_id, record.step_id, record.filename, record.reader, record.sha256,
             record.sample_row, record.size, record.sample_id, record.serial_number, record.equipment_id,
-            clock.as_utc(record.imported_at).isoformat(), record.imported_by_id]
+            clock.as_utc(record.imported_at).isoformat(), record.imported_by_id] + (
+                [record.dose_unit_id] if record.dose_unit_id is not None else [])  # sealed since it was kept
 
 
 def file_mac(record) -> str:
-    """Seal what an imported instrument file is (lot, step, name, SHA-256, sample) with the current key."""
+    """Seal what an imported instrument file is (lot, step or dose unit, name, SHA-256, sample) with the current key."""
     return keyring().mac(_sealed_file(record))
 
 

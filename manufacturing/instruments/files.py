@@ -14,6 +14,7 @@ from manufacturing.processing.models import ProcessStep
 from manufacturing.units import format_quantity
 
 REPLACED = "REPLACED instrument file"
+FCS_READER = "FCS"  # the reader of an FCS file kept as raw flow data, before its version ("FCS 3.1")
 
 
 def intact_content(record: InstrumentFile) -> bytes | None:
@@ -29,6 +30,11 @@ def files_of_lot(lot_id: int) -> list[InstrumentFile]:
     """The lot's imported files, oldest first, with the values taken from each (one query for each kind)."""
     query = select(InstrumentFile).where(InstrumentFile.lot_id == lot_id).options(selectinload(InstrumentFile.values))
     return list(db.session.scalars(query.order_by(InstrumentFile.imported_at, InstrumentFile.id)))
+
+
+def raw_flow_files(lot_id: int) -> list[InstrumentFile]:
+    """The FCS files kept as the raw record of the lot's flow results, oldest first."""
+    return [record for record in files_of_lot(lot_id) if record.reader.startswith(FCS_READER)]
 
 
 def files_by_step(lot_id: int) -> dict[int, list[InstrumentFile]]:

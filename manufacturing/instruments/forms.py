@@ -101,5 +101,19 @@ class ResultsForm(CarriedFile, SignatureFields, LabForm):
     instrument = SelectField("Flow cytometer (the file does not give its serial number)", validators=[Optional()])
 
 
+class FcsForm(LabForm):
+    """An FCS file to keep as the raw record of a QC sample's flow results."""
+
+    fcs_file = FileField("FCS file (3.0 or 3.1)")
+    dose_unit = SelectField("Sample", validators=[Optional()])
+    instrument = SelectField("Flow cytometer (when the file does not give its serial number)", validators=[Optional()])
+
+    def upload(self) -> Upload:
+        uploaded = self.fcs_file.data
+        if not (uploaded and getattr(uploaded, "filename", "")):
+            raise DomainError("Choose the FCS file to attach.")
+        return Upload(uploaded.filename, uploaded.read())
+
+
 class StepImportForm(CarriedFile, SignedStepForm):
     """A step's form filled from an export, the file carried to the signature."""

@@ -23,6 +23,7 @@ class InstrumentFile(Audited, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
     step_id: Mapped[int | None] = mapped_column(ForeignKey("process_steps.id"), index=True)
+    dose_unit_id: Mapped[int | None] = mapped_column(ForeignKey("dose_units.id"), index=True)  # its QC sample
     filename: Mapped[str] = mapped_column(String(200))
     reader: Mapped[str] = mapped_column(String(60))  # the format it was read as
     sha256: Mapped[str] = mapped_column(String(64), index=True)

@@ -231,24 +231,26 @@ def import_results(lot: Lot, dose: DoseUnit | None, upload: Upload, row: int | N
     db.session.flush()
     _keep(lot, None, upload, prepared, equipment, user, [
         InstrumentValue(measure=taken.measure, qc_result_id=result.id, quantity=taken.quantity)
-        for taken, result in zip(prepared.taken, results, strict=True)])
+        for taken, result in zip(prepared.taken, results, strict=True)], dose)
     return results
 
 
 def _keep(lot: Lot, step: ProcessStep | None, upload: Upload, prepared: Prepared, equipment: Equipment, user,
-          values: list[InstrumentValue]) -> InstrumentFile:
-    """Store the file, sealed, with the values taken from it; the same file stored twice is refused."""
+          values: list[InstrumentValue], dose: DoseUnit | None = None) -> InstrumentFile:
     sample = prepared.sample
-    record = InstrumentFile(
-        lot_id=lot.id, step_id=step.id if step else None, filename=stored_name(upload.filename),
-        reader=prepared.export.reader, sha256=upload.sha256, sample_row=prepared.row, size=len(upload.content),
-        content=upload.content,
-        sample_id=sample.sample_id[:120], instrument=sample.instrument[:120],
-        serial_number=(sample.serial_number or "")[:60] or None, equipment_id=equipment.id,
-        analysed_at=sample.analysed_at, imported_at=clock.now(), imported_by_id=user.id,
-        key_id=keyring().current_id)
+    return keep_file(lot, upload, InstrumentFile(
+        step_id=step.id if step else None, dose_unit_id=dose.id if dose else None, reader=prepared.export.reader,
+        sample_row=prepared.row, sample_id=sample.sample_id[:120], instrument=sample.instrument[:120],
+        serial_number=(sample.serial_number or "")[:60] or None, analysed_at=sample.analysed_at,
+        equipment_id=equipment.id, values=values), user)
+
+
+def keep_file(lot: Lot, upload: Upload, record: InstrumentFile, user) -> InstrumentFile:
+    """Store the file, sealed, as `record` describes it; the same sample of a file stored twice is refused."""
+    record.lot_id, record.filename, record.sha256 = lot.id, stored_name(upload.filename), upload.sha256
+    record.size, record.content, record.imported_at = len(upload.content), upload.content, clock.now()
+    record.imported_by_id, record.key_id = user.id, keyring().current_id
     record.mac = seals.file_mac(record)
-    record.values = values
     db.session.add(record)
     try:
         with db.session.begin_nested():

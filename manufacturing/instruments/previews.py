@@ -5,7 +5,10 @@ from dataclasses import dataclass
 from wtforms.fields.choices import SelectChoice
 
 from manufacturing.core import clock
-from manufacturing.instruments.forms import ResultsForm
+from manufacturing.instruments.fcs import read_fcs
+from manufacturing.instruments.files import intact_content, raw_flow_files
+from manufacturing.instruments.forms import FcsForm, ResultsForm
+from manufacturing.instruments.models import InstrumentFile
 from manufacturing.instruments.operations import Prepared, Upload, proposed_start
 from manufacturing.instruments.readings import InstrumentExport
 from manufacturing.lots.models import Lot
@@ -84,7 +87,16 @@ def step_preview(lot: Lot, kind: StepKind, prepared: Prepared) -> list[PreviewLi
 
 
 def results_form(lot: Lot, formdata=None) -> ResultsForm:
-    form = ResultsForm(formdata=formdata)
+    return _sample_choices(lot, ResultsForm(formdata=formdata))
+
+
+def fcs_form(lot: Lot) -> FcsForm:
+    """The attach form, read from the request (its file included) when one is posted."""
+    return _sample_choices(lot, FcsForm())
+
+
+def _sample_choices(lot: Lot, form):
+    """The lot's QC samples (its dose units or its final product) and the cytometers in calibration now."""
     form.dose_unit.choices = [SelectChoice("", "The lot's final product (tests done once per lot)")] + [
         SelectChoice(str(dose.id), f"Dose unit {dose.division_code}") for dose in doses_of(lot)]
     form.instrument.choices = [SelectChoice("", "— choose —")] + [
@@ -101,3 +113,25 @@ def results_preview(lot: Lot, prepared: Prepared) -> list[PreviewLine]:
         lines.append(PreviewLine(criterion.name, format_quantity(taken.quantity), taken.entered,
                                  evaluation.outcome.tone, evaluation.reason, criterion.text()))
     return lines
+
+
+@dataclass(frozen=True)
+class RawFlowRow:
+    """An FCS file kept for a QC sample, with the keywords it gives."""
+
+    file: InstrumentFile
+    sample: str
+    events: str
+
+
+def raw_flow_rows(lot: Lot) -> list[RawFlowRow]:
+    """The lot's FCS files with their sample and event count (read again from the bytes while they are intact)."""
+    doses = {dose.id: dose.division_code for dose in doses_of(lot)}
+    rows = []
+    for record in raw_flow_files(lot.id):
+        content = intact_content(record)
+        events = f"{read_fcs(content).event_count:,} events" if content is not None else "not intact: not read"
+        dose = doses.get(record.dose_unit_id)
+        sample = f"Dose unit {dose}" if dose else "The lot's final product"
+        rows.append(RawFlowRow(record, sample, events))
+    return rows

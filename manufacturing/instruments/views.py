@@ -1,13 +1,13 @@
 """Import pages: upload an export, see what it gives beside each field with its limits, then sign; files served."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from manufacturing.core import clock
 from manufacturing.core.errors import DomainError
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.web import acting_user, attempt, form_errors
 from manufacturing.extensions import db
-from manufacturing.instruments import files, forms, operations, previews
+from manufacturing.instruments import files, forms, operations, previews, raw_flow
 from manufacturing.instruments.models import InstrumentFile
 from manufacturing.instruments.rules import import_rules
 from manufacturing.lots.lookup import lot_or_404
@@ -158,6 +158,32 @@ def _sign_results(lot):
                                                 "a second person verifies each."):
         return redirect(url_for("qc.lot", lot_id=lot.id))
     return _results_page(lot, form, prepared, upload, 422)
+
+
+@bp.route("/<id:lot_id>/qc/fcs", methods=["GET", "POST"])
+@role_required(Role.TECHNICIAN, Role.QA)
+def raw_flow_data(lot_id: int):
+    """The lot's FCS files with their keywords, and a file attached to a QC sample as its raw record."""
+    request.max_content_length = current_app.config["INSTRUMENT_FCS_MAX_BYTES"] + 64 * 1024
+    lot = lot_or_404(lot_id)
+    form = previews.fcs_form(lot)
+    if request.method == "POST" and form.validate_on_submit():
+        identifier, dose = operations.row_id(form.instrument.data), None
+        chosen = db.session.get(Equipment, identifier) if identifier else None
+        if dose_id := operations.row_id(form.dose_unit.data):
+            dose = db.session.get(DoseUnit, dose_id) or abort(404)
+        try:
+            upload = form.upload()
+        except DomainError as refusal:
+            flash(refusal.message, "error")
+        else:
+            if attempt(raw_flow.attach_fcs, lot, dose, upload, acting_user(), chosen,
+                       success=f"{upload.filename} kept as the raw flow data of the lot's QC."):
+                return redirect(url_for("instruments.raw_flow_data", lot_id=lot.id))
+    elif request.method == "POST":
+        form_errors(form)
+    return render_template("instruments/raw_flow.html", lot=lot, form=form,
+                           kept=previews.raw_flow_rows(lot)), 422 if request.method == "POST" else 200
 
 
 @bp.get("/<id:lot_id>/instrument-files/<id:file_id>")

@@ -181,7 +181,7 @@ def instrument_files(lot_id: int) -> list[str]:
     """Each imported file, the raw record of the values taken from it: what, from where, when, its SHA-256."""
     lines = []
     for kept in files_of_lot(lot_id):
-        values = ", ".join(taken(kept))
+        values = ", ".join(taken(kept)) or "none (the raw data of a QC sample)"
         analysed = clock.format_local(kept.analysed_at) if kept.analysed_at else "time not given"
         serial = f" s/n {kept.serial_number}" if kept.serial_number else ""
         lines.append(f"{kept.filename} — {kept.instrument}{serial}, sample {kept.sample_id}, analysed {analysed}, "
