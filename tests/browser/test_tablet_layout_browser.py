@@ -57,7 +57,8 @@ SMALL_TARGETS = """() => {
 def _pages(ward) -> dict[str, list[str]]:
     lot, dose, subject = ward.lot.id, ward.fresh.id, ward.lot.subject_id
     return {
-        "tech.one": ["/", "/lots/", f"/lots/{lot}", f"/qc/lots/{lot}", "/lots/receive", "/materials/",
+        "tech.one": ["/", "/lots/", f"/lots/{lot}", f"/qc/lots/{lot}", f"/lots/{lot}/qc/fcs", "/lots/receive",
+                     "/materials/",
                      "/deviations/", "/find?code=nothing"],
         "qa.one": ["/", "/release/", f"/release/doses/{dose}", "/release/alerts/", "/audit/", "/specs/"],
         "pharm.one": ["/", "/pharmacy/", "/pharmacy/history", f"/pharmacy/doses/{dose}", "/subjects/",
