@@ -4,9 +4,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import Select, select
 
+from manufacturing.accounts.models import User
 from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
 from manufacturing.core.paging import Page, keyset_page, page_size
+from manufacturing.extensions import db
 
 CHAIN_ORDER = (AuditEvent.id.desc(),)  # the chain's own order: newest first
 TIME_ORDER = (AuditEvent.occurred_at.desc(), AuditEvent.id.desc())  # between dates, read along the time index
@@ -24,7 +26,7 @@ def trail_query(entity=None, entity_id=None, scope=None, user=None, action=None,
     if scope:
         query = query.where(AuditEvent.scope == scope.strip())
     if user:
-        query = query.where(AuditEvent.username == user.strip().lower())
+        query = query.where(_by_person(user.strip().lower()))
     if action:
         query = query.where(AuditEvent.action.startswith(action.strip(), autoescape=True))
     if date_from:
@@ -32,6 +34,13 @@ def trail_query(entity=None, entity_id=None, scope=None, user=None, action=None,
     if date_to:
         query = query.where(AuditEvent.occurred_at < clock.local_midnight(date_to + timedelta(days=1)))
     return query.order_by(*CHAIN_ORDER)
+
+
+def _by_person(username: str):
+    """Acts of an account, in its own name or through its API tokens (the trail keeps the account's id on both);
+    a name that is no account (the system) is matched as written."""
+    user_id = db.session.scalar(select(User.id).where(User.username == username))
+    return AuditEvent.user_id == user_id if user_id is not None else AuditEvent.username == username
 
 
 def trail_page(query: Select, dated: bool = False) -> Page:

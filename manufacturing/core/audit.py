@@ -32,6 +32,7 @@ class AuditEvent(db.Model):
     # The trail page filters by person, record or scope and reads newest first: each index ends with the id.
     __table_args__ = (Index("ix_audit_events_occurred_at_id", "occurred_at", "id"),
                       Index("ix_audit_events_username_id", "username", "id"),
+                      Index("ix_audit_events_user_id_id", "user_id", "id"),
                       Index("ix_audit_events_entity_id", "entity_type", "entity_id", "id"),
                       Index("ix_audit_events_entity_type_id", "entity_type", "id"),
                       Index("ix_audit_events_scope_id", "scope", "id"))

@@ -50,6 +50,18 @@ def test_a_personal_token_records_a_signed_result_audited_with_the_token(client,
     assert verify_chain(database.session).ok
 
 
+def test_the_audit_trail_by_person_shows_their_acts_through_a_token(client, login, database, bench, lot, dose,
+                                                                    personal_token):
+    token_text = personal_token(bench.technician)
+    assert post(client, lot, token_text, body(bench, dose)).status_code == 201
+    prefix = token_text.split("_")[1]
+    login(bench.qa)
+    page = client.get("/audit/", query_string={"user": bench.technician.username}).get_data(as_text=True)
+    assert f"{bench.technician.username} (token {prefix})" in page and "qc_result.created" in page
+    other = client.get("/audit/", query_string={"user": bench.verifier.username}).get_data(as_text=True)
+    assert f"(token {prefix})" not in other
+
+
 def test_a_service_token_cannot_sign(client, database, bench, lot, dose, service_token, admin):
     response = post(client, lot, service_token, body(bench, dose))
     assert response.status_code == 403 and response.mimetype == "application/problem+json"
