@@ -6,12 +6,14 @@ does not record (`__audit_exclude__`) are not compared; those it hides (`__audit
 are compared with the keyed fingerprint the trail keeps of them, where it keeps one.
 """
 
+from collections.abc import Iterator
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from manufacturing.core.audit import Audited
 from manufacturing.core.seals import hidden_value_matches
-from manufacturing.core.serialize import column_values
+from manufacturing.core.serialize import column_reads
 from manufacturing.extensions import db
 
 DELETED = None
@@ -23,45 +25,72 @@ def _audited_classes() -> list[type]:
                   key=lambda cls: cls.__name__)
 
 
-def _differences(record: Audited, recorded: dict, dialect) -> list[str]:
-    current = column_values(record, dialect, exclude=record.__audit_exclude__)
-    return [_difference(record, field, value, recorded.get(field)) for field, value in sorted(current.items())
-            if not _agrees(record, field, value, recorded.get(field))]
+def _differences(cls: type, record_id: str, current: dict, recorded: dict) -> list[str]:
+    return [_difference(cls, field, value, recorded.get(field)) for field, value in sorted(current.items())
+            if not _agrees(cls, record_id, field, value, recorded.get(field))]
 
 
-def _agrees(record: Audited, field: str, value: object, recorded: object) -> bool:
-    if field not in record.__audit_mask__:
+def _agrees(cls: type, record_id: str, field: str, value: object, recorded: object) -> bool:
+    if field not in cls.__audit_mask__:
         return value == recorded
     if recorded is None:
         return value is None  # never set, or cleared: a value planted since is not the trail's
     if not (isinstance(recorded, str) and recorded.startswith("hmac:")):
         return True  # hidden before fingerprints were kept: nothing to compare with
-    return value is not None and hidden_value_matches(record.audit_entity(), field, value, recorded)
+    return value is not None and hidden_value_matches(cls.audit_entity(), field, value, recorded)
 
 
-def _difference(record: Audited, field: str, value: object, recorded: object) -> str:
-    if field in record.__audit_mask__:
+def _difference(cls: type, field: str, value: object, recorded: object) -> str:
+    if field in cls.__audit_mask__:
         return f"{field} (hidden) is not the value the trail last recorded"
     return f"{field} is {value!r} in the database, the trail last recorded {recorded!r}"
 
 
+def _current_rows(session: Session, cls: type, dialect) -> Iterator[tuple[str, dict]]:
+    """Each record of a class as its id and its stored values, read as rows (no record is built)."""
+    reads = column_reads(cls, dialect, cls.__audit_exclude__)
+    identity = next(index for index, (key, _, _) in enumerate(reads) if key == "id")
+    query = select(*[column for _, column, _ in reads])
+    for rows in session.execute(query.execution_options(yield_per=5000)).partitions():
+        for row in rows:
+            yield str(row[identity]), {key: convert(value) for (key, _, convert), value in
+                                       zip(reads, row, strict=True)}
+
+
+def _trail_ids(trail: dict[tuple[str, str], dict | None]) -> dict[str, list[str]]:
+    """The ids of the records the trail holds, by entity, deleted ones left out."""
+    ids: dict[str, list[str]] = {}
+    for (entity, entity_id), values in trail.items():
+        if values is not DELETED:
+            ids.setdefault(entity, []).append(entity_id)
+    return ids
+
+
 def edited_records(session: Session, trail: dict[tuple[str, str], dict | None]) -> list[tuple[str, str]]:
     """(where, what) for every audited record that differs from its replayed trail (core/audit_scan.py)."""
-    dialect, found = session.get_bind().dialect, []
+    dialect, found, kept = session.get_bind().dialect, [], _trail_ids(trail)
     for cls in _audited_classes():
-        entity = cls.audit_entity()
+        entity, masked = cls.audit_entity(), bool(cls.__audit_mask__)
         seen = set()
-        for record in session.scalars(select(cls).execution_options(yield_per=1000)):
-            where = f"{entity} {record.audit_id()}"
-            seen.add(record.audit_id())
-            recorded = trail.get((entity, record.audit_id()), "absent")
+        for record_id, current in _current_rows(session, cls, dialect):
+            seen.add(record_id)
+            recorded = trail.get((entity, record_id), "absent")
+            if not masked and recorded is not DELETED and recorded != "absent" and (
+                    recorded == current or _plainly_agree(current, recorded)):
+                continue
+            where = f"{entity} {record_id}"
             if recorded == "absent":
                 found.append((where, "the record has no trail: it was inserted outside the application"))
             elif recorded is DELETED:
                 found.append((where, "the trail deleted this record, yet it is in the database"))
             else:
-                found += [(where, detail) for detail in _differences(record, recorded, dialect)]
+                found += [(where, detail) for detail in _differences(cls, record_id, current, recorded)]
         found += [(f"{entity} {entity_id}", "the record is missing: it was deleted outside the application")
-                  for (name, entity_id), values in trail.items()
-                  if name == entity and values is not DELETED and entity_id not in seen]
+                  for entity_id in kept.get(entity, ()) if entity_id not in seen]
     return found
+
+
+def _plainly_agree(current: dict, recorded: dict) -> bool:
+    """Every stored value is the one recorded (a value never set is recorded as nothing)."""
+    get = recorded.get
+    return not [key for key, value in current.items() if value != get(key)]

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import inspect
+from sqlalchemy import Boolean, Enum, Integer, String, inspect, type_coerce
 from sqlalchemy.types import TypeDecorator
 
 
@@ -41,6 +41,28 @@ def _columns(model: type, exclude: frozenset[str]) -> tuple[tuple[str, object, b
     """The attribute names and columns of a mapped class (and whether a type writes them), once per class."""
     return tuple((attr.key, attr.columns[0], isinstance(attr.columns[0].type, TypeDecorator))
                  for attr in inspect(model).column_attrs if attr.key not in exclude)
+
+
+def _as_read(value: object) -> object:
+    return value
+
+
+def column_reads(model: type, dialect, exclude: frozenset[str] = frozenset()) -> tuple[tuple[str, object, object], ...]:
+    """(name, column to select, function) for each mapped column: the function turns the value read into the stored
+    value `column_values` gives, for rows read without building the records. A column a type writes as text (a
+    quantity) is read as that text; one that holds only plain values (text, integers, flags) is taken as read."""
+    reads = []
+    for key, column, decorated in _columns(model, exclude):
+        kind = column.type
+        if decorated and isinstance(kind.impl, String) and not isinstance(kind.impl, Enum):
+            reads.append((key, type_coerce(column, kind.impl), plain))
+        elif decorated:
+            reads.append((key, column, lambda value, column=column: stored_value(column, value, dialect)))
+        elif isinstance(kind, Integer | String | Boolean) and not isinstance(kind, Enum):
+            reads.append((key, column, _as_read))
+        else:
+            reads.append((key, column, plain))
+    return tuple(reads)
 
 
 def column_values(obj: object, dialect, exclude: frozenset[str] = frozenset()) -> dict:

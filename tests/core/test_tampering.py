@@ -9,6 +9,7 @@ record, is beyond the database's own seals: the signed checkpoints outside it ar
 
 import hashlib
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -409,6 +410,31 @@ def test_password_hash_replaced_to_sign_as_someone_else(filled_db):
 def test_disposition_edited(filled_db):
     run("UPDATE dispositions SET justification = 'approved by phone' WHERE id = (SELECT MIN(id) FROM dispositions)")
     findings(EDITED)
+
+
+def test_a_quantity_written_again_in_another_spelling_of_the_same_value(filled_db):
+    """A record is compared as stored: the text of a quantity changed to an equal value is still an edit."""
+    step_value = records("step_values", key="viability")[0]
+    run("UPDATE step_values SET quantity = ' ' || quantity WHERE id = :id", id=step_value["id"])
+    report = findings(EDITED)
+    assert f"step_value {step_value['id']}" in str(report) and "quantity" in str(report)
+
+
+def test_a_time_of_a_record_moved(filled_db):
+    step = records("process_steps")[0]
+    change("process_steps", step["id"], performed_at=step["performed_at"] - timedelta(hours=1))
+    report = findings(EDITED)
+    assert f"step {step['id']}" in str(report) and "performed_at" in str(report)
+
+
+def test_a_hidden_value_set_to_the_fingerprint_the_trail_keeps_of_it(filled_db):
+    """The trail keeps a keyed fingerprint of a password hash; the fingerprint itself is not the hash."""
+    user = records("users", username="qa.one")[0]
+    created = records("audit_events", action="user.created", entity_id=str(user["id"]))[0]
+    sealed = json.loads(created["changes"])["password_hash"]["sealed"]
+    run("UPDATE users SET password_hash = :sealed WHERE id = :id", sealed=sealed, id=user["id"])
+    report = findings(EDITED)
+    assert "password_hash (hidden) is not the value the trail last recorded" in str(report)
 
 
 def test_record_deleted_outside(filled_db):
