@@ -43,7 +43,8 @@ def create_personal():
     if not form.validate_on_submit():
         form_errors(form)
         return _page(personal=form, status=422)
-    issued = attempt(tokens.create_personal, acting_user(), form.name.data, form.scopes.data)
+    issued = attempt(tokens.create_personal, acting_user(), form.name.data, form.scopes.data,
+                     password=form.password.data)
     return _issued(issued) if issued else _page(personal=form, status=422)
 
 
@@ -55,7 +56,8 @@ def create_service():
     if not form.validate_on_submit():
         form_errors(form)
         return _page(service=form, status=422)
-    issued = attempt(tokens.create_service, acting_user(), form.name.data, form.scopes.data)
+    issued = attempt(tokens.create_service, acting_user(), form.name.data, form.scopes.data,
+                     password=form.password.data)
     return _issued(issued) if issued else _page(service=form, status=422)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from manufacturing.accounts.models import User
+from manufacturing.accounts.operations import register_failed_password
 from manufacturing.api.models import ApiToken, Scope, TokenKind
 from manufacturing.core import clock, seals
 from manufacturing.core.audit import Actor
@@ -59,6 +60,14 @@ def _new_prefix() -> str:
             return prefix
 
 
+def _confirm(user: User, password: str | None) -> None:
+    """A token is a credential: the person making it confirms with their password; a wrong one counts to lockout."""
+    if password is not None and not user.verify_password(password):
+        user_id = user.id
+        raise DomainError("Password not accepted: no token was made.",
+                          after_rollback=(lambda: register_failed_password(user_id, "api_token"),))
+
+
 def _issue(kind: TokenKind, name: str, user: User, scopes, expires_at: datetime | None) -> Issued:
     if expires_at is not None and clock.as_utc(expires_at) <= clock.now():
         raise DomainError("The expiry of a token lies in the future.")
@@ -72,20 +81,27 @@ def _issue(kind: TokenKind, name: str, user: User, scopes, expires_at: datetime 
 
 
 def create_personal(user: User, name: str, scopes=(Scope.READ.value, Scope.QC_WRITE.value),
-                    expires_at: datetime | None = None) -> Issued:
-    """Make a personal token for the user themselves; it acts as them and signs only with their password."""
+                    expires_at: datetime | None = None, password: str | None = None) -> Issued:
+    """Make a personal token for the user themselves; it acts as them and signs only with their password.
+
+    `password`: asked on the page, as a credential is made (None only where no page is: the tests' set-up)."""
     if not user.active:
         raise NotPermitted(f"The account {user.username} is deactivated: it gets no token.")
+    _confirm(user, password)
     name = " ".join((name or "").split())
     if not name or len(name) > 80:
         raise DomainError("Name the token (up to 80 characters), e.g. the computer it is used on.")
     return _issue(TokenKind.PERSONAL, name, user, scopes, expires_at)
 
 
-def create_service(admin: User, name: str, scopes, expires_at: datetime | None = None) -> Issued:
-    """Make a service token for a system; only an administrator does, and owns it."""
+def create_service(admin: User, name: str, scopes, expires_at: datetime | None = None,
+                   password: str | None = None) -> Issued:
+    """Make a service token for a system; only an administrator does, and owns it.
+
+    `password`: the administrator's, asked on the page (None from the server's console, `flask api token`)."""
     if not (admin.active and admin.has_role(Role.ADMIN)):
         raise NotPermitted("Only an administrator creates service tokens.")
+    _confirm(admin, password)
     if not SERVICE_NAME.fullmatch(name or ""):
         raise DomainError("Name the service in lower case letters, digits, dots, dashes or underscores "
                           "(up to 24 characters), e.g. lims.")

@@ -4,8 +4,10 @@ import re
 
 from sqlalchemy import select
 
+from manufacturing.accounts.models import User
 from manufacturing.api import tokens
 from manufacturing.api.models import ApiToken, TokenKind
+from tests.factories import PASSWORD
 
 
 def _shown_token(page: str) -> str:
@@ -15,7 +17,8 @@ def _shown_token(page: str) -> str:
 def test_a_user_makes_a_personal_token_shown_once(client, login, database, technician):
     login(technician)
     assert "Your API tokens" in client.get("/account/api-tokens/").get_data(as_text=True)
-    response = client.post("/account/api-tokens/personal", data={"name": "QC bench", "scopes": ["read", "qc:write"]})
+    response = client.post("/account/api-tokens/personal", data={"name": "QC bench", "scopes": ["read", "qc:write"],
+                                                                         "password": PASSWORD})
     assert response.status_code == 201
     text = _shown_token(response.get_data(as_text=True))
     token = tokens.authenticate(text)
@@ -42,12 +45,26 @@ def test_only_an_administrator_makes_service_tokens(client, login, database, tec
     assert client.post("/account/api-tokens/service", data={"name": "lims", "scopes": ["read"]}).status_code == 403
     login(admin)
     assert "Service tokens" in client.get("/account/api-tokens/").get_data(as_text=True)
-    response = client.post("/account/api-tokens/service", data={"name": "lims", "scopes": ["read"]})
+    response = client.post("/account/api-tokens/service", data={"name": "lims", "scopes": ["read"],
+                                                                 "password": PASSWORD})
     assert response.status_code == 201
     token = database.session.scalar(select(ApiToken).where(ApiToken.kind == TokenKind.SERVICE))
     assert token.user_id == admin.id and _shown_token(response.get_data(as_text=True)).startswith(f"nk_{token.prefix}")
-    refused = client.post("/account/api-tokens/service", data={"name": "LIMS!", "scopes": ["read"]})
+    refused = client.post("/account/api-tokens/service", data={"name": "LIMS!", "scopes": ["read"],
+                                                                "password": PASSWORD})
     assert refused.status_code == 422 and "Name the service" in refused.get_data(as_text=True)
+
+
+def test_a_token_is_made_only_with_the_password_and_a_wrong_one_counts_to_lockout(client, login, database,
+                                                                                  technician):
+    login(technician)
+    for given in ({}, {"password": "not the password"}):
+        refused = client.post("/account/api-tokens/personal", data={"name": "QC bench", "scopes": ["read"]} | given)
+        assert refused.status_code == 422
+    assert "Password not accepted: no token was made." in refused.get_data(as_text=True)
+    assert database.session.scalar(select(ApiToken)) is None
+    database.session.expire_all()
+    assert database.session.get(User, technician.id).failed_logins == 1
 
 
 def test_the_pages_need_a_login(client):
