@@ -90,6 +90,7 @@ FEATURE_VIEWS = (
     "manufacturing.records.views",
     "manufacturing.api.views",
     "manufacturing.api.token_views",
+    "manufacturing.reports.views",
 )
 
 FEATURE_RECEIVERS = (

@@ -15,6 +15,7 @@ class Role(enum.Enum):
     QA = "Quality assurance"
     PHARMACY = "Pharmacy"
     ADMIN = "Administrator"
+    INVESTIGATOR = "Investigator (trial reports, read only)"
 
     @property
     def title(self) -> str:

@@ -1,0 +1,1 @@
+"""Trial reports and the data export for the sponsor."""
