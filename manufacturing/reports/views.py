@@ -9,7 +9,7 @@ from manufacturing.core.forms import LabForm
 from manufacturing.core.permissions import Role, role_required
 from manufacturing.core.web import acting_user, attempt
 from manufacturing.extensions import db
-from manufacturing.reports import operations
+from manufacturing.reports import figures, operations
 from manufacturing.reports.export import TABLES
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -19,7 +19,12 @@ READERS = (Role.QA, Role.INVESTIGATOR)
 @bp.get("/")
 @role_required(*READERS)
 def index():
-    return render_template("reports/index.html", tables=TABLES, form=LabForm())
+    session = db.session
+    tests, deviations = figures.quality(session)
+    return render_template("reports/index.html", tables=TABLES, form=LabForm(),
+                           enrolment=figures.enrolment(session), lots=figures.manufacturing(session),
+                           reference=figures.reference(), doses=figures.doses(session), tests=tests,
+                           deviations=sorted(deviations.items()))
 
 
 def _stamp() -> str:
