@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from manufacturing import models  # noqa: F401  (every table registered before first use)
 from manufacturing.api import problems
 from manufacturing.core import checkpoint_taking, clock, database, text  # noqa: F401  (engine, session and stored-text behaviour)
+from manufacturing.core.charts import data_uri
 from manufacturing.core.permissions import Role, has_role
 from manufacturing.core.signatures import manifestation
 from manufacturing.core.web import RowIdConverter
@@ -184,6 +185,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["in_sentence"] = text.in_sentence
     app.jinja_env.filters["manifestation"] = manifestation
     app.jinja_env.filters["quantity"] = format_quantity
+    app.jinja_env.filters["svg_src"] = data_uri
     app.jinja_env.filters["limit"] = format_limit
     app.jinja_env.globals.update(Role=Role, has_role=has_role, site_name=app.config["SITE_NAME"], dose_tone=dose_tone,
                                  lot_is_open=lot_guards.is_open, qc_result_verified=quality_states.is_verified,

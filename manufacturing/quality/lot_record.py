@@ -134,7 +134,7 @@ def _step_view(step: ProcessStep, derived: Derived, spec: ProductSpec, deviation
     )
 
 
-def _growth(steps: list[ProcessStep], derived) -> list[tuple[int, float]]:
+def growth_points(steps: list[ProcessStep], derived) -> list[tuple[int, float]]:
     """Viable NK over culture days, scaled back through splits (seeded x cumulative fold)."""
     points, seeded = [], None
     for step in steps:
@@ -170,6 +170,6 @@ def build(lot: Lot) -> LotRecord:
     derived, book, on_step = derive(steps), SignatureBook([*steps, *deviations]), _by_step(deviations)
     views = [_step_view(step, derived[step.id], spec, on_step.get(step.id, []), book) for step in steps]
     doses = sorted((unit for step in steps for unit in step.dose_units), key=lambda unit: unit.division_code)
-    return LotRecord(lot, spec, views, doses, deviations, _growth(steps, derived), book)
+    return LotRecord(lot, spec, views, doses, deviations, growth_points(steps, derived), book)
 
 

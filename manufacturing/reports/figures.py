@@ -18,11 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from manufacturing.core import clock
+from manufacturing.core.charts import Series, dots_svg, growth_svg
 from manufacturing.dispensing.models import Administration, Issue
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.patients.models import Subject
 from manufacturing.processing.derived import derive
 from manufacturing.processing.models import DoseUnit, ProcessStep, StepKind
+from manufacturing.quality.lot_record import growth_points
 from manufacturing.quality.models import Deviation
 from manufacturing.quality.results import release_lines, results_of_lot
 from manufacturing.release.models import Decision, Disposition, DispositionState
@@ -123,6 +125,7 @@ class LotFigures:
     viability: Quantity | None = None
     nk_purity: Quantity | None = None
     harvest_day: int | None = None
+    growth: tuple[tuple[int, float], ...] = ()  # (culture day, viable NK cells), as the lot page draws them
 
 
 @dataclass(frozen=True)
@@ -187,8 +190,9 @@ def manufacturing(session: Session) -> list[LotFigures]:
     lots = []
     for lot in session.scalars(select(Lot).options(selectinload(Lot.subject)).order_by(Lot.opened_at, Lot.id)):
         outcome, reason = _outcome(lot, decisions.get(lot.id, []))
+        of_lot = steps.get(lot.id, [])
         lots.append(LotFigures(lot.lot_number, lot.subject.subject_code, lot.state, outcome, reason,
-                               **_harvest(steps.get(lot.id, []))))
+                               growth=tuple(growth_points(of_lot, derive(of_lot))), **_harvest(of_lot)))
     return lots
 
 
@@ -230,3 +234,23 @@ def quality(session: Session) -> tuple[list[TestFigures], Counter]:
     deviations = Counter((item.classification.title, steps[item.step_id].title if item.step_id else "QC or other")
                          for item in session.scalars(select(Deviation)))
     return list(tests.values()), deviations
+
+
+def charts(lots: list[LotFigures], reference: Reference) -> dict[str, bytes | None]:
+    """The report's charts: every lot's growth curve on one chart, and each harvest figure beside its reference."""
+    harvested = [lot for lot in lots if lot.fold_expansion is not None]
+    names = [lot.lot_number for lot in harvested]
+
+    def of(attribute: str, unit: str) -> list[float | None]:
+        return [None if getattr(lot, attribute) is None else getattr(lot, attribute).m_as(unit) for lot in harvested]
+
+    return {
+        "growth": growth_svg([Series(lot.lot_number, lot.growth) for lot in lots],
+                             (reference.culture_day, reference.fold_mean, reference.fold_sd)),
+        "fold": dots_svg(names, of("fold_expansion", ""), "fold", (reference.fold_mean, reference.fold_sd),
+                         "Fold expansion at harvest"),
+        "viability": dots_svg(names, of("viability", "percent"), "%", (reference.viability.m_as("percent"), None),
+                              "Viability at harvest"),
+        "nk_purity": dots_svg(names, of("nk_purity", "percent"), "%", (reference.nk_purity.m_as("percent"), None),
+                              "NK purity at harvest"),
+    }

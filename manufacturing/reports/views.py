@@ -21,9 +21,10 @@ READERS = (Role.QA, Role.INVESTIGATOR)
 def index():
     session = db.session
     tests, deviations = figures.quality(session)
+    lots, reference = figures.manufacturing(session), figures.reference()
     return render_template("reports/index.html", tables=TABLES, form=LabForm(),
-                           enrolment=figures.enrolment(session), lots=figures.manufacturing(session),
-                           reference=figures.reference(), doses=figures.doses(session), tests=tests,
+                           enrolment=figures.enrolment(session), lots=lots, reference=reference,
+                           charts=figures.charts(lots, reference), doses=figures.doses(session), tests=tests,
                            deviations=sorted(deviations.items()))
 
 

@@ -13,6 +13,7 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+from manufacturing.core import charts
 from tests.browser.conftest import log_in, screenshot
 from tests.factories import PASSWORD
 
@@ -110,6 +111,8 @@ def test_the_growth_curve_labels_are_legible_on_the_tablet(new_page, ward, viewp
     page.set_viewport_size(VIEWPORTS[viewport])
     log_in(page, username, PASSWORD)
     page.goto(f"/lots/{lot_id}")
-    heights = page.evaluate("() => [...document.querySelectorAll('svg.growth text')]"
-                            ".map(t => t.getBoundingClientRect().height)")
-    assert heights and min(heights) >= 12, heights  # about 7 px before: the chart shared a row at tablet size
+    shown = page.evaluate("() => document.querySelector('img.growth').getBoundingClientRect().width")
+    # The lot's chart (one line, no legend) writes its text at LABEL_PT in a figure WIDTH_IN inches (72 units an
+    # inch) wide, scaled to the width shown: about 7 px before, when the chart shared a row at tablet size.
+    smallest = charts.LABEL_PT * shown / (charts.WIDTH_IN * 72)
+    assert smallest >= 12, (shown, smallest)

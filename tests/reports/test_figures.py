@@ -91,3 +91,17 @@ def test_a_cancelled_lot_is_reported_with_its_reason(bench):
     [reported] = figures.manufacturing(db.session)
     assert (reported.outcome, reported.reason, reported.fold_expansion) == (
         "cancelled", "Collection bag leaked in transport", None)
+
+
+def test_the_report_draws_its_charts_with_the_lot_page_s_library(client, login, given):
+    import base64
+    import re
+
+    login(given.bench.qa)
+    page = client.get("/reports/").get_data(as_text=True)
+    images = re.findall(r'<img class="chart" src="data:image/svg\+xml;base64,([^"]+)" alt="([^"]+)"', page)
+    assert [alt.split(":")[0].split(" of")[0] for _, alt in images] == [
+        "Growth curves", "Fold expansion at harvest", "Viability at harvest", "NK purity at harvest"]
+    growth = base64.b64decode(images[0][0]).decode()
+    assert growth.startswith("<?xml") and given.lot.lot_number in growth and "culture day" in growth
+    assert "reference 15.7 ± 4.7-fold" in growth
