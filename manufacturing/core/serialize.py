@@ -47,18 +47,33 @@ def _as_read(value: object) -> object:
     return value
 
 
+def _stored_flag(value: object) -> object:
+    """A flag as stored: true or false (SQLite's 1 or 0), else the stored value itself, named as no flag."""
+    if value is None or type(value) is bool:
+        return value
+    if type(value) is int and value in (0, 1):
+        return bool(value)
+    return f"not a flag: {value!r}"
+
+
 def column_reads(model: type, dialect, exclude: frozenset[str] = frozenset()) -> tuple[tuple[str, object, object], ...]:
     """(name, column to select, function) for each mapped column: the function turns the value read into the stored
     value `column_values` gives, for rows read without building the records. A column a type writes as text (a
-    quantity) is read as that text; one that holds only plain values (text, integers, flags) is taken as read."""
+    quantity) is read as that text; one that holds only plain values (text, integers) is taken as read. A choice
+    (an enum, kept by its name) is read as its text and a flag as stored, so that a value no record could hold
+    (a name of no choice, a flag of 2) differs from the trail instead of failing or passing for another."""
     reads = []
     for key, column, decorated in _columns(model, exclude):
         kind = column.type
-        if decorated and isinstance(kind.impl, String) and not isinstance(kind.impl, Enum):
+        if isinstance(kind, Enum):
+            reads.append((key, type_coerce(column, String()), _as_read))
+        elif isinstance(kind, Boolean):
+            reads.append((key, type_coerce(column, Integer()) if dialect.name == "sqlite" else column, _stored_flag))
+        elif decorated and isinstance(kind.impl, String):
             reads.append((key, type_coerce(column, kind.impl), plain))
         elif decorated:
             reads.append((key, column, lambda value, column=column: stored_value(column, value, dialect)))
-        elif isinstance(kind, Integer | String | Boolean) and not isinstance(kind, Enum):
+        elif isinstance(kind, Integer | String):
             reads.append((key, column, _as_read))
         else:
             reads.append((key, column, plain))

@@ -35,11 +35,13 @@ class StepInput:
     materials: dict[str, int | None] = field(default_factory=dict)
     equipment: dict[str, int | None] = field(default_factory=dict)
     observations: str = ""
+    unit_printed: bool = False  # typed on the step's form, which prints each field's unit: a bare number is in it
 
 
-def _read_quantity(step: str, spec: Field, text: str) -> Entry:
-    """Read a quantity in the unit its field prints; a percentage above 100 is implausible."""
-    quantity = read_typed(text, spec.unit, f"{step}.{spec.key}", unit_printed=True)
+def _read_quantity(step: str, spec: Field, text: str, unit_printed: bool) -> Entry:
+    """Read a quantity (a bare number in its field's unit where the form prints it); a percentage above 100 is
+    implausible."""
+    quantity = read_typed(text, spec.unit, f"{step}.{spec.key}", unit_printed=unit_printed)
     return Entry(spec.key, text, quantity=quantity)
 
 
@@ -51,7 +53,7 @@ def _read_datetime(spec: Field, text: str) -> Entry:
     return Entry(spec.key, text, text=moment.isoformat())
 
 
-def _read_one(step: str, spec: Field, text: str) -> Entry | None:
+def _read_one(step: str, spec: Field, text: str, unit_printed: bool) -> Entry | None:
     if spec.kind == "check":
         if text.lower() not in CHECKED:
             raise QuantityError("must be confirmed; if it does not hold, stop and open a deviation")
@@ -66,15 +68,15 @@ def _read_one(step: str, spec: Field, text: str) -> Entry | None:
         return Entry(spec.key, text, text=text)
     if spec.kind == "datetime":
         return _read_datetime(spec, text)
-    return _read_quantity(step, spec, text)
+    return _read_quantity(step, spec, text, unit_printed)
 
 
-def read_entries(definition: StepDefinition, raw: dict[str, str]) -> dict[str, Entry]:
+def read_entries(definition: StepDefinition, raw: dict[str, str], unit_printed: bool = False) -> dict[str, Entry]:
     """Read every field of a step; refuse with one message naming every bad field."""
     entries, problems = {}, []
     for spec in definition.fields:
         try:
-            entry = _read_one(definition.spec_step, spec, (raw.get(spec.key) or "").strip())
+            entry = _read_one(definition.spec_step, spec, (raw.get(spec.key) or "").strip(), unit_printed)
         except QuantityError as error:
             problems.append(f"{spec.label}: {error.message}")
             continue

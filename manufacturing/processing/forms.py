@@ -65,7 +65,7 @@ class StepFormBase(LabForm):
             values=values, performed_at=clock.local_from_naive(self.performed_at.data),
             materials={use.role: self[f"m_{i}"].data or None for i, use in enumerate(self.definition.materials)},
             equipment={use.role: self[f"e_{i}"].data or None for i, use in enumerate(self.definition.equipment)},
-            observations=self.observations.data or "",
+            observations=self.observations.data or "", unit_printed=True,
         )
 
 

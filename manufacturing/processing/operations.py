@@ -117,7 +117,7 @@ def _record(lot: Lot, kind: StepKind, given: StepInput, user, password: str, use
     history = lot_steps(lot)
     check_can_record(lot, step_definition, user, history)
     check_time(given.performed_at, kind, history)
-    entries = read_entries(step_definition, given.values)
+    entries = read_entries(step_definition, given.values, given.unit_printed)
     check_consistency(kind, entries, history, given.performed_at)
     step = ProcessStep(lot_id=lot.id, kind=kind, performed_at=given.performed_at, recorded_at=clock.now(),
                        performed_by_id=user.id, observations=given.observations.strip() or None,
@@ -180,7 +180,7 @@ def correct_step(step: ProcessStep, given: StepInput, reason: str, user, passwor
     history = lot_steps(step.lot)
     earlier = [other for other in history if other.id < step.id]
     check_time(given.performed_at, step.kind, earlier, [other for other in history if other.id > step.id])
-    entries = read_entries(step_definition, given.values)
+    entries = read_entries(step_definition, given.values, given.unit_printed)
     check_consistency(step.kind, entries, earlier, given.performed_at)
     changed = _set_values(step, entries) | set_uses(step, step_definition, given)
     changed |= _update_fields(step, given, earlier)

@@ -55,6 +55,19 @@ def test_a_personal_token_records_a_typed_culture_day(client, database, bench, c
     assert verify_chain(database.session).ok
 
 
+def test_a_bare_number_through_the_api_is_refused_as_no_page_printed_its_unit(client, database, bench, cultured,
+                                                                             personal_token):
+    """0.93 meant as 93 % would be stored as 0.93 %: the API, like every page that prints no unit, asks for it."""
+    lot, at = cultured
+    token_text = personal_token(bench.technician, SCOPES)
+    steps = _count(ProcessStep)
+    with clock.frozen(at + timedelta(minutes=10)):
+        response = client.post(f"/api/v1/lots/{lot.id}/steps/culture-day", json=_typed(bench, at, viability="0.93"),
+                               headers=bearer(token_text))
+    assert response.status_code == 422 and "add the unit" in response.json["detail"]
+    assert _count(ProcessStep) == steps
+
+
 def test_a_service_token_cannot_sign_a_step(client, database, bench, cultured, admin):
     from manufacturing.api import tokens
 

@@ -420,6 +420,24 @@ def test_a_quantity_written_again_in_another_spelling_of_the_same_value(filled_d
     assert f"step_value {step_value['id']}" in str(report) and "quantity" in str(report)
 
 
+@pytest.mark.parametrize("stored", ["BOGUS", "released"])
+def test_a_choice_set_to_a_name_no_choice_has(filled_db, stored):
+    """A lot's state set to no state, or to a state's words instead of its name: reported, not a crash."""
+    lot = records("lots")[0]
+    run("UPDATE lots SET state = :stored WHERE id = :id", stored=stored, id=lot["id"])
+    report = findings(EDITED)
+    assert f"lot {lot['id']}" in str(report) and "state" in str(report)
+
+
+def test_a_flag_set_to_a_value_no_flag_has(filled_db):
+    """SQLite keeps any value in a flag's column: 2 reads back as true, yet the trail recorded 1."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's booleans hold true or false only")
+    run("UPDATE users SET active = 2 WHERE username = 'qa.one'")
+    report = findings(EDITED)
+    assert "active is 'not a flag: 2' in the database" in str(report)
+
+
 def test_a_time_of_a_record_moved(filled_db):
     step = records("process_steps")[0]
     change("process_steps", step["id"], performed_at=step["performed_at"] - timedelta(hours=1))

@@ -37,6 +37,9 @@ def test_a_value_is_judged_as_typed_by_the_rules_of_saving(client, login, bench)
     assert red.tone == "red" and "below the action limit 70 %" in red.message
     assert judge(lot, StepKind.CULTURE_DAY, "viability", "80").tone == "green"  # the form prints "Unit: %"
     assert judge(lot, StepKind.CULTURE_DAY, "viability", "0.96").tone == "red"  # 0.96 %, not 96 %: seen at once
+    # A count without its power of ten (1.8 for 1.8 x 10^6 cells/mL) is no count: never 1.8 cells/mL.
+    assert "outside the plausible range" in judge(lot, StepKind.CULTURE_DAY, "concentration", "1.8").message
+    assert judge(lot, StepKind.CULTURE_DAY, "concentration", "1.8e6").tone == "green"
     assert judge(lot, StepKind.CULTURE_DAY, "volume", "200 mL").message == "Read: 200 mL"  # no limit on it
     assert judge(lot, StepKind.CULTURE_DAY, "no_such_field", "1").tone == ""
     login(bench.technician)

@@ -1,6 +1,7 @@
 """Rules of the bench, tested on the operations: sequence, segregation of duties, refusals, corrections."""
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,8 @@ from manufacturing.lots import operations as lot_operations
 from manufacturing.lots.din import DinError
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.processing import operations
-from manufacturing.processing.entries import EntryError
+from manufacturing.processing.entries import EntryError, read_entries
+from manufacturing.processing.kinds import definition
 from manufacturing.processing.models import ProcessStep, StepKind, StepStatus
 from manufacturing.quality import operations as quality
 from manufacturing.quality.lot_record import build
@@ -254,7 +256,13 @@ def test_wrong_password_at_signing_saves_nothing(database, bench):
 def test_a_bare_number_on_the_step_form_is_read_in_the_unit_printed_under_its_field(database, bench):
     lot = bench.lot_through(StepKind.CULTURE_DAY0)
     day5 = bench.at(SCHEDULE[StepKind.CULTURE_DAY0] + 24 * 5)
-    step = bench.record(lot, StepKind.CULTURE_DAY, day5, viability="80", concentration="1,5e6")
+    given = replace(bench.step_input(StepKind.CULTURE_DAY, day5, viability="80", concentration="1,5e6 "),
+                    unit_printed=True)  # as the step form gives it
+    step = bench._as(bench.technician, day5, operations.record_step, lot, StepKind.CULTURE_DAY, given,
+                     bench.technician, PASSWORD, bench.technician.username)
     assert step.value("viability").quantity == parse_quantity("80 %")
     assert step.value("viability").entered == "80"  # kept as typed
     assert step.value("concentration").quantity == parse_quantity("1.5 x 10^6 cells/mL")
+    refused = bench.step_input(StepKind.CULTURE_DAY, day5, viability="80")  # not from the form: no unit printed
+    with pytest.raises(EntryError, match="Viability: 80: add the unit"):
+        read_entries(definition(StepKind.CULTURE_DAY), refused.values, refused.unit_printed)
