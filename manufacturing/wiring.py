@@ -48,6 +48,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = None
     app.before_request(_require_login)
+    app.before_request(_allow_large_uploads)  # before the CSRF check, which reads the form
     app.after_request(_security_headers)
     csrf.init_app(app)
     app.url_map.converters["id"] = RowIdConverter
@@ -120,6 +121,16 @@ def _register_blueprints(app: Flask) -> None:
     login_manager.user_loader(resume)
     for module_name in FEATURE_VIEWS:
         app.register_blueprint(importlib.import_module(module_name).bp)
+
+
+LARGE_UPLOADS = {"instruments.raw_flow_data": "INSTRUMENT_FCS_MAX_BYTES"}  # endpoint: the setting of its largest file
+
+
+def _allow_large_uploads():
+    """A page that takes a large file (an FCS file of several MB) reads up to its own limit, not the site's."""
+    setting = LARGE_UPLOADS.get(request.endpoint or "")
+    if setting:
+        request.max_content_length = current_app.config[setting] + 64 * 1024  # and the form's other fields
 
 
 def _require_login():

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from io import BytesIO
 
+from manufacturing.core.text import text_problem
 from manufacturing.instruments.results import UnreadableExport
 
 _SAMPLE_KEYWORDS = ("fil", "tube name", "smno")  # flowio gives keywords in lower case, without "$"
+IDENTITY_KEYWORDS = ("fil", "tube name", "smno", "src")  # every keyword that may name whose sample it is
+_READ_KEYWORDS = (*IDENTITY_KEYWORDS, "date", "btim", "cyt", "cytsn")
 _VERSIONS = ("3.0", "3.1")
 
 
@@ -25,8 +28,8 @@ class FcsKeywords:
 
     @property
     def acquired(self) -> datetime | None:
-        """Date and time of acquisition, naive: the cytometer's local clock."""
-        if self.acquired_on is None:
+        """Date and time of acquisition, naive: the cytometer's local clock (None before 1900: no real date)."""
+        if self.acquired_on is None or self.acquired_on.year < 1900:
             return None
         return datetime.combine(self.acquired_on, self.acquired_at or time())
 
@@ -69,6 +72,9 @@ def read_fcs(content: bytes) -> FcsKeywords:
         raise UnreadableExport("This FCS file is damaged or incomplete: export it again.") from None
     if version not in _VERSIONS:
         raise UnreadableExport(f"This is an FCS {version} file; the site reads FCS 3.0 and 3.1.")
+    for name in _READ_KEYWORDS:
+        if problem := text_problem(str(keywords.get(name, ""))):
+            raise UnreadableExport(f"The file's keyword ${name.upper()} {problem}: export the file again.")
     sample = next((value for name in _SAMPLE_KEYWORDS if (value := _text(keywords, name))), None)
     return FcsKeywords(sample, _date(_text(keywords, "date")), _time(_text(keywords, "btim")),
                        _text(keywords, "cyt"), _text(keywords, "cytsn"), event_count, version, keywords)

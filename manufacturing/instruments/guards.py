@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from manufacturing.core import clock
 from manufacturing.core.errors import DomainError, OutOfSequence
+from manufacturing.core.text import text_problem
 from manufacturing.lots.models import Lot
 from manufacturing.materials.models import Equipment, EquipmentKind
 from manufacturing.materials.operations import check_equipment_usable, find_equipment_by_serial
@@ -43,6 +44,25 @@ def names_lot(sample_id: str, lot: Lot, labels: tuple[str, ...]) -> bool:
     return False
 
 
+def names_another_lot(text: str, lot: Lot, labels: tuple[str, ...]) -> bool:
+    """The text holds a label of the shape of this lot's (a DIN, a lot number) that is not this lot's."""
+    squeezed = "".join((text or "").upper().split())
+    own = ["".join(template.format(din=lot.din, lot_number=lot.lot_number).upper().split()) for template in labels]
+    for label in own:
+        if not label:
+            continue
+        for found in _shape(label).finditer(squeezed):
+            if found.group() not in own:
+                return True
+    return False
+
+
+def check_names_no_other_lot(text: str, lot: Lot, labels: tuple[str, ...], where: str) -> None:
+    if names_another_lot(text, lot, labels):
+        raise DomainError(f"The file's {where} {text!r} names another lot than {lot.lot_number} (DIN {lot.din}): "
+                          "it may be another patient's sample. Nothing was kept.")
+
+
 def check_names_lot(sample_id: str, lot: Lot, labels: tuple[str, ...]) -> None:
     if not names_lot(sample_id, lot, labels):
         raise DomainError(f"The file's sample ID {sample_id!r} does not name lot {lot.lot_number} "
@@ -74,6 +94,8 @@ def instrument_used(serial_number: str | None, instrument: str, kind: EquipmentK
     A file that names its serial number names its instrument; for one that does not (the Vi-CELL BLU's export,
     say), the technician chooses the registered instrument, and None is returned until one is chosen.
     """
+    if serial_number and (problem := text_problem(serial_number)):
+        raise DomainError(f"The file's serial number of the {instrument} {problem}: export the file again.")
     if serial_number:
         equipment = find_equipment_by_serial(serial_number)
         if equipment is None:

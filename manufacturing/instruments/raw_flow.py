@@ -14,9 +14,15 @@ from flask import current_app
 from manufacturing.core import clock
 from manufacturing.core.errors import DomainError, OutOfSequence
 from manufacturing.core.transitions import lock
-from manufacturing.instruments.fcs import FcsKeywords, read_fcs
+from manufacturing.instruments.fcs import IDENTITY_KEYWORDS, FcsKeywords, read_fcs
 from manufacturing.instruments.files import FCS_READER
-from manufacturing.instruments.guards import check_analysis_time, check_names_lot, instrument_used, require_instrument
+from manufacturing.instruments.guards import (
+    check_analysis_time,
+    check_names_lot,
+    check_names_no_other_lot,
+    instrument_used,
+    require_instrument,
+)
 from manufacturing.instruments.models import InstrumentFile
 from manufacturing.instruments.operations import Upload, check_not_imported, keep_file
 from manufacturing.instruments.rules import import_rules
@@ -45,7 +51,10 @@ def prepare_fcs(lot: Lot, upload: Upload, chosen: Equipment | None = None) -> Pr
     if len(upload.content) > most:
         raise DomainError(f"The file is larger than {most // (1024 * 1024)} MB: export this sample's tube alone.")
     keywords = read_fcs(upload.content)
-    check_names_lot(keywords.sample_name or "", lot, import_rules().sample_labels)
+    labels = import_rules().sample_labels
+    check_names_lot(keywords.sample_name or "", lot, labels)
+    for name in IDENTITY_KEYWORDS:  # the others must not name another lot (TUBE NAME may say "NK panel")
+        check_names_no_other_lot(keywords.keywords.get(name, ""), lot, labels, f"${name.upper()}")
     acquired = keywords.acquired
     acquired_at = clock.local_from_naive(acquired) if acquired is not None else None
     check_analysis_time(acquired_at, lot.opened_at, "the lot was opened")

@@ -1,6 +1,6 @@
 """Import pages: upload an export, see what it gives beside each field with its limits, then sign; files served."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
 from manufacturing.core import clock
 from manufacturing.core.errors import DomainError
@@ -164,7 +164,6 @@ def _sign_results(lot):
 @role_required(Role.TECHNICIAN, Role.QA)
 def raw_flow_data(lot_id: int):
     """The lot's FCS files with their keywords, and a file attached to a QC sample as its raw record."""
-    request.max_content_length = current_app.config["INSTRUMENT_FCS_MAX_BYTES"] + 64 * 1024
     lot = lot_or_404(lot_id)
     form = previews.fcs_form(lot)
     if request.method == "POST" and form.validate_on_submit():

@@ -1,8 +1,9 @@
 """The trial's data as CSV, one file per table, and the whole trial as a zip with a manifest and SHA-256 sums.
 
 For a sponsor's data manager: subjects by their study ID only (no initials, no date of birth: age at enrolment),
-no staff names; times in UTC (ISO 8601), quantities as plain numbers with their unit in a column of their own
-or named by the manifest.
+no donation number (the DIN leads back to the donor), no staff names; times in UTC (ISO 8601), quantities as
+plain numbers with their unit in a column of their own or named by the manifest. A text that a spreadsheet
+would run as a formula (beginning with = + - @, a tab or a carriage return) is written after an apostrophe.
 """
 
 import csv
@@ -77,7 +78,7 @@ def _subjects(session: Session):
 def _lots(session: Session):
     query = select(Lot).options(selectinload(Lot.subject)).order_by(Lot.opened_at, Lot.id)
     for lot in session.scalars(query):
-        yield (lot.lot_number, lot.subject.subject_code, lot.din, lot.state.name, _time(lot.opened_at),
+        yield (lot.lot_number, lot.subject.subject_code, lot.state.name, _time(lot.opened_at),
                f"{lot.spec_id} {lot.spec_version}", lot.hold_reason or "", lot.cancel_reason or "")
 
 
@@ -180,12 +181,12 @@ def _c(name: str, description: str, unit: str | None = None) -> Column:
 LOT, UNIT, WHEN = _c("lot_number", "the lot"), _c("dose_unit", "division code of the dose unit"), "UTC, ISO 8601"
 TABLES = (
     Table("subjects", "Patients enrolled, by study subject ID", (
-        _c("subject_id", "study subject ID (pseudonym)"), _c("sex", "M or F"),
+        _c("subject_id", "study subject ID (pseudonym)"), _c("sex", "MALE or FEMALE"),
         _c("age_at_enrolment", "whole years", "year"), _c("site", "clinical site"),
         _c("enrolled_on", "date of enrolment, site's local date")), _subjects),
     Table("lots", "Manufacturing lots, one per collection", (
-        LOT, _c("subject_id", "study subject ID"), _c("din", "ISBT 128 donation identification number"),
-        _c("state", "lot state now"), _c("opened_at", WHEN), _c("specification", "release specification pinned"),
+        LOT, _c("subject_id", "study subject ID"), _c("state", "lot state now"), _c("opened_at", WHEN),
+        _c("specification", "release specification pinned"),
         _c("hold_reason", "why the lot is held"), _c("cancel_reason", "why the lot was cancelled")), _lots),
     Table("step_values", "Every value entered at each step, as typed and as read", (
         LOT, _c("step", "kind of step"), _c("culture_day", "day of culture"), _c("performed_at", WHEN),
@@ -238,29 +239,45 @@ class Written:
         return hashlib.sha256(self.content).hexdigest()
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_NOTE = ("A text cell beginning with = + - @, a tab or a carriage return is written after an apostrophe ('), "
+                "so that a spreadsheet shows it instead of running it; numbers are written as they are.")
+
+
+def _cell(value: object) -> object:
+    """A value as written: a text a spreadsheet would run as a formula after an apostrophe (numbers as they are)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
 def write_table(session: Session, table: Table) -> Written:
     """The table as CSV (UTF-8, a header row, every value quoted as the csv module needs)."""
     text, count = io.StringIO(newline=""), 0
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow([column.name for column in table.columns])
     for row in table.rows(session):
-        writer.writerow(row)
+        writer.writerow([_cell(value) for value in row])
         count += 1
     return Written(table, text.getvalue().encode("utf-8"), count)
 
 
-def manifest(written: list[Written], generated_at: datetime, generated_by: str) -> dict:
-    return {"generated_at": _time(generated_at), "generated_by": generated_by, "files": [
+def manifest(written: list[Written], generated_at: datetime) -> dict:
+    return {"generated_at": _time(generated_at), "text_cells": FORMULA_NOTE, "files": [
         {"file": item.table.filename, "description": item.table.description, "rows": item.rows,
          "sha256": item.sha256, "columns": [{"name": column.name, "description": column.description,
                                              "unit": column.unit} for column in item.table.columns]}
         for item in written]}
 
 
-def trial_zip(session: Session, generated_by: str) -> tuple[bytes, dict]:
-    """Every table, its manifest (columns, units, row counts, SHA-256) and a SHA256SUMS file, in one zip."""
+def trial_zip(session: Session) -> tuple[bytes, dict]:
+    """Every table, its manifest (columns, units, row counts, SHA-256) and a SHA256SUMS file, in one zip (who took
+    it is in the audit trail, not in the file)."""
     written = [write_table(session, table) for table in TABLES]
-    described = manifest(written, clock.now(), generated_by)
+    described = manifest(written, clock.now())
     listing = json.dumps(described, indent=2, ensure_ascii=False).encode("utf-8")
     sums = "".join(f"{item.sha256}  {item.table.filename}\n" for item in written)
     sums += f"{hashlib.sha256(listing).hexdigest()}  manifest.json\n"

@@ -23,9 +23,9 @@ def export_table(session: Session, name: str) -> Written:
     return written
 
 
-def export_trial(session: Session, username: str) -> tuple[bytes, dict]:
+def export_trial(session: Session) -> tuple[bytes, dict]:
     """The whole trial as a zip; recorded in the audit trail with the SHA-256 of the zip and of every file in it."""
-    content, described = trial_zip(session, username)
+    content, described = trial_zip(session)
     files = {item["file"]: {"rows": item["rows"], "sha256": item["sha256"]} for item in described["files"]}
     record_event(session, "export.trial", "export", "trial",
                  {"sha256": {"new": sha256(content).hexdigest()}, "files": {"new": files}}, scope=SCOPE)

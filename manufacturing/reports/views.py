@@ -7,7 +7,7 @@ from flask import Blueprint, abort, render_template, send_file
 from manufacturing.core import clock
 from manufacturing.core.forms import LabForm
 from manufacturing.core.permissions import Role, role_required
-from manufacturing.core.web import acting_user, attempt
+from manufacturing.core.web import attempt
 from manufacturing.extensions import db
 from manufacturing.reports import figures, operations
 from manufacturing.reports.export import TABLES
@@ -49,7 +49,7 @@ def export_table(name: str):
 def export_trial():
     if not LabForm().validate_on_submit():
         abort(400)
-    exported = attempt(operations.export_trial, db.session, acting_user().username)
+    exported = attempt(operations.export_trial, db.session)
     if not exported:
         return index(), 422
     content, _ = exported

@@ -1,6 +1,7 @@
 """FCS files attached to a lot's QC sample as raw flow data: checked as exports are, kept sealed, keywords shown."""
 
 import io
+import re
 from datetime import timedelta
 
 import flowio
@@ -143,3 +144,42 @@ def test_a_file_moved_to_another_dose_unit_behind_the_application_is_found(clien
         connection.execute(InstrumentFile.__table__.update().values(dose_unit_id=None))
     db.session.expire_all()
     assert REPLACED in verify_chain(db.session).kinds
+
+
+def _fcs_with(keywords: dict[str, str]) -> bytes:
+    written = io.BytesIO()
+    flowio.create_fcs(written, [float(n) for n in range(8)], ["FSC-A", "SSC-A"], metadata_dict=keywords)
+    return written.getvalue()
+
+
+@pytest.mark.parametrize(("changed", "message"), [
+    ({"$DATE": "01-JAN-0001", "$BTIM": "00:00:00"}, "does not say when the sample was analysed"),
+    ({"$CYTSN": "FD\x0077"}, "contains"),
+    ({"TUBE NAME": "NK-1999-0042 NK panel"}, "names another lot"),
+    ({"$SMNO": "G123426999999"}, "names another lot"),
+])
+def test_a_file_that_contradicts_itself_or_cannot_be_read_is_refused(client, login, unit, changed, message):
+    bench, lot, dose, at = unit
+    local = clock.to_local(at)
+    keywords = {"$FIL": f"{lot.lot_number}.fcs", "TUBE NAME": "NK panel", "$DATE": local.strftime("%d-%b-%Y").upper(),
+                "$BTIM": local.strftime("%H:%M:%S"), "$CYT": "FACSCanto II", "$CYTSN": CYTOMETER_SERIAL} | changed
+    login(bench.technician)
+    with clock.frozen(at + timedelta(minutes=30)):
+        answer = _attach(client, lot, _fcs_with(keywords), dose)
+    assert answer.status_code == 422 and message in answer.get_data(as_text=True)
+    assert _kept() == 0
+
+
+def test_a_file_of_several_megabytes_is_taken_with_the_form_s_csrf_token(client, login, unit, app, monkeypatch):
+    """The CSRF check reads the form before the page: the FCS page's own limit applies before it."""
+    bench, lot, dose, at = unit
+    login(bench.technician)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      client.get(f"/lots/{lot.id}/qc/fcs").get_data(as_text=True))[1]
+    content = fcs(f"{lot.lot_number}.fcs", at, events=400_000)
+    assert len(content) > 3 * 1024 * 1024
+    with clock.frozen(at + timedelta(minutes=30)):
+        answer = _attach(client, lot, content, dose, csrf_token=token)
+    assert answer.status_code == 302 and _kept() == 1

@@ -133,3 +133,29 @@ def test_an_investigator_s_home_leads_to_the_reports(client, login, database):
     login(make_user("inv.two", roles=("INVESTIGATOR",)))
     page = client.get("/").get_data(as_text=True)
     assert "Trial reports and data export" in page and 'href="/reports/"' in page
+
+
+def test_a_text_a_spreadsheet_would_run_is_written_after_an_apostrophe(client, login, given):
+    from manufacturing.core.audit import set_actor
+    from manufacturing.quality import operations as quality
+    from manufacturing.quality.models import DeviationClass
+
+    set_actor(db.session, given.bench.technician.id, given.bench.technician.username)
+    quality.open_deviation(given.lot, given.bench.technician, DeviationClass.MINOR, '=HYPERLINK("http://x.example")',
+                           "-5 min late, @ the hood", "+noted")
+    db.session.commit()
+    login(given.bench.qa)
+    [row] = _rows(client.post("/reports/export/deviations.csv").data)
+    assert row["title"] == "'=HYPERLINK(\"http://x.example\")"
+    temperatures = [row["value"] for row in _rows(client.post("/reports/export/step_values.csv").data)
+                    if row["value"].startswith("-")]
+    assert all(float(value) < 0 for value in temperatures)  # a negative number stays a number
+
+
+def test_the_manifest_names_nobody(client, login, given):
+    login(given.bench.qa)
+    archive = _download_zip(client)
+    text = b"".join(archive.read(name) for name in archive.namelist()).decode()
+    for user in (given.bench.qa, given.bench.technician, given.bench.verifier, given.bench.pharmacist):
+        assert user.username not in text and user.full_name not in text
+    assert given.lot.din not in text
