@@ -4,7 +4,6 @@ from datetime import date, timedelta
 
 from sqlalchemy import Select, select
 
-from manufacturing.accounts.models import User
 from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
 from manufacturing.core.paging import Page, keyset_page, page_size
@@ -37,9 +36,10 @@ def trail_query(entity=None, entity_id=None, scope=None, user=None, action=None,
 
 
 def _by_person(username: str):
-    """Acts of an account, in its own name or through its API tokens (the trail keeps the account's id on both);
-    a name that is no account (the system) is matched as written."""
-    user_id = db.session.scalar(select(User.id).where(User.username == username))
+    """Acts of an account, in its own name or through its API tokens (the trail keeps the account's id on both, and
+    its id is read from a row in its own name: a login, at least); a name of no account is matched as written."""
+    user_id = db.session.scalar(select(AuditEvent.user_id).where(AuditEvent.username == username,
+                                                                 AuditEvent.user_id.is_not(None)).limit(1))
     return AuditEvent.user_id == user_id if user_id is not None else AuditEvent.username == username
 
 
