@@ -22,7 +22,8 @@ def test_lot_page_shows_identity_values_with_units_and_growth_curve(client, logi
     assert complete_lot.lot_number in page and "G1234 26 000123" in page and "LAL2013-RM-001" in page
     assert "185 mL" in page and "1.48 × 10¹⁰ cells" in page  # TNC = 80e6/mL x 185 mL
     assert "T-cell log depletion" in page and "Cumulative fold expansion" in page
-    assert "<svg class=\"growth\"" in page
+    assert '<img class="chart growth" src="data:image/svg+xml;base64,' in page
+    assert "Growth curve, viable NK cells by culture day (log scale): day 0 " in page
     assert "Verified" in page
 
 
