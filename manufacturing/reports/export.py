@@ -13,7 +13,7 @@ import json
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from manufacturing.core import clock
 from manufacturing.dispensing.models import Administration, Issue
 from manufacturing.lots.models import Lot
+from manufacturing.patients.guards import age_on
 from manufacturing.patients.models import Subject
 from manufacturing.processing.derived import LABELS, derive
 from manufacturing.processing.kinds import definition
@@ -64,14 +65,10 @@ def _unit(quantity: Quantity | None) -> str:
     return unit_label(quantity.units, plain=True) if quantity is not None else ""
 
 
-def _age(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
 def _subjects(session: Session):
     for subject in session.scalars(select(Subject).order_by(Subject.subject_code)):
         enrolled = clock.to_local(subject.created_at).date()
-        yield subject.subject_code, subject.sex.name, _age(subject.date_of_birth, enrolled), subject.site, \
+        yield subject.subject_code, subject.sex.name, age_on(subject.date_of_birth, enrolled), subject.site, \
             enrolled.isoformat()
 
 

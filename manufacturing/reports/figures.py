@@ -27,12 +27,11 @@ from manufacturing.processing.models import DoseUnit, ProcessStep, StepKind
 from manufacturing.quality.lot_record import growth_points
 from manufacturing.quality.models import Deviation
 from manufacturing.quality.results import release_lines, results_of_lot
-from manufacturing.release.models import Decision, Disposition, DispositionState
+from manufacturing.release.models import Disposition, DispositionState
 from manufacturing.specifications.registry import study_spec
 from manufacturing.units import Quantity, parse_quantity
 
 REFERENCE_FILE = "reports/reference.toml"
-RELEASED = (Decision.RELEASED_INTERIM, Decision.RELEASED_FINAL)
 
 
 @dataclass(frozen=True)
@@ -170,9 +169,9 @@ def _outcome(lot: Lot, decisions: list[Disposition]) -> tuple[str, str]:
     standing = [item for item in decisions if item.state == DispositionState.STANDING]
     if lot.state == LotState.CANCELLED:
         return "cancelled", lot.cancel_reason or ""
-    if any(item.decision in RELEASED for item in standing):
+    if any(item.is_release for item in standing):
         return "released", ""
-    if standing and all(item.decision == Decision.REJECTED for item in standing):
+    if standing:  # every standing decision of the lot rejects its unit
         return "rejected", "; ".join(item.justification or "" for item in standing)
     return "in progress", lot.hold_reason or ""
 
