@@ -13,7 +13,7 @@ from manufacturing.instruments.models import InstrumentFile, InstrumentValue
 from manufacturing.lots import states as lot_states  # noqa: F401
 from manufacturing.lots.models import Lot
 from manufacturing.materials.models import Equipment, MaterialLot
-from manufacturing.patients.models import BodyWeight, InfusionOrder, Subject
+from manufacturing.patients.models import BodyWeight, InfusionOrder, StudyStop, Subject
 from manufacturing.processing import states as processing_states  # noqa: F401
 from manufacturing.processing.models import DoseUnit, ProcessStep, StepEquipment, StepMaterial, StepValue
 from manufacturing.quality import states as quality_states  # noqa: F401
@@ -21,6 +21,7 @@ from manufacturing.quality.models import Deviation, QcResult
 from manufacturing.records.models import DocumentJob, StoredDocument
 from manufacturing.release import states as release_states  # noqa: F401
 from manufacturing.release.models import Disposition, LabelPrint, LabelVoid, ReleaseAlert
+from manufacturing.reports.models import TrialReport
 from manufacturing.specifications.models import SpecVersion
 
 __all__ = [
@@ -57,7 +58,9 @@ __all__ = [
     "StepMaterial",
     "StepValue",
     "StoredDocument",
+    "StudyStop",
     "Subject",
+    "TrialReport",
     "User",
     "UserRole",
 ]

@@ -13,6 +13,7 @@ APPEND_ONLY_TABLES = (
     "label_voids",
     "instrument_files",
     "instrument_values",
+    "trial_reports",
 )
 
 

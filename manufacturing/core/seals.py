@@ -118,6 +118,20 @@ def document_sealed(document) -> bool:
                                                            document.mac)
 
 
+def _sealed_report(report) -> list:
+    return ["trial report", report.revision, report.sha256, report.source_hash, report.size, report.filename,
+            clock.as_utc(report.created_at).isoformat(), report.created_by_id]
+
+
+def report_mac(report) -> str:
+    """Seal what a stored trial report is (revision, SHA-256, source data, who and when) with the current key."""
+    return keyring().mac(_sealed_report(report))
+
+
+def report_sealed(report) -> bool:
+    return report.key_id == UNKEYED or keyring().matches(_sealed_report(report), report.key_id, report.mac)
+
+
 def _sealed_file(record) -> list:
     return ["instrument file", record.lot_id, record.step_id, record.filename, record.reader, record.sha256,
             record.sample_row, record.size, record.sample_id, record.serial_number, record.equipment_id,

@@ -35,6 +35,7 @@ class Meaning(enum.Enum):
     BEDSIDE_SECOND_CHECKED = "Bedside check, second person"
     ADMINISTERED = "Administered"
     ACKNOWLEDGED = "Acknowledged"
+    OFF_STUDY = "Taken off study"
 
     @property
     def title(self) -> str:

@@ -19,8 +19,10 @@ from manufacturing.dispensing import fitness, guards, queries
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
 from manufacturing.lots import din as din_codes
+from manufacturing.patients import guards as patient_guards
 from manufacturing.patients import plan
 from manufacturing.patients.models import InfusionOrder, OrderStatus
+from manufacturing.patients.operations import refuse_off_study, stop_of
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit
 from manufacturing.processing.states import DOSE
@@ -101,6 +103,7 @@ def _check_escalation(dose: DoseUnit, order: InfusionOrder) -> list[Quantity]:
 
 def _check_issue(dose: DoseUnit, order: InfusionOrder, now: datetime) -> tuple[Quantity, Quantity]:
     """Check every rule of issue; return the dose per kg at the order's weight and its deviation."""
+    refuse_off_study(dose.lot.subject_id, "no dose unit is issued for them")
     _refuse_unfit(dose, now, "it cannot be issued")
     _refuse(DOSE.refusal(dose, "issued"))
     _refuse(guards.order_problem(order, dose.lot.subject_id, dose.infusion_number, dose.infusion_order_id))
@@ -206,6 +209,7 @@ def bedside_check(dose: DoseUnit, first: Checker, second: Checker, appearance_ok
     _require_pharmacist(first.user, "checks dose units at the bedside")
     _refuse(guards.checkers_problem(first.user, second.user))
     _locked(dose.lot, dose)
+    refuse_off_study(dose.lot.subject_id, "the dose unit is not given: STOP and return it to pharmacy")
     if not DOSE.allows(dose, "administered"):
         raise OutOfSequence(f"This dose unit is {dose.state.title.lower()}: only an issued unit is checked "
                             "at the bedside.")
@@ -234,6 +238,7 @@ def record_administration(dose: DoseUnit, user, password: str, username: str, st
     _require_pharmacist(user, "records administrations")
     _locked(dose.lot, dose)
     _refuse(DOSE.refusal(dose, "administered"))
+    _refuse(patient_guards.given_after_stop_problem(stop_of(dose.lot.subject_id), started_at))
     check = queries.latest_check(dose)
     held = held_at(dose) if dose.state == DoseState.ON_HOLD and check is not None else None
     if held is None:

@@ -14,7 +14,7 @@ from manufacturing.dispensing.queries import administered_dates
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.patients import guards, operations, plan
-from manufacturing.patients.forms import BodyWeightForm, CorrectSubjectForm, OrderForm, SubjectForm
+from manufacturing.patients.forms import BodyWeightForm, CorrectSubjectForm, OffStudyForm, OrderForm, SubjectForm
 from manufacturing.patients.models import InfusionOrder, Subject
 from manufacturing.processing.models import DoseUnit
 from manufacturing.specifications import registry
@@ -102,11 +102,13 @@ def _subject_page(subject: Subject, status: int = 200, **forms):
         "correct_form": CorrectSubjectForm.of(subject, formdata=None),
         "weight_form": BodyWeightForm(formdata=None, measured_on=clock.today()),
         "reason_form": ReasonForm(formdata=None),
+        "stop_form": OffStudyForm(formdata=None, stopped_on=clock.today()),
         **forms,
         "order_form": _order_form(subject, spec, rows, forms.get("order_form")),
         "may_correct": guards.may_register_subjects(current_user),
         "may_weigh": guards.may_record_weights(current_user),
-        "may_order": guards.may_order_infusions(current_user),
+        "may_order": guards.may_order_infusions(current_user) and subject.stop is None,
+        "may_stop": guards.may_take_off_study(current_user, subject),
     }
     return render_template(
         "patients/detail.html", subject=subject, age=guards.age_on(subject.date_of_birth, clock.today()),
@@ -150,6 +152,19 @@ def add_order(subject_id: int):
                                              success="Infusion order recorded."):
         return _back(subject)
     return _subject_page(subject, 422, order_form=form)
+
+
+@bp.post("/<id:subject_id>/off-study")
+@role_required(*guards.STOP_ROLES)
+def off_study(subject_id: int):
+    subject = _subject_or_404(subject_id)
+    form = OffStudyForm()
+    if form.validate_on_submit() and attempt(
+            operations.take_off_study, acting_user(), subject, form.stop_reason(), form.stopped_on.data,
+            form.detail.data, form.sign_password.data, form.sign_username.data,
+            success="The subject is off study: no further infusion will be ordered or issued."):
+        return _back(subject)
+    return _subject_page(subject, 422, stop_form=form)
 
 
 @bp.post("/<id:subject_id>/orders/<id:order_id>/cancel")

@@ -13,6 +13,7 @@ from manufacturing.lots.din import Din
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.lots.states import LOT
 from manufacturing.patients.models import Subject
+from manufacturing.patients.operations import refuse_off_study
 from manufacturing.specifications import registry
 
 
@@ -23,6 +24,7 @@ def _new_lot_number() -> str:
 
 def open_lot(subject: Subject, din: Din, user) -> Lot:
     """Open a lot for one collection bag, pinning the specifications in force today."""
+    refuse_off_study(subject.id, "no lot is opened for them")
     existing = db.session.scalar(select(Lot).where(Lot.din == din.din13))
     if existing is not None:
         raise DomainError(f"DIN {din.keyboard} is already lot {existing.lot_number}: every collection bag "

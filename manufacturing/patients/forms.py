@@ -4,14 +4,15 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange
 
-from manufacturing.core.forms import LabForm, Within
+from manufacturing.core.forms import LabForm, SignatureFields, Within
 from manufacturing.core.web import ROW_ID_MAX
 from manufacturing.patients.guards import SubjectDetails
-from manufacturing.patients.models import Sex
+from manufacturing.patients.models import Sex, StopReason
 from manufacturing.patients.operations import OrderEntry
 from manufacturing.units import format_limit, format_quantity
 
 SEX_CHOICES = [SelectChoice(sex.name, sex.title) for sex in Sex]
+STOP_CHOICES = [SelectChoice("", "Choose…"), *(SelectChoice(reason.name, reason.title) for reason in StopReason)]
 
 
 class SubjectForm(LabForm):
@@ -71,3 +72,12 @@ class OrderForm(LabForm):
     def entry(self) -> OrderEntry:
         return OrderEntry(self.infusion_number.data, self.dose_level.data, self.body_weight.data,
                           self.planned_date.data, self.prescriber.data, self.order_reference.data)
+
+
+class OffStudyForm(SignatureFields, LabForm):
+    reason = SelectField("Why the subject is off study", choices=STOP_CHOICES, validators=[DataRequired()])
+    stopped_on = DateField("Off study since", validators=[DataRequired("Enter a date."), Within("record")])
+    detail = TextAreaField("What happened", validators=[DataRequired(), Length(max=4000)])
+
+    def stop_reason(self) -> StopReason | None:
+        return StopReason.__members__.get(self.reason.data or "")

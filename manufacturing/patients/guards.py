@@ -14,6 +14,7 @@ from manufacturing.units import Quantity, format_limit, format_quantity
 SUBJECT_ROLES = (Role.PHARMACY, Role.QA)
 WEIGHT_ROLES = (Role.PHARMACY, Role.QA)
 ORDER_ROLES = (Role.PHARMACY,)
+STOP_ROLES = (Role.PHARMACY, Role.QA)
 
 SUBJECT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,38}[A-Z0-9]$")
 INITIALS = re.compile(r"^[A-Z]{2,3}$")
@@ -48,6 +49,37 @@ def may_record_weights(user) -> bool:
 
 def may_order_infusions(user) -> bool:
     return has_role(user, *ORDER_ROLES)
+
+
+def may_take_off_study(user, subject=None) -> bool:
+    """Pharmacy or QA record that a subject went off study, once."""
+    return has_role(user, *STOP_ROLES) and (subject is None or subject.stop is None)
+
+
+def off_study_problem(stop, consequence: str) -> str | None:
+    """Refuse any further act of treatment for a subject off study, saying since when and why."""
+    if stop is None:
+        return None
+    return (f"Subject {stop.subject.subject_code} is off study since {stop.stopped_on.isoformat()} "
+            f"({stop.reason.title.lower()}): {consequence}.")
+
+
+def given_after_stop_problem(stop, started_at) -> str | None:
+    """An infusion that started before the stop was recorded is recorded as given; none after."""
+    if stop is None or started_at < stop.recorded_at:
+        return None
+    return off_study_problem(stop, "no infusion started after the stop was recorded is recorded: return the "
+                                   "dose unit to pharmacy")
+
+
+def stop_date_problem(stopped_on: date, enrolled_on: date, today: date) -> str | None:
+    """A subject goes off study on a day between their enrolment and today."""
+    if stopped_on > today:
+        return f"The date off study {stopped_on.isoformat()} is in the future."
+    if stopped_on < enrolled_on:
+        return (f"The date off study {stopped_on.isoformat()} is before the subject's enrolment "
+                f"({enrolled_on.isoformat()}).")
+    return None
 
 
 def age_on(date_of_birth: date, day: date) -> int:

@@ -7,6 +7,7 @@ from sqlalchemy import Enum, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from manufacturing.core.audit import Audited
+from manufacturing.core.signatures import Signable
 from manufacturing.core.types import UTCDateTime
 from manufacturing.extensions import db
 from manufacturing.units import Quantity, QuantityType
@@ -26,6 +27,19 @@ class OrderStatus(enum.Enum):
     OPEN = "Open"
     FULFILLED = "Fulfilled"
     CANCELLED = "Cancelled"
+
+    @property
+    def title(self) -> str:
+        return self.value
+
+
+class StopReason(enum.Enum):
+    """Why a subject stopped before every planned infusion (the trial's reasons for going off study)."""
+
+    TOXICITY = "Toxicity"
+    MANUFACTURING_FAILURE = "Manufacturing failure"
+    WITHDRAWAL = "Withdrawal of consent"
+    OTHER = "Other"
 
     @property
     def title(self) -> str:
@@ -52,6 +66,8 @@ class Subject(Audited, db.Model):
     orders: Mapped[list["InfusionOrder"]] = relationship(
         back_populates="subject", order_by="InfusionOrder.infusion_number"
     )
+
+    stop: Mapped["StudyStop | None"] = relationship(back_populates="subject", uselist=False)
 
     def audit_scope(self) -> str | None:
         return f"subject:{self.id}"
@@ -112,6 +128,26 @@ class InfusionOrder(Audited, db.Model):
 
     subject: Mapped[Subject] = relationship(back_populates="orders")
     body_weight: Mapped[BodyWeight] = relationship()
+
+    def audit_scope(self) -> str | None:
+        return f"subject:{self.subject_id}"
+
+
+class StudyStop(Signable, db.Model):
+    """The subject is off study: no further infusion is ordered or issued. Signed; never reversed."""
+
+    __tablename__ = "study_stops"
+    __audit_entity__ = "study_stop"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), unique=True)
+    reason: Mapped[StopReason] = mapped_column(Enum(StopReason, native_enum=False, length=24))
+    stopped_on: Mapped[date]
+    detail: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    subject: Mapped[Subject] = relationship(back_populates="stop")
 
     def audit_scope(self) -> str | None:
         return f"subject:{self.subject_id}"

@@ -7,13 +7,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from manufacturing.core import clock
-from manufacturing.core.checks import require_reason
+from manufacturing.core.checks import require_reason, required_text
 from manufacturing.core.errors import DomainError, NotPermitted
 from manufacturing.core.plausible import read_typed
+from manufacturing.core.signatures import Meaning, sign
+from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
 from manufacturing.patients import guards, plan
 from manufacturing.patients.guards import SubjectDetails
-from manufacturing.patients.models import BodyWeight, InfusionOrder, OrderStatus, Subject
+from manufacturing.patients.models import BodyWeight, InfusionOrder, OrderStatus, StopReason, StudyStop, Subject
 from manufacturing.patients.signals import administered_dates, dose_units_made, subject_code_problem
 from manufacturing.specifications import registry
 from manufacturing.specifications.dose_limits import dose_maxima
@@ -44,6 +46,17 @@ def _flush(duplicate: str) -> None:
         db.session.flush()
     except IntegrityError as error:
         raise DomainError(duplicate) from error
+
+
+def stop_of(subject_id: int) -> StudyStop | None:
+    """The subject's stop as committed now (read afresh: a stop recorded meanwhile by another user counts)."""
+    return db.session.scalar(select(StudyStop).where(StudyStop.subject_id == subject_id)
+                             .execution_options(populate_existing=True))
+
+
+def refuse_off_study(subject_id: int, consequence: str) -> None:
+    """Refuse an act of treatment (an order, a lot, an issue) for a subject who is off study."""
+    _refuse(guards.off_study_problem(stop_of(subject_id), consequence))
 
 
 def find_subject(subject_code: str) -> Subject | None:
@@ -133,6 +146,8 @@ def record_order(user, subject: Subject, entry: OrderEntry) -> InfusionOrder:
     """Record the physician's order for the next infusion, pinning the study specification in force."""
     if not guards.may_order_infusions(user):
         raise NotPermitted("Only pharmacy records infusion orders.")
+    lock(subject)
+    refuse_off_study(subject.id, "no further infusion can be ordered")
     prescriber, reference = entry.prescriber.strip(), entry.order_reference.strip()
     if not prescriber or not reference:
         raise DomainError("Give the prescribing physician and the order reference.")
@@ -161,3 +176,32 @@ def cancel_order(user, order: InfusionOrder, reason: str) -> None:
     order.cancel_reason = require_reason(db.session, reason, "cancelling the order")
     order.status = OrderStatus.CANCELLED
     db.session.flush()
+
+
+def take_off_study(user, subject: Subject, reason: StopReason, stopped_on: date, detail: str, password: str,
+                   username: str) -> StudyStop:
+    """Record, signed, that a subject is off study and why; open orders with no dose unit made are cancelled.
+
+    From then on no infusion is ordered or issued and no lot is opened for the subject. A stop is never undone.
+    """
+    if not guards.may_take_off_study(user):
+        raise NotPermitted("Only pharmacy or QA record that a subject is off study.")
+    lock(subject)
+    for order in plan.active_orders(subject.orders).values():
+        lock(order)  # an issue against the order waits for the stop, or the stop for the issue
+    refuse_off_study(subject.id, "a subject goes off study once")
+    if not isinstance(reason, StopReason):
+        raise DomainError("Choose why the subject is off study: toxicity, manufacturing failure, withdrawal "
+                          "of consent, or other.")
+    _refuse(guards.stop_date_problem(stopped_on, clock.local_date(subject.created_at), clock.today()))
+    detail = required_text(detail, "What happened (in words)", 4000)
+    require_reason(db.session, detail, "taking the subject off study")
+    stop = StudyStop(subject=subject, reason=reason, stopped_on=stopped_on, detail=detail,
+                     recorded_at=clock.now(), recorded_by_id=user.id)
+    db.session.add(stop)
+    sign(stop, Meaning.OFF_STUDY, user, password, username=username)
+    for order in plan.active_orders(subject.orders).values():
+        if guards.is_open_order(order) and not dose_units_made(order):
+            order.status, order.cancel_reason = OrderStatus.CANCELLED, f"Subject off study: {reason.title.lower()}"
+    db.session.flush()
+    return stop
