@@ -21,7 +21,7 @@ from manufacturing.quality.models import Deviation, QcResult
 from manufacturing.records.models import DocumentJob, StoredDocument
 from manufacturing.release import states as release_states  # noqa: F401
 from manufacturing.release.models import Disposition, LabelPrint, LabelVoid, ReleaseAlert
-from manufacturing.reports.models import TrialReport
+from manufacturing.reports.models import StoredTrialReport
 from manufacturing.specifications.models import SpecVersion
 
 __all__ = [
@@ -58,9 +58,9 @@ __all__ = [
     "StepMaterial",
     "StepValue",
     "StoredDocument",
+    "StoredTrialReport",
     "StudyStop",
     "Subject",
-    "TrialReport",
     "User",
     "UserRole",
 ]

@@ -105,6 +105,7 @@ FEATURE_RECEIVERS = (
     "manufacturing.release.receivers",
     "manufacturing.release.checkpoint_receivers",
     "manufacturing.records.receivers",
+    "manufacturing.reports.receivers",
 )
 
 

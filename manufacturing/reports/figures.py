@@ -8,7 +8,7 @@ planned infusions and interval (the study specification pinned by each lot).
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
@@ -17,17 +17,20 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from manufacturing.calculations import CalculationError, cd3_cells_per_kg
 from manufacturing.core import clock
 from manufacturing.core.charts import Series, dots_svg, growth_svg
 from manufacturing.dispensing.models import Administration, Issue
 from manufacturing.lots.models import Lot, LotState
 from manufacturing.patients.models import Subject
+from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.derived import derive
 from manufacturing.processing.models import DoseUnit, ProcessStep, StepKind
 from manufacturing.quality.lot_record import growth_points
 from manufacturing.quality.models import Deviation
-from manufacturing.quality.results import release_lines, results_of_lot
-from manufacturing.release.models import Disposition, DispositionState
+from manufacturing.quality.results import release_lines, result_value, results_of_lot
+from manufacturing.release.models import Disposition, DispositionState, ReleaseAlert
+from manufacturing.specifications.model import Cd3PerKgCriterion
 from manufacturing.specifications.registry import study_spec
 from manufacturing.units import Quantity, parse_quantity
 
@@ -44,6 +47,9 @@ class Reference:
     fold_sd: float
     viability: Quantity
     nk_purity: Quantity
+    depletion_source: str
+    log_depletion: tuple[float, float]  # mean, SD (log)
+    depletion_recovery: tuple[float, float]  # mean, SD (%)
 
 
 def reference() -> Reference:
@@ -53,9 +59,15 @@ def reference() -> Reference:
 @cache
 def _reference(path: str) -> Reference:
     data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    depletion = data["cd3_depletion"]
+
+    def spread(item: dict) -> tuple[float, float]:
+        return float(item["mean"]), float(item["sd"])
+
     return Reference(data["source"], int(data["culture_day"]), float(data["fold_expansion"]["mean"]),
                      float(data["fold_expansion"]["sd"]), parse_quantity(data["harvest"]["viability"], "%"),
-                     parse_quantity(data["harvest"]["nk_purity"], "%"))
+                     parse_quantity(data["harvest"]["nk_purity"], "%"), depletion["source"],
+                     spread(depletion["log_depletion"]), spread(depletion["nk_recovery"]))
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,8 @@ class Patient:
     given_on: tuple[date, ...]
     intervals: tuple[int, ...]  # days between consecutive infusions
     min_interval: int
+    stopped: str = ""  # why the subject went off study, if they did
+    stopped_on: date | None = None
 
     @property
     def completed(self) -> bool:
@@ -76,7 +90,9 @@ class Patient:
 
     @property
     def status(self) -> str:
-        return "completed all planned infusions" if self.completed else "in progress"
+        if self.completed:
+            return "completed all planned infusions"
+        return f"off study: {self.stopped}" if self.stopped else "in progress"
 
     @property
     def short_intervals(self) -> tuple[int, ...]:
@@ -95,6 +111,11 @@ class Enrolment:
     @property
     def completed(self) -> int:
         return sum(patient.completed for patient in self.patients)
+
+    def stopped(self, reason: str = "") -> int:
+        """Patients off study before completing (for one reason, when given)."""
+        return sum(bool(p.stopped) and not p.completed and (not reason or p.stopped == reason)
+                   for p in self.patients)
 
     @property
     def first_enrolled(self) -> date | None:
@@ -124,6 +145,9 @@ class LotFigures:
     viability: Quantity | None = None
     nk_purity: Quantity | None = None
     harvest_day: int | None = None
+    log_depletion: Quantity | None = None  # T cells, at the CD3 depletion
+    depletion_recovery: Quantity | None = None  # NK cells through the CD3 depletion
+    selection_recovery: Quantity | None = None  # NK cells through the CD56 selection
     growth: tuple[tuple[int, float], ...] = ()  # (culture day, viable NK cells), as the lot page draws them
 
 
@@ -138,7 +162,7 @@ class DoseFigures:
     delivered: Quantity
     deviation: Quantity
     administered: bool
-
+    cd3_per_kg: Quantity | None = None  # CD3+ cells per kg in the dose delivered
 
 @dataclass
 class TestFigures:
@@ -157,11 +181,14 @@ def enrolment(session: Session) -> Enrolment:
     for subject_id, started_at in session.execute(query):
         given.setdefault(subject_id, []).append(clock.to_local(started_at).date())
     patients = []
-    for subject in session.scalars(select(Subject).order_by(Subject.created_at, Subject.id)):
+    for subject in session.scalars(select(Subject).options(selectinload(Subject.stop))
+                                   .order_by(Subject.created_at, Subject.id)):
         days = tuple(given.get(subject.id, ()))
         intervals = tuple((later - earlier).days for earlier, later in pairwise(days))
+        stop = subject.stop
         patients.append(Patient(subject.subject_code, clock.to_local(subject.created_at).date(), spec.max_infusions,
-                                len(days), days, intervals, int(spec.min_interval.m_as("day"))))
+                                len(days), days, intervals, int(spec.min_interval.m_as("day")),
+                                stop.reason.title.lower() if stop else "", stop.stopped_on if stop else None))
     return Enrolment(tuple(patients))
 
 
@@ -176,12 +203,17 @@ def _outcome(lot: Lot, decisions: list[Disposition]) -> tuple[str, str]:
     return "in progress", lot.hold_reason or ""
 
 
-def manufacturing(session: Session) -> list[LotFigures]:
-    """Every lot, oldest first, with its outcome and its harvest's figures."""
+def steps_by_lot(session: Session) -> dict[int, list[ProcessStep]]:
+    """Every lot's steps in the order performed, with their values, by lot id."""
     steps: dict[int, list[ProcessStep]] = {}
     for step in session.scalars(select(ProcessStep).options(selectinload(ProcessStep.values))
                                 .order_by(ProcessStep.performed_at, ProcessStep.id)):
         steps.setdefault(step.lot_id, []).append(step)
+    return steps
+
+
+def manufacturing(session: Session, steps: dict[int, list[ProcessStep]]) -> list[LotFigures]:
+    """Every lot, oldest first, with its outcome, its separations' and its harvest's figures."""
     decisions: dict[int, list[Disposition]] = {}
     for lot_id, item in session.execute(select(DoseUnit.lot_id, Disposition).join(
             Disposition, Disposition.dose_unit_id == DoseUnit.id)):
@@ -190,16 +222,31 @@ def manufacturing(session: Session) -> list[LotFigures]:
     for lot in session.scalars(select(Lot).options(selectinload(Lot.subject)).order_by(Lot.opened_at, Lot.id)):
         outcome, reason = _outcome(lot, decisions.get(lot.id, []))
         of_lot = steps.get(lot.id, [])
+        derived = derive(of_lot)
         lots.append(LotFigures(lot.lot_number, lot.subject.subject_code, lot.state, outcome, reason,
-                               growth=tuple(growth_points(of_lot, derive(of_lot))), **_harvest(of_lot)))
+                               growth=tuple(growth_points(of_lot, derived)), **_harvest(of_lot, derived),
+                               **_separations(of_lot, derived)))
     return lots
 
 
-def _harvest(steps: list[ProcessStep]) -> dict:
+def _separations(steps: list[ProcessStep], derived: dict) -> dict:
+    """The T-cell log depletion and the NK recovery of the lot's last CD3 depletion and CD56 selection."""
+    figures = {}
+    for kind, names in ((StepKind.CD3_DEPLETION, {"log_depletion": "log_depletion",
+                                                  "depletion_recovery": "nk_recovery"}),
+                        (StepKind.CD56_SELECTION, {"selection_recovery": "nk_recovery"})):
+        step = next((step for step in reversed(steps) if step.kind == kind), None)
+        if step is not None:
+            values = derived[step.id].values
+            figures |= {name: values.get(key) for name, key in names.items()}
+    return figures
+
+
+def _harvest(steps: list[ProcessStep], derived: dict) -> dict:
     harvest = next((step for step in reversed(steps) if step.kind == StepKind.HARVEST), None)
     if harvest is None:
         return {}
-    derived = derive(steps)[harvest.id].values
+    derived = derived[harvest.id].values
     value = {entry.key: entry.quantity for entry in harvest.values}
     day0 = next((step for step in steps if step.kind == StepKind.CULTURE_DAY0), None)
     return {"fold_expansion": derived.get("cumulative_fold"), "population_doublings": derived.get(
@@ -209,13 +256,77 @@ def _harvest(steps: list[ProcessStep]) -> dict:
 
 
 def doses(session: Session) -> list[DoseFigures]:
-    """Every unit issued, in the order issued: the dose per kg at issue against the unit's target."""
+    """Every unit issued, in the order issued: the dose per kg at issue against the unit's target, its CD3+ cells."""
     administered = set(session.scalars(select(Administration.dose_unit_id)))
     query = (select(Issue, DoseUnit, Lot.lot_number).join(DoseUnit, Issue.dose_unit_id == DoseUnit.id)
              .join(Lot, DoseUnit.lot_id == Lot.id).order_by(Issue.issued_at, Issue.id))
     return [DoseFigures(number, dose.division_code, dose.infusion_number, dose.target_dose_per_kg,
-                        issue.dose_per_kg, issue.dose_deviation, dose.id in administered)
+                        issue.dose_per_kg, issue.dose_deviation, dose.id in administered,
+                        _cd3_given(dose, issue.dose_per_kg))
             for issue, dose, number in session.execute(query)]
+
+
+def _cd3_given(dose: DoseUnit, delivered: Quantity) -> Quantity | None:
+    """CD3+ cells per kg delivered: the release test's formula on the dose per kg at issue."""
+    criterion = next((c for c in lot_spec(dose.lot).release if isinstance(c, Cd3PerKgCriterion)), None)
+    if criterion is None:
+        return None
+    lines = {line.criterion.key: line for line in release_lines(dose)}
+    cd3, nk = (result_value(lines[key].latest) if key in lines else None
+               for key in (criterion.cd3_test, criterion.nk_test))
+    if not isinstance(cd3, Quantity) or not isinstance(nk, Quantity):
+        return None
+    try:
+        return cd3_cells_per_kg(delivered, cd3, nk)
+    except CalculationError:
+        return None
+
+
+@dataclass(frozen=True)
+class ExceptionalRelease:
+    """A unit released although a test failed, on QA's justification and the physician's acknowledgement."""
+
+    lot_number: str
+    division_code: str
+    decided_at: datetime
+    justification: str
+    physician: str
+    acknowledged_on: date | None
+    standing: bool
+
+
+def exceptional_releases(session: Session) -> list[ExceptionalRelease]:
+    query = (select(Disposition, DoseUnit.division_code, Lot.lot_number)
+             .join(DoseUnit, Disposition.dose_unit_id == DoseUnit.id).join(Lot, DoseUnit.lot_id == Lot.id)
+             .where(Disposition.exceptional.is_(True)).order_by(Disposition.decided_at, Disposition.id))
+    return [ExceptionalRelease(number, division, item.decided_at, item.justification or "",
+                               item.physician_name or "", item.physician_acknowledged_on,
+                               item.state == DispositionState.STANDING)
+            for item, division, number in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class AlertFigures:
+    """A post-release alert: what stopped the unit, and how long until the physician was informed."""
+
+    lot_number: str
+    division_code: str
+    message: str
+    raised_at: datetime
+    informed_at: datetime | None
+
+    @property
+    def hours_to_close(self) -> float | None:
+        return None if self.informed_at is None else (self.informed_at - self.raised_at).total_seconds() / 3600
+
+
+def alerts(session: Session) -> list[AlertFigures]:
+    query = (select(ReleaseAlert, DoseUnit.division_code, Lot.lot_number)
+             .join(DoseUnit, ReleaseAlert.dose_unit_id == DoseUnit.id).join(Lot, DoseUnit.lot_id == Lot.id)
+             .order_by(ReleaseAlert.raised_at, ReleaseAlert.id))
+    return [AlertFigures(number, division, alert.message, alert.raised_at,
+                         alert.informed_at if not alert.is_open else None)
+            for alert, division, number in session.execute(query)]
 
 
 def quality(session: Session) -> tuple[list[TestFigures], Counter]:
@@ -252,4 +363,11 @@ def charts(lots: list[LotFigures], reference: Reference) -> dict[str, bytes | No
                               "Viability at harvest"),
         "nk_purity": dots_svg(names, of("nk_purity", "percent"), "%", (reference.nk_purity.m_as("percent"), None),
                               "NK purity at harvest"),
+        "log_depletion": _depletion_chart(lots, reference),
     }
+
+
+def _depletion_chart(lots: list[LotFigures], reference: Reference) -> bytes | None:
+    depleted = [lot for lot in lots if lot.log_depletion is not None]
+    return dots_svg([lot.lot_number for lot in depleted], [lot.log_depletion.m_as("") for lot in depleted], "log",
+                    reference.log_depletion, "T-cell log depletion at the CD3 depletion")

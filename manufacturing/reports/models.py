@@ -12,7 +12,7 @@ from manufacturing.extensions import db
 SCOPE = "trial"
 
 
-class TrialReport(Audited, db.Model):
+class StoredTrialReport(Audited, db.Model):
     """One stored revision of the trial report; a new revision only when the trial's figures changed."""
 
     __tablename__ = "trial_reports"

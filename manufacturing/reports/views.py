@@ -2,15 +2,17 @@
 
 import io
 
-from flask import Blueprint, abort, render_template, send_file
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from sqlalchemy import select
 
 from manufacturing.core import clock
 from manufacturing.core.forms import LabForm
 from manufacturing.core.permissions import Role, role_required
-from manufacturing.core.web import attempt
+from manufacturing.core.web import acting_user, attempt
 from manufacturing.extensions import db
-from manufacturing.reports import figures, operations
+from manufacturing.reports import operations, report, stored
 from manufacturing.reports.export import TABLES
+from manufacturing.reports.models import StoredTrialReport
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 READERS = (Role.QA, Role.INVESTIGATOR)
@@ -19,13 +21,35 @@ READERS = (Role.QA, Role.INVESTIGATOR)
 @bp.get("/")
 @role_required(*READERS)
 def index():
-    session = db.session
-    tests, deviations = figures.quality(session)
-    lots, reference = figures.manufacturing(session), figures.reference()
-    return render_template("reports/index.html", tables=TABLES, form=LabForm(),
-                           enrolment=figures.enrolment(session), lots=lots, reference=reference,
-                           charts=figures.charts(lots, reference), doses=figures.doses(session), tests=tests,
-                           deviations=sorted(deviations.items()))
+    return render_template("reports/index.html", tables=TABLES, form=LabForm(), r=report.build(db.session),
+                           stored=stored.revisions(db.session))
+
+
+def _pdf(document: StoredTrialReport):
+    return send_file(io.BytesIO(document.content), mimetype="application/pdf", as_attachment=True,
+                     download_name=document.filename)
+
+
+@bp.post("/report.pdf")
+@role_required(*READERS)
+def store_pdf():
+    if not LabForm().validate_on_submit():
+        abort(400)
+    document = attempt(stored.store, db.session, acting_user())
+    if not document:
+        return index(), 409
+    return _pdf(document)
+
+
+@bp.get("/report-<int:revision>.pdf")
+@role_required(*READERS)
+def stored_pdf(revision: int):
+    document = db.session.scalar(select(StoredTrialReport).where(StoredTrialReport.revision == revision)) or abort(404)
+    if not stored.intact(document):
+        flash(f"Revision {revision} of the trial report no longer has the SHA-256 it was stored with: it is not "
+              "served. Tell QA (the audit trail's verification names it).", "error")
+        return redirect(url_for("reports.index"))
+    return _pdf(document)
 
 
 def _stamp() -> str:

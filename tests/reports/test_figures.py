@@ -15,6 +15,7 @@ from manufacturing.processing.models import StepKind
 from manufacturing.quality import operations as quality
 from manufacturing.quality.models import DeviationClass
 from manufacturing.reports import figures
+from manufacturing.reports.timeline import timelines
 from manufacturing.units import Q_
 from tests.dispensing.factories import give
 
@@ -22,6 +23,12 @@ from tests.dispensing.factories import give
 # CD56 selection; harvest 500 mL at 6 x 10^6 cells/mL, 96 % viable, 97 % NK; no split in between.
 SEEDED_NK = 200 * 1e6 * 0.95
 HARVESTED_NK = 500 * 6e6 * 0.96 * 0.97
+# Apheresis 185 mL at 80 x 10^6 WBC/mL, 98 % viable, 60 % CD3+, 12 % NK, all loaded on the CD3 depletion, which
+# gives 100 mL at 20 x 10^6 cells/mL, 95 % viable, 0.5 % CD3+, 60 % NK; the CD56 selection 20 mL at 15 x 10^6, 95 %
+# viable, 95 % NK. The release results: 0.5 % CD3+ and 97 % NK.
+APHERESIS_VIABLE = 185 * 80e6 * 0.98
+DEPLETED_VIABLE = 100 * 20e6 * 0.95
+SELECTED_NK = 20 * 15e6 * 0.95 * 0.95
 
 
 @pytest.fixture
@@ -32,7 +39,7 @@ def given(ward):
 
 
 def test_the_harvest_is_reported_against_the_reference(given):
-    [lot] = figures.manufacturing(db.session)
+    [lot] = figures.manufacturing(db.session, figures.steps_by_lot(db.session))
     assert (lot.lot_number, lot.outcome, lot.harvest_day) == (given.lot.lot_number, "released", 14)
     assert lot.fold_expansion.m_as("") == pytest.approx(HARVESTED_NK / SEEDED_NK, rel=1e-9)  # 14.70
     assert lot.population_doublings.m_as("") == pytest.approx(math.log2(HARVESTED_NK / SEEDED_NK), rel=1e-9)
@@ -88,7 +95,7 @@ def test_a_cancelled_lot_is_reported_with_its_reason(bench):
     set_actor(db.session, bench.qa.id, bench.qa.username)
     lots.cancel(lot, bench.qa, "Collection bag leaked in transport")
     db.session.commit()
-    [reported] = figures.manufacturing(db.session)
+    [reported] = figures.manufacturing(db.session, figures.steps_by_lot(db.session))
     assert (reported.outcome, reported.reason, reported.fold_expansion) == (
         "cancelled", "Collection bag leaked in transport", None)
 
@@ -101,7 +108,55 @@ def test_the_report_draws_its_charts_with_the_lot_page_s_library(client, login, 
     page = client.get("/reports/").get_data(as_text=True)
     images = re.findall(r'<img class="chart" src="data:image/svg\+xml;base64,([^"]+)" alt="([^"]+)"', page)
     assert [alt.split(":")[0].split(" of")[0] for _, alt in images] == [
-        "Growth curves", "Fold expansion at harvest", "Viability at harvest", "NK purity at harvest"]
+        "Growth curves", "Fold expansion at harvest", "Viability at harvest", "NK purity at harvest",
+        "T-cell log depletion"]
     growth = base64.b64decode(images[0][0]).decode()
     assert growth.startswith("<?xml") and given.lot.lot_number in growth and "culture day" in growth
     assert "reference 15.7 ± 4.7-fold" in growth
+
+
+def test_each_separation_s_log_depletion_and_recovery_are_reported(given):
+    [lot] = figures.manufacturing(db.session, figures.steps_by_lot(db.session))
+    expected_log = math.log10(APHERESIS_VIABLE * 0.60 / (DEPLETED_VIABLE * 0.005))  # 2.96 log
+    assert lot.log_depletion.m_as("") == pytest.approx(expected_log, rel=1e-9)
+    assert lot.depletion_recovery.m_as("percent") == pytest.approx(
+        DEPLETED_VIABLE * 0.60 / (APHERESIS_VIABLE * 0.12) * 100, rel=1e-9)  # 65.5 %
+    assert lot.selection_recovery.m_as("percent") == pytest.approx(SELECTED_NK / (DEPLETED_VIABLE * 0.60) * 100,
+                                                                   rel=1e-9)  # 23.8 %
+    reference = figures.reference()
+    assert (reference.log_depletion, reference.depletion_recovery) == ((2.7, 0.4), (79.0, 15.0))
+
+
+def test_the_cd3_cells_given_per_kg_follow_the_dose_delivered(given):
+    [dose] = figures.doses(db.session)
+    assert dose.cd3_per_kg.m_as("cell / kilogram") == pytest.approx(dose.delivered.m_as("cell / kilogram")
+                                                                    * 0.5 / 97, rel=1e-9)  # 5,155 per kg
+
+
+def test_the_timeline_runs_from_enrolment_to_the_infusion_with_collection_to_processing_timed(given):
+    [timeline] = timelines(db.session, figures.steps_by_lot(db.session))
+    whats = [event.what for event in timeline.events]
+    assert whats[:4] == ["Enrolled", "Collection (apheresis)", "Apheresis receipt", "CD3 depletion"]
+    assert whats[-1] == "Infusion 1 (unit A0)"
+    assert "Culture day 5" in whats and "Unit A0: released on an interim certificate" in whats
+    assert [event.at for event in timeline.events] == sorted(event.at for event in timeline.events)
+    [processing] = timeline.processing
+    # Collected 6 h before receipt, depleted 3 h after it: 9 h, within the specification's 24 h.
+    assert (processing.hours.m_as("hour"), processing.limit.m_as("hour"), processing.within) == (9.0, 24.0, True)
+
+
+def test_a_subject_off_study_is_counted_with_the_reason(given):
+    from manufacturing.patients.models import StopReason
+    from manufacturing.patients.operations import take_off_study
+    from tests.factories import PASSWORD
+
+    pharmacist = given.pharmacist
+    set_actor(db.session, pharmacist.id, pharmacist.username)
+    take_off_study(pharmacist, given.bench.subject, StopReason.TOXICITY, clock.today(), "Grade 3 CRS", PASSWORD,
+                   pharmacist.username)
+    db.session.commit()
+    report = figures.enrolment(db.session)
+    assert (report.stopped(), report.stopped("toxicity"), report.stopped("withdrawal of consent")) == (1, 1, 0)
+    assert report.patients[0].status == "off study: toxicity"
+    [timeline] = timelines(db.session, figures.steps_by_lot(db.session))
+    assert "Off study: toxicity" in [event.what for event in timeline.events]
