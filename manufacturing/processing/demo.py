@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from manufacturing.core import clock
 from manufacturing.core.audit import set_actor, set_reason
 from manufacturing.extensions import db
+from manufacturing.lots import operations as lot_operations
 from manufacturing.lots.models import Lot
 from manufacturing.materials.operations import usable_equipment, usable_materials
 from manufacturing.patients.models import Subject
@@ -115,10 +116,10 @@ def received(crew: Crew, subject: Subject, din: str, at: datetime, lots: list[Lo
     _verify(crew, operations.lot_steps(lots[-1])[0])
 
 
-def _culture_day(day: int, volume: int) -> dict[str, str]:
-    """A day's count following exponential growth to the expected fold at day 14."""
+def _culture_day(day: int, volume: int, fold_at_14: float = FOLD_AT_14) -> dict[str, str]:
+    """A day's count following exponential growth to the fold given at day 14."""
     viability = 95 - (day % 3)
-    viable_nk = SEEDED_NK * FOLD_AT_14 ** (day / 14)
+    viable_nk = SEEDED_NK * fold_at_14 ** (day / 14)
     concentration = viable_nk / (volume * viability / 100 * PURITY)
     values = {"concentration": f"{concentration / 1e6:.2f} x 10^6 cells/mL", "viability": f"{viability} %",
               "volume": f"{volume} mL", "action": "feed" if day in FEEDS else "none"}
@@ -135,7 +136,7 @@ def _local_days_after(moment: datetime, days: int, later: timedelta) -> datetime
     return clock.local_from_naive(shifted)
 
 
-def _through_culture(crew: Crew, lot: Lot, day0: datetime, last_day: int) -> Story:
+def _through_culture(crew: Crew, lot: Lot, day0: datetime, last_day: int, fold_at_14: float = FOLD_AT_14) -> Story:
     """CD3 depletion, CD56 selection, day 0 and the daily counts up to `last_day`, each verified."""
     yield from _step(crew, lot, StepKind.CD3_DEPLETION, day0 - timedelta(hours=6), SEPARATION)
     yield from _step(crew, lot, StepKind.CD56_SELECTION, day0 - timedelta(hours=3), SELECTION)
@@ -143,7 +144,7 @@ def _through_culture(crew: Crew, lot: Lot, day0: datetime, last_day: int) -> Sto
     volume = 500
     for day in range(1, last_day + 1):
         yield from _step(crew, lot, StepKind.CULTURE_DAY, _local_days_after(day0, day, timedelta(minutes=30)),
-                         _culture_day(day, volume))
+                         _culture_day(day, volume, fold_at_14))
         volume += FEEDS.get(day, 0)
 
 
@@ -171,3 +172,14 @@ def lot_in_culture(crew: Crew, subject: Subject, din: str, day0: datetime, days_
     """A lot counted daily, still in culture."""
     yield from received(crew, subject, din, day0 - timedelta(hours=9), lots)
     yield from _through_culture(crew, lots[-1], day0, days_done)
+
+
+def failed_expansion(crew: Crew, subject: Subject, din: str, day0: datetime, lots: list[Lot]) -> Story:
+    """A lot whose NK cells barely grow: counted to day 10 (1.4-fold), then cancelled by QA for a second collection."""
+    yield from received(crew, subject, din, day0 - timedelta(hours=9), lots)
+    lot = lots[-1]
+    yield from _through_culture(crew, lot, day0, 10, fold_at_14=1.6)
+    at = _local_days_after(day0, 10, timedelta(hours=3))
+    yield at
+    lot_operations.cancel(lot, crew.act(crew.qa), "Failed expansion: 1.4-fold by culture day 10 against 15.7 +/- "
+                                                  "4.7 by day 14. The investigator asks for a second collection.")

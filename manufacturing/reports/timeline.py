@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from manufacturing.core import clock
+from manufacturing.core.audit import AuditEvent
 from manufacturing.dispensing.models import Administration
 from manufacturing.lots.models import Lot
 from manufacturing.patients.models import Subject
@@ -55,23 +56,46 @@ def _collected(steps: list[ProcessStep]) -> datetime | None:
     return clock.as_utc(as_datetime(value.text)) if value is not None and value.text else None
 
 
-def _step_title(step: ProcessStep, day0: ProcessStep | None) -> str:
-    if step.kind == StepKind.CULTURE_DAY and day0 is not None:
-        return f"Culture day {culture_day(day0, step.performed_at)}"
-    return step.kind.title
+def _culture_counts(lot: Lot, steps: list[ProcessStep]) -> list[Event]:
+    """The daily counts as one line, at the first of them: "Culture days 1 to 14 counted"."""
+    day0 = next((step for step in steps if step.kind == StepKind.CULTURE_DAY0), None)
+    counts = [step for step in steps if step.kind == StepKind.CULTURE_DAY]
+    if day0 is None or not counts:
+        return []
+    first, last = (culture_day(day0, step.performed_at) for step in (counts[0], counts[-1]))
+    what = f"Culture day {first} counted" if len(counts) == 1 else (
+        f"Culture days {first} to {last} counted ({len(counts)} counts)")
+    return [Event(counts[0].performed_at, what, lot.lot_number)]
 
 
-def _lot_events(lot: Lot, steps: list[ProcessStep]) -> tuple[list[Event], Processing | None]:
-    events, collected = [], _collected(steps)
+def _lot_events(lot: Lot, steps: list[ProcessStep], changes: list[Event]) -> tuple[list[Event], Processing | None]:
+    events, collected = list(changes), _collected(steps)
     if collected is not None:
         events.append(Event(collected, "Collection (apheresis)", lot.lot_number))
-    day0 = next((step for step in steps if step.kind == StepKind.CULTURE_DAY0), None)
-    events += [Event(step.performed_at, _step_title(step, day0), lot.lot_number) for step in steps]
+    events += [Event(step.performed_at, step.kind.title, lot.lot_number) for step in steps
+               if step.kind != StepKind.CULTURE_DAY] + _culture_counts(lot, steps)
     depletion = next((step for step in steps if step.kind == StepKind.CD3_DEPLETION), None)
     if collected is None or depletion is None:
         return events, None
     limit = lot_spec(lot).max_collection_to_processing
     return events, Processing(lot.lot_number, hours_between(collected, depletion.performed_at), limit)
+
+
+LOT_CHANGES = {"lot.put_on_hold": "Lot put on hold", "lot.hold_lifted": "Hold lifted", "lot.cancelled": "Lot cancelled"}
+
+
+def _lot_changes(session: Session, lots: dict[int, list[Lot]]) -> dict[int, list[Event]]:
+    """Holds, their lifting and cancellations, by lot id, at the time the audit trail recorded them."""
+    numbers = {str(lot.id): lot for of_subject in lots.values() for lot in of_subject}
+    found: dict[int, list[Event]] = {}
+    query = (select(AuditEvent.entity_id, AuditEvent.action, AuditEvent.occurred_at)
+             .where(AuditEvent.action.in_(LOT_CHANGES), AuditEvent.entity_type == "lot"))
+    for entity_id, action, occurred_at in session.execute(query):
+        lot = numbers.get(entity_id)
+        if lot is not None:
+            what = LOT_CHANGES[action] + (f": {lot.cancel_reason}" if action == "lot.cancelled" else "")
+            found.setdefault(lot.id, []).append(Event(occurred_at, what, lot.lot_number))
+    return found
 
 
 def _decision_events(session: Session) -> dict[int, list[Event]]:
@@ -102,12 +126,13 @@ def timelines(session: Session, steps: dict[int, list[ProcessStep]]) -> list[Tim
     for lot in session.scalars(select(Lot).order_by(Lot.opened_at, Lot.id)):
         lots.setdefault(lot.subject_id, []).append(lot)
     decisions, infusions = _decision_events(session), _infusion_events(session)
+    changes = _lot_changes(session, lots)
     result = []
     for subject in session.scalars(select(Subject).options(selectinload(Subject.stop))
                                    .order_by(Subject.created_at, Subject.id)):
         events, processing = [Event(subject.created_at, "Enrolled")], []
         for lot in lots.get(subject.id, []):
-            of_lot, timing = _lot_events(lot, steps.get(lot.id, []))
+            of_lot, timing = _lot_events(lot, steps.get(lot.id, []), changes.get(lot.id, []))
             events += of_lot
             processing += [timing] if timing else []
         events += decisions.get(subject.id, []) + infusions.get(subject.id, [])

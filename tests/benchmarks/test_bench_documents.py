@@ -6,15 +6,14 @@ lots), appended through the chain as the application does.
 """
 
 import pytest
-from sqlalchemy import select
 
 from manufacturing.core import clock
 from manufacturing.core.audit import _append, _entry
 from manufacturing.demo import load_story
 from manufacturing.extensions import db
-from manufacturing.lots.models import Lot, LotState
 from manufacturing.records import documents
 from tests.conftest import clean_database
+from tests.demo_site import AWAITING_QA, lot_of
 from tests.factories import PASSWORD, make_user
 
 OTHER_LOTS_ROWS = 200_000
@@ -27,7 +26,7 @@ def stored_lot(app):
     with app.app_context():
         load_story(clock.now().replace(second=0, microsecond=0))
         db.session.commit()
-        lot = db.session.scalar(select(Lot).where(Lot.state == LotState.DOSES_PREPARED))
+        lot = lot_of(AWAITING_QA)
         with app.test_request_context():
             documents.batch_record(lot)
         make_user("bench.reader", roles=["QA"])

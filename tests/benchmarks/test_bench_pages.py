@@ -26,9 +26,9 @@ from manufacturing.config import TestConfig
 from manufacturing.core import clock
 from manufacturing.demo import load_story
 from manufacturing.extensions import db
-from manufacturing.lots.models import Lot, LotState
 from manufacturing.processing.models import DoseUnit
 from tests.concurrency.test_gunicorn import Browser, Server, _free_port
+from tests.demo_site import AWAITING_QA, lot_of
 from tests.factories import PASSWORD, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ def demo_floor(own_database, checkpoint_place):
         load_story(clock.now().replace(second=0, microsecond=0))
         reader = make_user("bench.qa", roles=["QA"], full_name="Bianca Banco").username  # a password not yet due
         db.session.commit()
-        lot_id = db.session.scalar(select(Lot.id).where(Lot.state == LotState.DOSES_PREPARED))
+        lot_id = lot_of(AWAITING_QA).id
         dose_id = db.session.scalar(select(DoseUnit.id).where(DoseUnit.lot_id == lot_id).order_by(DoseUnit.id))
         db.session.remove()
         db.engine.dispose()

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
 from weasyprint import HTML
 
 from manufacturing.core import clock
 from manufacturing.demo import load_story
 from manufacturing.extensions import db
-from manufacturing.lots.models import Lot, LotState
+from manufacturing.lots.models import Lot
 from manufacturing.records.documents import batch_record, render_batch_record
 from tests.conftest import clean_database
+from tests.demo_site import AWAITING_QA, lot_of
 from tests.factories import PASSWORD, make_user
 
 NAIVE = Path(__file__).with_name("naive-record.html")
@@ -41,7 +41,7 @@ def demo_lot(app):
     with app.app_context():
         load_story(clock.now().replace(second=0, microsecond=0))
         db.session.commit()
-        lot_id = db.session.scalar(select(Lot.id).where(Lot.state == LotState.DOSES_PREPARED))
+        lot_id = lot_of(AWAITING_QA).id
         db.session.remove()
     yield lot_id
     with app.app_context():

@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from manufacturing.core import clock
-from manufacturing.demo import load_story
-from manufacturing.lots.models import Lot, LotState
 from manufacturing.processing.models import DoseState, DoseUnit
 from tests.browser.conftest import issue_to_nurse, log_in, record_administration, screenshot
+from tests.demo_site import AWAITING_QA, IN_CULTURE, load_demo_once, lot_of
 
 pytestmark = pytest.mark.browser
 NEW_PASSWORD = "Journey-through-2026"
@@ -21,10 +19,8 @@ NEW_PASSWORD = "Journey-through-2026"
 
 @pytest.fixture
 def demo(database):
-    passwords = load_story(clock.now().replace(second=0, microsecond=0))
-    database.session.commit()
-    complete = database.session.scalars(select(Lot).where(Lot.state == LotState.DOSES_PREPARED)).one()
-    in_culture = database.session.scalars(select(Lot).where(Lot.state == LotState.IN_CULTURE)).one()
+    passwords = load_demo_once()
+    complete, in_culture = lot_of(AWAITING_QA, database.session), lot_of(IN_CULTURE, database.session)
     fresh = database.session.scalars(select(DoseUnit).where(DoseUnit.lot_id == complete.id,
                                                             DoseUnit.division_code == "A0")).one()
     ids = {"complete": complete.id, "in_culture": in_culture.id, "fresh": fresh.id, "din": complete.din_record}
@@ -97,7 +93,7 @@ def test_demo_people_take_the_journey(new_page, demo, database):
     _first_login_sara(new_page, sara_password)
     din = ids["din"]
     for who in ("First", "Second"):
-        luca.get_by_label(f"{who}: wristband subject ID").fill("LAL2013-RM-001")
+        luca.get_by_label(f"{who}: wristband subject ID").fill(AWAITING_QA)
         luca.get_by_label(f"{who}: bag DIN").fill(din.barcode_data if who == "First" else din.keyboard)
         luca.get_by_label(f"{who}: bag division").fill("A0")
     luca.get_by_label("First: your password").fill(NEW_PASSWORD)

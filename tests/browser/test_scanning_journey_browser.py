@@ -17,6 +17,7 @@ from manufacturing.processing.models import DoseState, DoseUnit
 from tests.browser.conftest import issue_to_nurse, record_administration
 from tests.browser.test_demo_journey_browser import NEW_PASSWORD, demo, first_login, sign  # noqa: F401
 from tests.browser.test_scan_browser import PORTRAIT, scanner
+from tests.demo_site import AWAITING_QA
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", tempfile.gettempdir()))
@@ -104,14 +105,14 @@ def test_the_journey_by_scanning_on_the_tablet(new_page, demo, database):  # noq
 
     def bedside(first_bag: str) -> None:
         luca.get_by_label("First: wristband subject ID").click()
-        scan_into("First: wristband subject ID", "LAL2013-RM-001")
+        scan_into("First: wristband subject ID", AWAITING_QA)
         scan_into("First: bag DIN", first_bag)
         scan_into("First: bag division", "A0")
-        scan_into("Second: wristband subject ID", "LAL2013-RM-001")  # on to the next scan field
+        scan_into("Second: wristband subject ID", AWAITING_QA)  # on to the next scan field
         scan_into("Second: bag DIN", din.barcode_data)
         scan_into("Second: bag division", "A0")
         for label, code in (("First: bag DIN", first_bag), ("Second: bag DIN", din.barcode_data),
-                            ("First: wristband subject ID", "LAL2013-RM-001"), ("Second: bag division", "A0")):
+                            ("First: wristband subject ID", AWAITING_QA), ("Second: bag division", "A0")):
             expect(luca.get_by_label(label)).to_have_value(code)  # each scan whole, in its own field
         luca.get_by_label("First: your password").fill(NEW_PASSWORD)
         luca.get_by_label("Second: user ID").fill("pharm.sara")

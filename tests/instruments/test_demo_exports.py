@@ -11,18 +11,17 @@ from manufacturing.core.audit import set_actor
 from manufacturing.core.audit_verify import verify_chain
 from manufacturing.core.errors import DomainError
 from manufacturing.instruments import files, operations
-from manufacturing.lots.models import Lot, LotState
+from manufacturing.lots.models import Lot
 from manufacturing.materials.models import Equipment
 from manufacturing.processing.entries import StepInput
 from manufacturing.processing.models import StepKind
 from manufacturing.units import Q_
+from tests.demo_site import AWAITING_QA, IN_CULTURE, load_demo_once, lot_of
 
 
 def _demo(app, database) -> dict[str, str]:
-    """Load the demo; its printed passwords, each person's first-login change taken as done."""
-    loaded = app.test_cli_runner().invoke(args=["demo", "load"])
-    assert loaded.exit_code == 0, loaded.output
-    passwords = {line.split()[0]: line.split()[1] for line in loaded.output.splitlines() if "Demo-" in line}
+    """The demo loaded; its printed passwords, each person's first-login change taken as done."""
+    passwords = load_demo_once()
     for user in database.session.scalars(select(User)):
         user.must_change_password = False
     database.session.commit()
@@ -52,7 +51,7 @@ def _count(database, lot: Lot, upload, counter: Equipment | None, password: str)
                                                                      ("vi-cell-blu", "CNT-02", True)])
 def test_a_demo_export_lands_as_todays_count(app, database, tmp_path, instrument, counter_code, chosen):
     passwords = _demo(app, database)
-    lot = database.session.scalars(select(Lot).where(Lot.state == LotState.IN_CULTURE)).one()
+    lot = lot_of(IN_CULTURE, database.session)
     counter = database.session.scalars(select(Equipment).where(Equipment.code == counter_code)).one()
     content = _export(app, tmp_path, instrument, lot)
     step = _count(database, lot, operations.Upload(f"{instrument}.csv", content), counter if chosen else None,
@@ -66,8 +65,8 @@ def test_a_demo_export_lands_as_todays_count(app, database, tmp_path, instrument
 
 def test_a_demo_export_of_another_lot_is_refused(app, database, tmp_path):
     passwords = _demo(app, database)
-    lot = database.session.scalars(select(Lot).where(Lot.state == LotState.IN_CULTURE)).one()
-    other = database.session.scalars(select(Lot).where(Lot.state == LotState.DOSES_PREPARED)).one()
+    lot = lot_of(IN_CULTURE, database.session)
+    other = lot_of(AWAITING_QA, database.session)
     content = _export(app, tmp_path, "nc-200", other)
     with pytest.raises(DomainError, match="does not name lot"):
         _count(database, lot, operations.Upload("nc-200.csv", content), None, passwords["tech.anna"])

@@ -13,7 +13,7 @@ from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
 from manufacturing.core.errors import DomainError, NotPermitted, ReasonRequired
 from manufacturing.patients import operations
-from manufacturing.patients.demo import load_demo
+from manufacturing.patients.demo import DEMO_SUBJECTS, register
 from manufacturing.patients.models import OrderStatus, Subject
 from manufacturing.specifications import registry
 from manufacturing.units import QuantityError
@@ -308,9 +308,9 @@ def test_a_cancelled_infusion_can_be_ordered_again(database, pharmacist, weighed
 
 def test_demo_subjects_are_made_through_the_operations(database, pharmacist):
     acting(pharmacist)
-    subjects = load_demo(pharmacist)
+    subjects = {code: register(pharmacist, code) for code in DEMO_SUBJECTS}
     database.session.commit()
-    assert sorted(subjects) == ["LAL2013-RM-001", "LAL2013-RM-002", "LAL2013-RM-003"]
-    assert len(database.session.scalars(select(Subject)).all()) == 3
+    assert sorted(subjects) == [f"LAL2013-RM-00{number}" for number in range(1, 7)]
+    assert len(database.session.scalars(select(Subject)).all()) == 6
     assert all(subject.weights for subject in subjects.values())
-    assert subjects["LAL2013-RM-001"].latest_weight.entered == "64.5 kg"
+    assert subjects["LAL2013-RM-004"].latest_weight.entered == "64.5 kg"

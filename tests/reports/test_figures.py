@@ -98,6 +98,8 @@ def test_a_cancelled_lot_is_reported_with_its_reason(bench):
     [reported] = figures.manufacturing(db.session, figures.steps_by_lot(db.session))
     assert (reported.outcome, reported.reason, reported.fold_expansion) == (
         "cancelled", "Collection bag leaked in transport", None)
+    [timeline] = timelines(db.session, figures.steps_by_lot(db.session))
+    assert timeline.events[-1].what == "Lot cancelled: Collection bag leaked in transport"
 
 
 def test_the_report_draws_its_charts_with_the_lot_page_s_library(client, login, given):
@@ -138,7 +140,7 @@ def test_the_timeline_runs_from_enrolment_to_the_infusion_with_collection_to_pro
     whats = [event.what for event in timeline.events]
     assert whats[:4] == ["Enrolled", "Collection (apheresis)", "Apheresis receipt", "CD3 depletion"]
     assert whats[-1] == "Infusion 1 (unit A0)"
-    assert "Culture day 5" in whats and "Unit A0: released on an interim certificate" in whats
+    assert "Culture days 5 to 10 counted (3 counts)" in whats and "Unit A0: released on an interim certificate" in whats
     assert [event.at for event in timeline.events] == sorted(event.at for event in timeline.events)
     [processing] = timeline.processing
     # Collected 6 h before receipt, depleted 3 h after it: 9 h, within the specification's 24 h.
