@@ -123,6 +123,7 @@ class Treated:
     din: str
     day0: datetime
     infusions: int
+    fold_at_14: float
     reactions: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -151,7 +152,8 @@ def _treated(crew, pharmacy, subjects: dict, patient: Treated) -> list[Story]:
     infusions = patient.schedule()
     return [
         _from(patient.day0 - timedelta(hours=9, minutes=1),
-              lambda: bench.complete_lot(crew, subjects[patient.code], patient.din, patient.day0, lots)),
+              lambda: bench.complete_lot(crew, subjects[patient.code], patient.din, patient.day0, lots,
+                                         patient.fold_at_14)),
         _from(patient.prepared_at, lambda: release_demo.release_story(crew, lots, patient.prepared_at,
                                                                       patient.infusions)),
         _from(infusions[0].at - timedelta(days=1, minutes=1), lambda: dispensing_demo.treatment(
@@ -171,12 +173,12 @@ def _history(crew, pharmacy, subjects: dict, now: datetime, dins: dict[str, str]
     """The three patients enrolled first: all five infusions; three then off study for toxicity; a failed
     expansion, a second collection and two infusions so far."""
     start = now - timedelta(days=SET_UP_DAYS_AGO)
-    first = Treated("LAL2013-RM-001", dins["A"], _day0(start, 10), 5)
-    second = Treated("LAL2013-RM-002", dins["B"], _day0(start, 32), 3,
+    first = Treated("LAL2013-RM-001", dins["A"], _day0(start, 10), 5, 23.4)
+    second = Treated("LAL2013-RM-002", dins["B"], _day0(start, 32), 3, 20.6,
                      {3: "Fever 39.2 °C and hypotension two hours after the start: grade 3 cytokine release syndrome, "
                          "treated with tocilizumab."})
     failed_day0 = _day0(start, 57)
-    third = Treated("LAL2013-RM-003", dins["C2"], _day0(start, 85), 2)
+    third = Treated("LAL2013-RM-003", dins["C2"], _day0(start, 85), 2, 25.1)
     failed: list = []
     stopped_at = second.schedule()[-1].at + timedelta(days=5)
     return [

@@ -84,8 +84,11 @@ def dots_svg(labels: Sequence[str], values: Sequence[float], unit: str, referenc
         axes.axhspan(mean - sd, mean + sd, color="#e3eef6", label=f"reference {mean:g} ± {sd:g}")
     axes.axhline(mean, color="#888888", linestyle="--", linewidth=1, label=None if sd else f"reference {mean:g}")
     axes.plot(range(len(shown)), [value for _, value in shown], "o", color=COLOURS[0], markersize=6)
-    axes.set_xticks(range(len(shown)), [label for label, _ in shown], rotation=30 if len(shown) > 6 else 0,
-                    fontsize=LABEL_PT - 1)
+    crowded = len(shown) > 6
+    axes.set_xticks(range(len(shown)), [label for label, _ in shown], rotation=30 if crowded else 0,
+                    ha="right" if crowded else "center", rotation_mode="anchor", fontsize=LABEL_PT - 1)
+    if crowded:
+        figure.subplots_adjust(bottom=MARGINS["bottom"] + 0.1)  # room for the slanted names
     axes.margins(x=0.15)
     axes.set_ylabel(f"{title} ({unit})" if unit else title)
     axes.legend(fontsize=LABEL_PT - 1, loc="best")

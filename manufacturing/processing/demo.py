@@ -31,6 +31,7 @@ DAY0 = {"culture_volume": "500 mL", "seeding_density": "1 x 10^6 cells/mL", "il2
 HARVEST = {"volume": "2000 mL", "concentration": "5.5 x 10^6 cells/mL", "viability": "96 %", "nk_fraction": "97 %",
            "cd3_fraction": "0.4 %", "cd19_fraction": "0.05 %"}
 SEEDED_NK, PURITY, FOLD_AT_14 = 5e8 * 0.95, 0.95, 21.6
+HARVEST_CONCENTRATION = 5.5e6  # cells/mL, at FOLD_AT_14
 FEEDS = {3: 500, 7: 500, 10: 500}  # culture day -> mL of medium added after the count
 FIVE_UNITS = ((1, 1e6, DoseKind.FRESH, "50 mL"), (2, 3.16e6, DoseKind.CRYOPRESERVED, "20 mL"),
               (3, 1e7, DoseKind.CRYOPRESERVED, "20 mL"), (4, 3.16e7, DoseKind.CRYOPRESERVED, "50 mL"),
@@ -148,13 +149,16 @@ def _through_culture(crew: Crew, lot: Lot, day0: datetime, last_day: int, fold_a
         volume += FEEDS.get(day, 0)
 
 
-def complete_lot(crew: Crew, subject: Subject, din: str, day0: datetime, lots: list[Lot]) -> Story:
-    """A lot through fourteen culture days, harvest and five dose units."""
+def complete_lot(crew: Crew, subject: Subject, din: str, day0: datetime, lots: list[Lot],
+                 fold_at_14: float = FOLD_AT_14) -> Story:
+    """A lot through fourteen culture days, harvest and five dose units (at least 20-fold: enough for all five)."""
     yield from received(crew, subject, din, day0 - timedelta(hours=9), lots)
     lot = lots[-1]
-    yield from _through_culture(crew, lot, day0, 14)
+    yield from _through_culture(crew, lot, day0, 14, fold_at_14)
     harvest_at = day0 + timedelta(days=14, hours=4)
-    yield from _step(crew, lot, StepKind.HARVEST, harvest_at, HARVEST)
+    concentration = HARVEST_CONCENTRATION * fold_at_14 / FOLD_AT_14
+    harvested = {**HARVEST, "concentration": f"{concentration / 1e6:.2f} x 10^6 cells/mL"}
+    yield from _step(crew, lot, StepKind.HARVEST, harvest_at, harvested)
     prepared_at = harvest_at + timedelta(hours=2)
     yield prepared_at
     requests = [doses.DoseRequest(number, Q_(level, "cell / kilogram"), kind, volume)

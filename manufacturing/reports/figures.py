@@ -370,4 +370,4 @@ def charts(lots: list[LotFigures], reference: Reference) -> dict[str, bytes | No
 def _depletion_chart(lots: list[LotFigures], reference: Reference) -> bytes | None:
     depleted = [lot for lot in lots if lot.log_depletion is not None]
     return dots_svg([lot.lot_number for lot in depleted], [lot.log_depletion.m_as("") for lot in depleted], "log",
-                    reference.log_depletion, "T-cell log depletion at the CD3 depletion")
+                    reference.log_depletion, "T-cell depletion")
