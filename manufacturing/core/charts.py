@@ -9,6 +9,7 @@ styles apply under the site's content security policy, on screen and in WeasyPri
 import base64
 import io
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,7 +49,8 @@ def _svg(figure) -> bytes:
 
 def growth_svg(series: Sequence[Series], reference: tuple[float, float, float] | None = None) -> bytes | None:
     """Viable NK cells by culture day on a log scale, a line per lot; `reference`: (day, mean fold, sd) drawn as a
-    bar of fold expansion from each line's first point. None without a line of two points."""
+    bar of fold expansion from the cells seeded (the median seeding when there are several lots). None without a
+    line of two points."""
     lines = [line for line in series if len([y for _, y in line.points if y > 0]) >= 2]
     if not lines:
         return None
@@ -59,7 +61,7 @@ def growth_svg(series: Sequence[Series], reference: tuple[float, float, float] |
                   label=line.label)
     if reference is not None:
         day, mean, sd = reference
-        start = lines[0].points[0][1]
+        start = statistics.median(line.points[0][1] for line in lines)
         axes.errorbar([day], [start * mean], yerr=[[start * sd], [start * sd]], fmt="s", color="#888888",
                       capsize=4, label=f"reference {mean:g} ± {sd:g}-fold")
     axes.set_yscale("log")

@@ -13,6 +13,8 @@ from manufacturing.core import clock
 from manufacturing.dispensing.models import Issue
 from manufacturing.extensions import db
 from manufacturing.lots.guards import closed_problem
+from manufacturing.patients.guards import on_study_problem
+from manufacturing.patients.operations import stop_of
 from manufacturing.processing.models import DoseState, DoseUnit
 from manufacturing.processing.states import GONE_OUT
 from manufacturing.quality.models import QcResult
@@ -118,10 +120,15 @@ def needs_release_label(dose: DoseUnit) -> bool:
     return not valid_labels(dose, release_run(dose, standing))
 
 
+def subject_problem(dose: DoseUnit, at: datetime) -> str | None:
+    """The unit's subject is on study at this moment (read afresh: a stop recorded meanwhile counts)."""
+    return on_study_problem(stop_of(dose.lot.subject_id), at)
+
+
 def unfit_reasons(dose: DoseUnit, at: datetime | None = None) -> list[str]:
     """List every reason the unit may not be given at this moment; empty when it is fit to give."""
     at = at or clock.now()
-    reasons = []
+    reasons = [problem] if (problem := subject_problem(dose, at)) else []
     if (problem := closed_problem(dose.lot, "its units are not given")):
         reasons.append(problem)
     standing = standing_disposition(dose)

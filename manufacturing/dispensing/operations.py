@@ -19,10 +19,8 @@ from manufacturing.dispensing import fitness, guards, queries
 from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
 from manufacturing.lots import din as din_codes
-from manufacturing.patients import guards as patient_guards
 from manufacturing.patients import plan
 from manufacturing.patients.models import InfusionOrder, OrderStatus
-from manufacturing.patients.operations import refuse_off_study, stop_of
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit
 from manufacturing.processing.states import DOSE
@@ -58,6 +56,13 @@ def _require_pharmacist(user, what: str) -> None:
         raise NotPermitted(f"Only pharmacy {what}.")
 
 
+
+
+def _locked_with_order(dose: DoseUnit) -> None:
+    """Lock the lot, the unit and the order it was issued against: a stop of the subject locks the order too, so
+    an act at the bedside is wholly before the stop or sees it."""
+    issue = queries.issue_of(dose)
+    _locked(dose.lot, dose, *((issue.order,) if issue is not None else ()))
 
 
 def _locked(*records) -> None:
@@ -103,7 +108,6 @@ def _check_escalation(dose: DoseUnit, order: InfusionOrder) -> list[Quantity]:
 
 def _check_issue(dose: DoseUnit, order: InfusionOrder, now: datetime) -> tuple[Quantity, Quantity]:
     """Check every rule of issue; return the dose per kg at the order's weight and its deviation."""
-    refuse_off_study(dose.lot.subject_id, "no dose unit is issued for them")
     _refuse_unfit(dose, now, "it cannot be issued")
     _refuse(DOSE.refusal(dose, "issued"))
     _refuse(guards.order_problem(order, dose.lot.subject_id, dose.infusion_number, dose.infusion_order_id))
@@ -208,8 +212,7 @@ def bedside_check(dose: DoseUnit, first: Checker, second: Checker, appearance_ok
     """Two pharmacy users match wristband and bag with the order and the unit; both sign a match."""
     _require_pharmacist(first.user, "checks dose units at the bedside")
     _refuse(guards.checkers_problem(first.user, second.user))
-    _locked(dose.lot, dose)
-    refuse_off_study(dose.lot.subject_id, "the dose unit is not given: STOP and return it to pharmacy")
+    _locked_with_order(dose)
     if not DOSE.allows(dose, "administered"):
         raise OutOfSequence(f"This dose unit is {dose.state.title.lower()}: only an issued unit is checked "
                             "at the bedside.")
@@ -236,13 +239,14 @@ def record_administration(dose: DoseUnit, user, password: str, username: str, st
                           adverse_reactions: str, deviations: str | None = None) -> Administration:
     """Record what was given, when and by whom after a bedside check; the order is fulfilled."""
     _require_pharmacist(user, "records administrations")
-    _locked(dose.lot, dose)
+    _locked_with_order(dose)
     _refuse(DOSE.refusal(dose, "administered"))
-    _refuse(patient_guards.given_after_stop_problem(stop_of(dose.lot.subject_id), started_at))
     check = queries.latest_check(dose)
     held = held_at(dose) if dose.state == DoseState.ON_HOLD and check is not None else None
     if held is None:
         _refuse_unfit(dose, started_at, "the infusion may not start")
+    else:  # given before the hold: only the subject's stop still counts
+        _refuse(fitness.subject_problem(dose, started_at))
     if check is None:
         raise OutOfSequence("No bedside check is recorded for this dose unit: two people check it at the bedside "
                             "before the infusion is recorded.")

@@ -64,21 +64,24 @@ def off_study_problem(stop, consequence: str) -> str | None:
             f"({stop.reason.title.lower()}): {consequence}.")
 
 
-def given_after_stop_problem(stop, started_at) -> str | None:
-    """An infusion that started before the stop was recorded is recorded as given; none after."""
-    if stop is None or started_at < stop.recorded_at:
+def on_study_problem(stop, at) -> str | None:
+    """A unit is given only while its subject is on study: an infusion started before the stop was recorded
+    stays recordable, nothing is issued, checked or started after it."""
+    if stop is None or at < stop.recorded_at:
         return None
-    return off_study_problem(stop, "no infusion started after the stop was recorded is recorded: return the "
-                                   "dose unit to pharmacy")
+    return off_study_problem(stop, "no dose unit is issued, checked at the bedside or given for them")
 
 
-def stop_date_problem(stopped_on: date, enrolled_on: date, today: date) -> str | None:
-    """A subject goes off study on a day between their enrolment and today."""
+def stop_date_problem(stopped_on: date, enrolled_on: date, today: date, last_given: date | None) -> str | None:
+    """A subject goes off study on a day between their enrolment (or their last infusion) and today."""
     if stopped_on > today:
         return f"The date off study {stopped_on.isoformat()} is in the future."
     if stopped_on < enrolled_on:
         return (f"The date off study {stopped_on.isoformat()} is before the subject's enrolment "
                 f"({enrolled_on.isoformat()}).")
+    if last_given is not None and stopped_on < last_given:
+        return (f"The date off study {stopped_on.isoformat()} is before the subject's last infusion "
+                f"({last_given.isoformat()}): give the day the investigator stopped the study.")
     return None
 
 

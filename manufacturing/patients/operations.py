@@ -193,7 +193,9 @@ def take_off_study(user, subject: Subject, reason: StopReason, stopped_on: date,
     if not isinstance(reason, StopReason):
         raise DomainError("Choose why the subject is off study: toxicity, manufacturing failure, withdrawal "
                           "of consent, or other.")
-    _refuse(guards.stop_date_problem(stopped_on, clock.local_date(subject.created_at), clock.today()))
+    given = administered_dates(subject)
+    _refuse(guards.stop_date_problem(stopped_on, clock.local_date(subject.created_at), clock.today(),
+                                     max(given.values(), default=None)))
     detail = required_text(detail, "What happened (in words)", 4000)
     require_reason(db.session, detail, "taking the subject off study")
     stop = StudyStop(subject=subject, reason=reason, stopped_on=stopped_on, detail=detail,

@@ -14,6 +14,7 @@ from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
 from manufacturing.lots.models import Lot
 from manufacturing.patients.models import BodyWeight, InfusionOrder, OrderStatus
+from manufacturing.patients.operations import refuse_off_study
 from manufacturing.processing.checks import lot_spec, lot_study
 from manufacturing.processing.derived import derive
 from manufacturing.processing.entries import StepInput
@@ -94,6 +95,8 @@ def prepare_doses(lot: Lot, given: StepInput, requests: list[DoseRequest], weigh
                   user, password: str, username: str) -> ProcessStep:
     """Record the dose preparation with its dose units (quarantined until QA releases them)."""
     lock(lot)
+    lock(lot.subject)  # a stop of the subject (which cancels its open orders) comes wholly before or after
+    refuse_off_study(lot.subject_id, "no dose unit is prepared for them")
     step_definition, history = definition(StepKind.DOSE_PREPARATION), lot_steps(lot)
     check_can_record(lot, step_definition, user, history)
     check_time(given.performed_at, StepKind.DOSE_PREPARATION, history)

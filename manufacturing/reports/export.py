@@ -66,10 +66,11 @@ def _unit(quantity: Quantity | None) -> str:
 
 
 def _subjects(session: Session):
-    for subject in session.scalars(select(Subject).order_by(Subject.subject_code)):
-        enrolled = clock.to_local(subject.created_at).date()
+    for subject in session.scalars(select(Subject).options(selectinload(Subject.stop))
+                                   .order_by(Subject.subject_code)):
+        enrolled, stop = clock.to_local(subject.created_at).date(), subject.stop
         yield subject.subject_code, subject.sex.name, age_on(subject.date_of_birth, enrolled), subject.site, \
-            enrolled.isoformat()
+            enrolled.isoformat(), stop.stopped_on.isoformat() if stop else "", stop.reason.name if stop else ""
 
 
 def _lots(session: Session):
@@ -180,7 +181,9 @@ TABLES = (
     Table("subjects", "Patients enrolled, by study subject ID", (
         _c("subject_id", "study subject ID (pseudonym)"), _c("sex", "MALE or FEMALE"),
         _c("age_at_enrolment", "whole years", "year"), _c("site", "clinical site"),
-        _c("enrolled_on", "date of enrolment, site's local date")), _subjects),
+        _c("enrolled_on", "date of enrolment, site's local date"),
+        _c("off_study_on", "date off study, empty while on study"),
+        _c("off_study_reason", "TOXICITY, MANUFACTURING_FAILURE, WITHDRAWAL or OTHER")), _subjects),
     Table("lots", "Manufacturing lots, one per collection", (
         LOT, _c("subject_id", "study subject ID"), _c("state", "lot state now"), _c("opened_at", WHEN),
         _c("specification", "release specification pinned"),

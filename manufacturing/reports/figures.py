@@ -162,7 +162,8 @@ class DoseFigures:
     delivered: Quantity
     deviation: Quantity
     administered: bool
-    cd3_per_kg: Quantity | None = None  # CD3+ cells per kg in the dose delivered
+    cd3_per_kg: Quantity | None = None  # CD3+ cells per kg in the dose given
+    state: str = ""  # where the unit stands: administered, issued, returned, discarded
 
 @dataclass
 class TestFigures:
@@ -256,13 +257,15 @@ def _harvest(steps: list[ProcessStep], derived: dict) -> dict:
 
 
 def doses(session: Session) -> list[DoseFigures]:
-    """Every unit issued, in the order issued: the dose per kg at issue against the unit's target, its CD3+ cells."""
+    """Every unit issued, in the order issued: the dose per kg at issue against the unit's target; the CD3+ cells
+    per kg of the units given."""
     administered = set(session.scalars(select(Administration.dose_unit_id)))
     query = (select(Issue, DoseUnit, Lot.lot_number).join(DoseUnit, Issue.dose_unit_id == DoseUnit.id)
              .join(Lot, DoseUnit.lot_id == Lot.id).order_by(Issue.issued_at, Issue.id))
     return [DoseFigures(number, dose.division_code, dose.infusion_number, dose.target_dose_per_kg,
                         issue.dose_per_kg, issue.dose_deviation, dose.id in administered,
-                        _cd3_given(dose, issue.dose_per_kg))
+                        _cd3_given(dose, issue.dose_per_kg) if dose.id in administered else None,
+                        dose.state.title.lower())
             for issue, dose, number in session.execute(query)]
 
 

@@ -41,7 +41,7 @@ def store_pdf():
     return _pdf(document)
 
 
-@bp.get("/report-<int:revision>.pdf")
+@bp.get("/report-<id:revision>.pdf")
 @role_required(*READERS)
 def stored_pdf(revision: int):
     document = db.session.scalar(select(StoredTrialReport).where(StoredTrialReport.revision == revision)) or abort(404)

@@ -22,7 +22,8 @@ from manufacturing.dispensing.models import Administration, BedsideCheck, Issue
 from manufacturing.extensions import db
 from manufacturing.lots import operations as lots
 from manufacturing.lots.models import Lot, LotState
-from manufacturing.patients.models import InfusionOrder
+from manufacturing.patients.models import InfusionOrder, StopReason
+from manufacturing.patients.operations import take_off_study
 from manufacturing.processing import operations as processing
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, ProcessStep, StepKind, StepStatus
 from manufacturing.quality import operations as quality
@@ -327,6 +328,12 @@ class Lifecycle(RuleBasedStateMachine):
     def order_next_infusion(self, lot):
         pharmacist, subject = self.users["pharm.one"], self.world.places[lot].bench.subject
         self.attempt(pharmacist, make_order, pharmacist, subject)
+
+    @act(lot=LOT)
+    def take_off_study(self, lot):
+        pharmacist, subject = self.users["pharm.one"], self.world.places[lot].bench.subject
+        self.attempt(pharmacist, take_off_study, pharmacist, subject, StopReason.TOXICITY, clock.today(),
+                     "Grade 3 cytokine release syndrome", PASSWORD, pharmacist.username)
 
     @act(ISSUABLE, wrong_subject=st.sampled_from((False, False, True)))
     def issue(self, unit, wrong_subject):

@@ -16,6 +16,7 @@ from manufacturing.core.signatures import Meaning, Signature
 from manufacturing.dispensing.models import Issue
 from manufacturing.extensions import db
 from manufacturing.lots.models import LotState
+from manufacturing.patients.models import StudyStop
 from manufacturing.processing.checks import lot_spec
 from manufacturing.processing.models import DoseKind, DoseState, DoseUnit, ProcessStep, StepStatus
 from manufacturing.quality.models import Deviation, DeviationStatus, QcResult, QcStatus
@@ -33,6 +34,7 @@ NO_LABEL = "no label printed after release"
 EXPIRED = "past its expiry time"
 USE_BY = "past its use-by time (thawed at issue)"
 ON_HOLD = "its lot is on hold or cancelled"
+OFF_STUDY = "its subject was taken off study before this act"
 STOPPED = "a bedside check found another bag or wristband after the last matched check"
 
 
@@ -95,6 +97,9 @@ def unfit_reasons(dose: DoseUnit, at: datetime, act: str) -> list[str]:
             reasons.append(USE_BY)
     if dose.lot.state in (LotState.ON_HOLD, LotState.CANCELLED):
         reasons.append(ON_HOLD)
+    stop = db.session.scalar(select(StudyStop).where(StudyStop.subject_id == dose.lot.subject_id))
+    if stop is not None and at >= stop.recorded_at:  # an infusion started before the stop may still be recorded
+        reasons.append(OFF_STUDY)
     return list(dict.fromkeys(reasons))
 
 

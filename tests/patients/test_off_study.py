@@ -63,6 +63,24 @@ def test_a_stop_with_bad_input_is_refused_and_stores_nothing(pharmacist, subject
     assert stops() == 0
 
 
+def test_the_stop_is_not_dated_before_the_last_infusion_given(ward):
+    from tests.dispensing.factories import give
+
+    give(ward)
+    error = refused(ward.pharmacist, take_off, ward.pharmacist, ward.bench.subject, days_ago=1)
+    assert "before the subject's last infusion" in str(error)
+    assert stops() == 0
+
+
+def test_no_dose_unit_is_prepared_for_a_subject_off_study(bench):
+    from manufacturing.processing.models import StepKind
+
+    lot = bench.lot_through(StepKind.HARVEST)
+    done(bench.pharmacist, take_off, bench.pharmacist, bench.subject)
+    with pytest.raises(DomainError, match="no dose unit is prepared for them"):
+        bench.prepare(lot, bench.at(20 + 14 * 24))
+
+
 def test_a_wrong_password_stores_no_stop(pharmacist, subject):
     with pytest.raises(SignatureError):
         take_off(pharmacist, subject, password="Not-the-password-1")
@@ -92,7 +110,7 @@ def test_no_lot_is_opened_for_a_subject_off_study(pharmacist, subject):
 def test_a_released_unit_is_not_issued_to_a_subject_off_study(ward):
     done(ward.pharmacist, take_off, ward.pharmacist, ward.bench.subject)
     error = refused(ward.pharmacist, issue, ward)
-    assert "no dose unit is issued for them" in str(error)
+    assert "Not fit to give, it cannot be issued: Subject LAL2013-RM-001 is off study since" in str(error)
     assert ward.fresh.state.name == "RELEASED_INTERIM"
 
 
@@ -100,7 +118,14 @@ def test_an_issued_unit_is_not_checked_at_the_bedside_after_the_stop(ward):
     done(ward.pharmacist, issue, ward)
     done(ward.pharmacist, take_off, ward.pharmacist, ward.bench.subject)
     error = refused(ward.pharmacist, check, ward)
-    assert "STOP and return it to pharmacy" in str(error)
+    assert "STOP" in str(error) and "is off study since" in str(error)
+
+
+def test_the_pharmacy_pages_name_the_stop_among_the_reasons_not_to_give(client, login, ward):
+    done(ward.pharmacist, take_off, ward.pharmacist, ward.bench.subject)
+    login(ward.pharmacist)
+    page = client.get(f"/pharmacy/doses/{ward.fresh.id}").get_data(as_text=True)
+    assert "is off study since" in page
 
 
 def test_an_infusion_started_before_the_stop_is_recorded_and_none_after(ward):
@@ -110,6 +135,6 @@ def test_an_infusion_started_before_the_stop_is_recorded_and_none_after(ward):
     with clock.frozen(started + timedelta(minutes=20)):
         done(ward.pharmacist, take_off, ward.pharmacist, ward.bench.subject)
     error = refused(ward.pharmacist, administer, ward, started_at=started + timedelta(minutes=25), minutes=5)
-    assert "no infusion started after the stop was recorded" in str(error)
+    assert "the infusion may not start" in str(error) and "is off study since" in str(error)
     given = done(ward.pharmacist, administer, ward, started_at=started + timedelta(minutes=5), minutes=10)
     assert given.id is not None

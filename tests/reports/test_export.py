@@ -98,7 +98,8 @@ def test_subjects_are_pseudonymised(client, login, given):
     content = client.post("/reports/export/subjects.csv").get_data(as_text=True)
     [row] = _rows(content.encode())
     assert row["subject_id"] == subject.subject_code and set(row) == {
-        "subject_id", "sex", "age_at_enrolment", "site", "enrolled_on"}
+        "subject_id", "sex", "age_at_enrolment", "site", "enrolled_on", "off_study_on", "off_study_reason"}
+    assert (row["off_study_on"], row["off_study_reason"]) == ("", "")
     assert subject.initials not in content.replace(subject.subject_code, "")
     assert subject.date_of_birth.isoformat() not in content
 

@@ -162,3 +162,18 @@ def test_a_subject_off_study_is_counted_with_the_reason(given):
     assert report.patients[0].status == "off study: toxicity"
     [timeline] = timelines(db.session, figures.steps_by_lot(db.session))
     assert "Off study: toxicity" in [event.what for event in timeline.events]
+
+
+def test_a_returned_unit_is_reported_as_not_given_and_without_cd3_cells_given(ward):
+    from manufacturing.dispensing.operations import return_dose
+    from tests.dispensing.factories import done, issue
+
+    done(ward.pharmacist, issue, ward)
+    done(ward.pharmacist, return_dose, ward.fresh, ward.pharmacist, "Patient febrile, infusion postponed")
+    [dose] = figures.doses(db.session)
+    assert (dose.administered, dose.state, dose.cd3_per_kg) == (False, "returned", None)
+
+
+def test_the_stored_report_s_url_takes_no_absurd_revision(client, login, ward):
+    login(ward.bench.qa)
+    assert client.get("/reports/report-99999999999999999999.pdf").status_code == 404
