@@ -5,11 +5,12 @@ from sqlalchemy import func, select
 
 from manufacturing.core import clock
 from manufacturing.core.signatures import Meaning
-from manufacturing.dispensing.models import Issue
+from manufacturing.dispensing.models import BedsideCheck, Issue
 from manufacturing.extensions import db
 from manufacturing.patients.models import StudyStop
 from tests.concurrency.bursts import Tally, all_at_once, flashes, make_people, signature_count
-from tests.dispensing.test_views import issue_form
+from tests.dispensing.factories import done, issue
+from tests.dispensing.test_views import bedside_form, issue_form
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.postgres_only
@@ -72,3 +73,16 @@ def test_a_stop_and_issues_at_once_leave_no_unit_issued_after_the_stop(app, on_p
     assert all(issue.issued_at < recorded.recorded_at for issue in issued), (issued, recorded.recorded_at)
     refusals = [text for answer in answers[1:] for category, text in flashes(answer[1]) if category == "error"]
     assert len(refusals) == len(issues) - len(issued), refusals
+
+
+def test_a_stop_and_bedside_checks_at_once_leave_no_check_after_the_stop(app, on_postgresql, ward):
+    done(ward.pharmacist, issue, ward)
+    pharmacist = ward.pharmacist.username
+    stop = _poster(_client(app, pharmacist), f"/subjects/{ward.bench.subject.id}/off-study", _stop_form(pharmacist))
+    checks = [_poster(_client(app, pharmacist), f"/pharmacy/doses/{ward.fresh.id}/bedside-check", bedside_form(ward))
+              for _ in range(5)]
+    answers = _at_once([stop, *checks])
+    assert not any(isinstance(answer, BaseException) or answer[0] >= 500 for answer in answers), answers
+    recorded = db.session.scalars(select(StudyStop)).one()
+    checked = db.session.scalars(select(BedsideCheck)).all()
+    assert all(check.checked_at < recorded.recorded_at for check in checked), (checked, recorded.recorded_at)
