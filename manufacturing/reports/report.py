@@ -8,6 +8,17 @@ from sqlalchemy.orm import Session
 from manufacturing.records.storage import source_hash
 from manufacturing.reports import figures
 from manufacturing.reports.timeline import Timeline, timelines
+from manufacturing.units import Quantity
+
+
+@dataclass(frozen=True)
+class DoseLevel:
+    infusion: int
+    target: Quantity
+    given: int
+    mean_deviation: Quantity
+    lowest_deviation: Quantity
+    highest_deviation: Quantity
 
 
 @dataclass
@@ -22,6 +33,16 @@ class TrialReport:
     alerts: list[figures.AlertFigures]
     timelines: list[Timeline]
     charts: dict[str, bytes | None] = field(default_factory=dict, repr=False)
+
+    def dose_levels(self) -> list[DoseLevel]:
+        """The units given, by dose level (target per kg): how many, and their dose deviations' mean and range."""
+        levels: dict = {}
+        for dose in self.doses:
+            if dose.administered:
+                levels.setdefault((dose.infusion, dose.target), []).append(dose.deviation)
+        return [DoseLevel(infusion, target, len(deviations), sum(deviations, start=0 * deviations[0]) / len(deviations),
+                          min(deviations), max(deviations))
+                for (infusion, target), deviations in sorted(levels.items(), key=lambda item: item[0][1])]
 
     def outcomes(self) -> Counter:
         """Lots by outcome: released, rejected, cancelled, in progress."""

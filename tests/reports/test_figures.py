@@ -177,3 +177,11 @@ def test_a_returned_unit_is_reported_as_not_given_and_without_cd3_cells_given(wa
 def test_the_stored_report_s_url_takes_no_absurd_revision(client, login, ward):
     login(ward.bench.qa)
     assert client.get("/reports/report-99999999999999999999.pdf").status_code == 404
+
+
+def test_the_units_given_are_summed_up_by_dose_level(given):
+    from manufacturing.reports.report import build
+
+    [level] = build(db.session, with_charts=False).dose_levels()
+    assert (level.infusion, level.target, level.given) == (1, Q_(1e6, "cell / kilogram"), 1)
+    assert level.mean_deviation.m_as("percent") == pytest.approx(0.0)
