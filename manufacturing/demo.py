@@ -37,8 +37,8 @@ from manufacturing.patients.models import StopReason
 from manufacturing.processing import demo as bench
 from manufacturing.processing.demo import Story
 from manufacturing.quality import demo as quality_demo
+from manufacturing.records import demo as release_demo
 from manufacturing.records import jobs
-from manufacturing.release import demo as release_demo
 from manufacturing.scale import cheap_hashes
 
 demo_cli = AppGroup("demo", help="Demo data for trying the application.")

@@ -1,5 +1,6 @@
-"""Demo release of a prepared lot: results in, the fresh unit released on an interim certificate and labelled;
-two weeks later the sterility cultures read no growth, the frozen units are released on their final certificate."""
+"""Demo release of a prepared lot (in records: it prints the labels): results in, the fresh unit released on an
+interim certificate and labelled; two weeks later the sterility cultures read no growth, the frozen units are
+released on their final certificate."""
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
