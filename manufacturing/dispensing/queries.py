@@ -166,6 +166,13 @@ def administered_dates(subject) -> dict[int, date]:
     return {infusion: clock.local_date(started_at) for infusion, started_at in db.session.execute(query)}
 
 
+def latest_start(subject) -> datetime | None:
+    """When the subject's latest recorded infusion started."""
+    query = (select(func.max(Administration.started_at)).join(DoseUnit, Administration.dose_unit_id == DoseUnit.id)
+             .join(Lot, DoseUnit.lot_id == Lot.id).where(Lot.subject_id == subject.id))
+    return db.session.scalar(query)
+
+
 # The pharmacy's history: every unit issued (then given, returned or held) or discarded, newest unit first.
 HISTORY_ORDER = (DoseUnit.id.desc(),)
 

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from manufacturing.core.clock import format_local
 from manufacturing.core.permissions import Role, has_role
 from manufacturing.core.plausible import range_of
 from manufacturing.patients.models import OrderStatus
@@ -70,6 +71,15 @@ def on_study_problem(stop, at) -> str | None:
     if stop is None or at < stop.recorded_at:
         return None
     return off_study_problem(stop, "no dose unit is issued, checked at the bedside or given for them")
+
+
+def started_ahead_problem(last_start, now) -> str | None:
+    """An infusion recorded as starting a few minutes ahead has not started yet: the stop waits for it, so that
+    no infusion starts after a stop."""
+    if last_start is None or last_start <= now:
+        return None
+    return (f"An infusion is recorded as starting at {format_local(last_start)}, after now: record the stop once "
+            "it has started.")
 
 
 def stop_date_problem(stopped_on: date, enrolled_on: date, today: date, last_given: date | None) -> str | None:

@@ -16,7 +16,12 @@ from manufacturing.extensions import db
 from manufacturing.patients import guards, plan
 from manufacturing.patients.guards import SubjectDetails
 from manufacturing.patients.models import BodyWeight, InfusionOrder, OrderStatus, StopReason, StudyStop, Subject
-from manufacturing.patients.signals import administered_dates, dose_units_made, subject_code_problem
+from manufacturing.patients.signals import (
+    administered_dates,
+    dose_units_made,
+    latest_infusion_start,
+    subject_code_problem,
+)
 from manufacturing.specifications import registry
 from manufacturing.specifications.dose_limits import dose_maxima
 from manufacturing.specifications.model import DoseLevel, StudySpec
@@ -193,9 +198,10 @@ def take_off_study(user, subject: Subject, reason: StopReason, stopped_on: date,
     if not isinstance(reason, StopReason):
         raise DomainError("Choose why the subject is off study: toxicity, manufacturing failure, withdrawal "
                           "of consent, or other.")
-    given = administered_dates(subject)
+    last_start = latest_infusion_start(subject)
+    _refuse(guards.started_ahead_problem(last_start, clock.now()))
     _refuse(guards.stop_date_problem(stopped_on, clock.local_date(subject.created_at), clock.today(),
-                                     max(given.values(), default=None)))
+                                     clock.local_date(last_start) if last_start else None))
     detail = required_text(detail, "What happened (in words)", 4000)
     require_reason(db.session, detail, "taking the subject off study")
     stop = StudyStop(subject=subject, reason=reason, stopped_on=stopped_on, detail=detail,

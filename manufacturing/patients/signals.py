@@ -3,7 +3,7 @@
 Each signal is sent inside the current transaction; its receivers answer from their own records.
 """
 
-from datetime import date
+from datetime import date, datetime
 
 from blinker import Namespace
 
@@ -17,6 +17,10 @@ order_cancelling = _signals.signal("order-cancelling")
 
 infusions_given = _signals.signal("infusions-given")
 """Sent with the subject; a receiver returns the site date each infusion started, by infusion number."""
+
+
+infusion_started = _signals.signal("infusion-started")
+"""Sent with the subject; a receiver returns when the subject's latest recorded infusion started, or None."""
 
 
 def subject_code_problem(subject) -> str | None:
@@ -35,3 +39,8 @@ def administered_dates(subject) -> dict[int, date]:
     for _, given in infusions_given.send(subject):
         dates.update(given or {})
     return dates
+
+
+def latest_infusion_start(subject) -> datetime | None:
+    """Return when the subject's latest recorded infusion started (it may be a few minutes ahead), or None."""
+    return max((start for _, start in infusion_started.send(subject) if start is not None), default=None)

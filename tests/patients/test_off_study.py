@@ -66,8 +66,9 @@ def test_a_stop_with_bad_input_is_refused_and_stores_nothing(pharmacist, subject
 def test_the_stop_is_not_dated_before_the_last_infusion_given(ward):
     from tests.dispensing.factories import give
 
-    give(ward)
-    error = refused(ward.pharmacist, take_off, ward.pharmacist, ward.bench.subject, days_ago=1)
+    give(ward)  # the infusion starts ten minutes from now
+    with clock.frozen(clock.now() + timedelta(hours=1)):
+        error = refused(ward.pharmacist, take_off, ward.pharmacist, ward.bench.subject, days_ago=1)
     assert "before the subject's last infusion" in str(error)
     assert stops() == 0
 
@@ -138,3 +139,17 @@ def test_an_infusion_started_before_the_stop_is_recorded_and_none_after(ward):
     assert "the infusion may not start" in str(error) and "is off study since" in str(error)
     given = done(ward.pharmacist, administer, ward, started_at=started + timedelta(minutes=5), minutes=10)
     assert given.id is not None
+
+
+def test_no_stop_while_an_infusion_is_recorded_as_starting_ahead(ward):
+    """An administration may be recorded a few minutes before its start: the stop waits until it started."""
+    started = clock.now().replace(microsecond=0) + timedelta(minutes=3)
+    done(ward.pharmacist, issue, ward)
+    done(ward.pharmacist, check, ward)
+    with clock.frozen(started - timedelta(minutes=3)):
+        done(ward.pharmacist, administer, ward, started_at=started, minutes=1, recorded_at=clock.now())
+    error = refused(ward.pharmacist, take_off, ward.pharmacist, ward.bench.subject)
+    assert "record the stop once it has started" in str(error)
+    with clock.frozen(started + timedelta(minutes=1)):
+        done(ward.pharmacist, take_off, ward.pharmacist, ward.bench.subject)
+    assert stops() == 1

@@ -1,6 +1,7 @@
 """The report's figures, from the factories' lots, against values computed by hand from the factories' entries."""
 
 import math
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -154,9 +155,10 @@ def test_a_subject_off_study_is_counted_with_the_reason(given):
 
     pharmacist = given.pharmacist
     set_actor(db.session, pharmacist.id, pharmacist.username)
-    take_off_study(pharmacist, given.bench.subject, StopReason.TOXICITY, clock.today(), "Grade 3 CRS", PASSWORD,
-                   pharmacist.username)
-    db.session.commit()
+    with clock.frozen(clock.now() + timedelta(hours=1)):  # after the infusion's start
+        take_off_study(pharmacist, given.bench.subject, StopReason.TOXICITY, clock.today(), "Grade 3 CRS",
+                       PASSWORD, pharmacist.username)
+        db.session.commit()
     report = figures.enrolment(db.session)
     assert (report.stopped(), report.stopped("toxicity"), report.stopped("withdrawal of consent")) == (1, 1, 0)
     assert report.patients[0].status == "off study: toxicity"
