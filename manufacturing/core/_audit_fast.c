@@ -8,8 +8,9 @@
  * A row passes here only when both MACs match, so a text built differently can never make an altered row pass:
  * it can only send a sound row to the slower check.
  *
- * Each plain row's changes are replayed into `replayed` as audit_scan._replay does, every value kept as its
- * JSON text (bytes), to be read once per record and field when the ranges are merged.
+ * Each plain row's changes are replayed into `replayed` as audit_scan._replay does, each field kept as the JSON
+ * text (bytes) of the value its change leaves. compact(replayed) then turns each record's fields, where all are
+ * such texts, into the text of one JSON object, read once per record when the ranges are merged.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -391,7 +392,31 @@ static int read_members(const char *text, size_t len, Member *found) {
     }
 }
 
-/* Set each member's name to its value's text (bytes), in order, as dict.update does. -1 on error. */
+/* The text of the value a change leaves, as audit_scan.recorded_value reads it: of an object of changes its
+ * last "sealed" member, else its last "new" member, else null; any other value is itself. 0 where this code
+ * does not read the change (the Python check then reads the row). */
+static int recorded_span(Member *member) {
+    if (member->value_len == 0 || member->value[0] != '{') return 1;
+    Member inner[MOST_MEMBERS];
+    int count = read_members(member->value, member->value_len, inner);
+    if (count < 0) return 0;
+    int sealed = -1, made = -1;
+    for (int at = 0; at < count; at++) {
+        if (inner[at].name_len == 6 && memcmp(inner[at].name, "sealed", 6) == 0) sealed = at;
+        if (inner[at].name_len == 3 && memcmp(inner[at].name, "new", 3) == 0) made = at;
+    }
+    int chosen = sealed >= 0 ? sealed : made;
+    if (chosen < 0) {
+        member->value = "null";
+        member->value_len = 4;
+    } else {
+        member->value = inner[chosen].value;
+        member->value_len = inner[chosen].value_len;
+    }
+    return 1;
+}
+
+/* Set each member's name to the text (bytes) of the value its change leaves, in order, as dict.update does. */
 static int set_members(Sealer *self, const Member *found, int count, PyObject *values) {
     for (int member = 0; member < count; member++) {
         PyObject *key = cached_text(self, found[member].name, found[member].name_len);
@@ -437,6 +462,8 @@ static int replay(Sealer *self, Field *fields, PyObject *replayed) {
     Member found[MOST_MEMBERS];
     int count = kind == 'd' ? 0 : read_members(TEXT(8), LEN(8), found);
     if (count < 0) return 0;
+    for (int member = 0; member < count; member++)
+        if (!recorded_span(&found[member])) return 0;
     PyObject *key = record_key(self, fields);
     if (key == NULL) {
         if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) return -1;
@@ -620,11 +647,83 @@ static PyTypeObject SealerType = {
     .tp_methods = Sealer_methods,
 };
 
+
+/* ---- compact: a record's replayed fields as the text of one JSON object ---- */
+
+/* A field's name may stand between quotes as it is: no quote, backslash or control character in it. */
+static int plain_name(const char *name, Py_ssize_t len) {
+    for (Py_ssize_t i = 0; i < len; i++)
+        if (name[i] == '"' || name[i] == '\\' || (unsigned char)name[i] < 0x20) return 0;
+    return 1;
+}
+
+/* The object text of a record's fields (str names, bytes values), a new reference; None where it cannot be
+ * written (another kind of name or value: the Python replay's), NULL with the error set. */
+static PyObject *object_text(PyObject *values, Buffer *out) {
+    PyObject *name, *value;
+    Py_ssize_t at = 0;
+    out->len = 0;
+    if (PUT_LITERAL(out, "{") < 0) return PyErr_NoMemory();
+    while (PyDict_Next(values, &at, &name, &value)) {
+        if (!PyUnicode_CheckExact(name) || !PyBytes_CheckExact(value)) Py_RETURN_NONE;
+        Py_ssize_t name_len;
+        const char *text = PyUnicode_AsUTF8AndSize(name, &name_len);
+        if (text == NULL) return NULL;
+        if (!plain_name(text, name_len)) Py_RETURN_NONE;
+        if ((out->len > 1 && PUT_LITERAL(out, ",") < 0) || PUT_LITERAL(out, "\"") < 0 ||
+            put(out, text, (size_t)name_len) < 0 || PUT_LITERAL(out, "\":") < 0 ||
+            put(out, PyBytes_AS_STRING(value), (size_t)PyBytes_GET_SIZE(value)) < 0)
+            return PyErr_NoMemory();
+    }
+    if (PUT_LITERAL(out, "}") < 0) return PyErr_NoMemory();
+    return PyBytes_FromStringAndSize(out->data, (Py_ssize_t)out->len);
+}
+
+static PyObject *compact(PyObject *module, PyObject *replayed) {
+    if (!PyDict_Check(replayed)) {
+        PyErr_SetString(PyExc_TypeError, "compact(replayed): a dict of (fresh, values)");
+        return NULL;
+    }
+    Buffer out = {0};
+    PyObject *key, *entry;
+    Py_ssize_t at = 0;
+    while (PyDict_Next(replayed, &at, &key, &entry)) {
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2 || !PyDict_Check(PyTuple_GET_ITEM(entry, 1)))
+            continue;
+        PyObject *text = object_text(PyTuple_GET_ITEM(entry, 1), &out);
+        if (text == NULL) {
+            free(out.data);
+            return NULL;
+        }
+        if (text != Py_None) {
+            PyObject *made = PyTuple_Pack(2, PyTuple_GET_ITEM(entry, 0), text);
+            /* replacing the value of a key already there never resizes the dict being walked */
+            if (made == NULL || PyDict_SetItem(replayed, key, made) < 0) {
+                Py_XDECREF(made);
+                Py_DECREF(text);
+                free(out.data);
+                return NULL;
+            }
+            Py_DECREF(made);
+        }
+        Py_DECREF(text);
+    }
+    free(out.data);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_functions[] = {
+    {"compact", (PyCFunction)compact, METH_O,
+     "compact(replayed): each record's fields, where all are JSON texts, as the text of one JSON object"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_audit_fast",
     .m_doc = "The plain rows of an audit range, checked in C.",
     .m_size = -1,
+    .m_methods = module_functions,
 };
 
 PyMODINIT_FUNC PyInit__audit_fast(void) {

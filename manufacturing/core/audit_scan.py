@@ -29,13 +29,14 @@ import orjson
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from manufacturing.core.audit_apart import exported_snapshot, import_snapshot
 from manufacturing.core.copy_out import copied_lines
 from manufacturing.core.keyring import UNKEYED, canonical
 
 try:
-    from manufacturing.core._audit_fast import Sealer
+    from manufacturing.core._audit_fast import Sealer, compact
 except ImportError:  # built without a compiler or OpenSSL's headers: every row is checked in Python
-    Sealer = None
+    Sealer = compact = None
 
 BATCH_ROWS = 5000
 LONG_DIGITS, LONG_DIGITS_BYTES = re.compile(r"\d{19}"), re.compile(rb"\d{19}")
@@ -294,6 +295,8 @@ def _scan_copied(dbapi_connection, keys: dict[str, bytes], task: RangeTask) -> R
                     scanner.row(_copied_row(bytes(line).decode(encoding).removesuffix("\n")))
             else:
                 _scan_lines(scanner, sealer, lines)
+    if sealer is not None:
+        compact(scanner.result.replayed)  # a record's fields as one text: read once, and sent back small
     return scanner.done()
 
 
@@ -370,7 +373,8 @@ def scan_trail(session, keys: dict[str, bytes], tasks: list[RangeTask], workers:
     if workers <= 1 or len(tasks) <= 1 or url.database in (None, "", ":memory:") or not _can_fork():
         dbapi_connection = connection.connection.dbapi_connection
         return [scan_range(dbapi_connection, dialect, keys, task) for task in tasks]
-    jobs = [(url.render_as_string(hide_password=False), dialect, keys, task) for task in tasks]
+    snapshot = exported_snapshot(session) if dialect == "postgresql" else None
+    jobs = [(url.render_as_string(hide_password=False), dialect, keys, task, snapshot) for task in tasks]
     with multiprocessing.get_context("fork").Pool(min(workers, len(tasks))) as pool:
         return pool.map(_scan_apart, jobs, chunksize=1)
 
@@ -381,11 +385,13 @@ def _can_fork() -> bool:
 
 def _scan_apart(job: tuple) -> RangeScan:
     """Scan one range on a connection of this process's own."""
-    url, dialect, keys, task = job
+    url, dialect, keys, task, snapshot = job
     engine = create_engine(url, poolclass=NullPool)
     try:
         pooled = engine.raw_connection()
         try:
+            if snapshot is not None:  # the rows as the verifying transaction sees them, whatever is committed since
+                import_snapshot(pooled.dbapi_connection, snapshot)
             return scan_range(pooled.dbapi_connection, dialect, keys, task)
         finally:
             pooled.close()
@@ -394,19 +400,24 @@ def _scan_apart(job: tuple) -> RangeScan:
 
 
 def merged(scans: list[RangeScan]) -> dict[tuple[str, str], dict | None]:
-    """Each audited record's last recorded values, ranges replayed in order; None once deleted."""
-    changes: dict[tuple[str, str], dict | None] = {}
+    """Each audited record's last recorded values, ranges replayed in order; None once deleted.
+
+    A record the compiled check replayed whole comes as the text of its recorded values (bytes), read once;
+    a record's fields replayed in Python come as its changes."""
+    changes: dict[tuple[str, str], object] = {}
     for scan in scans:
         for key, (fresh, values) in scan.replayed.items():
             base = changes.get(key)
             if fresh or base is None:
-                changes[key] = values if fresh else dict(values)
+                changes[key] = values
             else:
-                base.update(values)
-    return {key: None if values is None else {name: recorded_value(_read(change)) for name, change in values.items()}
-            for key, values in changes.items()}
+                changes[key] = {**_recorded(base), **_recorded(values)}
+    return {key: None if values is None else _recorded(values) for key, values in changes.items()}
 
 
-def _read(change: object) -> object:
-    """A change as replayed: read from its JSON text where the compiled check kept it as text (bytes)."""
-    return _json(change) if type(change) is bytes else change
+def _recorded(values: bytes | dict) -> dict:
+    """A record's recorded values: read from the text of them all, or field by field from its changes."""
+    if type(values) is bytes:
+        return _json(values)
+    return {name: _json(change) if type(change) is bytes else recorded_value(change)
+            for name, change in values.items()}
