@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from manufacturing.core.audit import Audited
 from manufacturing.core.seals import hidden_value_matches
-from manufacturing.core.serialize import column_reads
+from manufacturing.core.serialize import as_read, column_reads
 from manufacturing.extensions import db
 
 DELETED = None
 
 
-def _audited_classes() -> list[type]:
+def audited_classes() -> list[type]:
     mappers = db.Model.registry.mappers
     return sorted((mapper.class_ for mapper in mappers if issubclass(mapper.class_, Audited)),
                   key=lambda cls: cls.__name__)
@@ -47,17 +47,22 @@ def _difference(cls: type, field: str, value: object, recorded: object) -> str:
 
 
 def _current_rows(session: Session, cls: type, dialect) -> Iterator[tuple[str, dict]]:
-    """Each record of a class as its id and its stored values, read as rows (no record is built)."""
+    """Each record of a class as its id and its stored values, read as rows (no record is built): a value read
+    as stored is taken as it is, the others turned into their stored form."""
     reads = column_reads(cls, dialect, cls.__audit_exclude__)
-    identity = next(index for index, (key, _, _) in enumerate(reads) if key == "id")
-    query = select(*[column for _, column, _ in reads])
-    for rows in session.execute(query.execution_options(yield_per=5000)).partitions():
+    names = [key for key, _, _ in reads]
+    turned = [(index, key, convert) for index, (key, _, convert) in enumerate(reads) if convert is not as_read]
+    identity = names.index("id")
+    query = select(*[column for _, column, _ in reads]).execution_options(yield_per=5000)
+    for rows in session.connection().execute(query).partitions():
         for row in rows:
-            yield str(row[identity]), {key: convert(value) for (key, _, convert), value in
-                                       zip(reads, row, strict=True)}
+            current = dict(zip(names, row, strict=True))
+            for index, key, convert in turned:
+                current[key] = convert(row[index])
+            yield str(row[identity]), current
 
 
-def _trail_ids(trail: dict[tuple[str, str], dict | None]) -> dict[str, list[str]]:
+def trail_ids(trail: dict[tuple[str, str], dict | None]) -> dict[str, list[str]]:
     """The ids of the records the trail holds, by entity, deleted ones left out."""
     ids: dict[str, list[str]] = {}
     for (entity, entity_id), values in trail.items():
@@ -68,26 +73,29 @@ def _trail_ids(trail: dict[tuple[str, str], dict | None]) -> dict[str, list[str]
 
 def edited_records(session: Session, trail: dict[tuple[str, str], dict | None]) -> list[tuple[str, str]]:
     """(where, what) for every audited record that differs from its replayed trail (core/audit_scan.py)."""
-    dialect, found, kept = session.get_bind().dialect, [], _trail_ids(trail)
-    for cls in _audited_classes():
-        entity, masked = cls.audit_entity(), bool(cls.__audit_mask__)
-        seen = set()
-        for record_id, current in _current_rows(session, cls, dialect):
-            seen.add(record_id)
-            recorded = trail.get((entity, record_id), "absent")
-            if not masked and recorded is not DELETED and recorded != "absent" and (
-                    recorded == current or _plainly_agree(current, recorded)):
-                continue
-            where = f"{entity} {record_id}"
-            if recorded == "absent":
-                found.append((where, "the record has no trail: it was inserted outside the application"))
-            elif recorded is DELETED:
-                found.append((where, "the trail deleted this record, yet it is in the database"))
-            else:
-                found += [(where, detail) for detail in _differences(cls, record_id, current, recorded)]
-        found += [(f"{entity} {entity_id}", "the record is missing: it was deleted outside the application")
-                  for entity_id in kept.get(entity, ()) if entity_id not in seen]
-    return found
+    kept = trail_ids(trail)
+    return [found for cls in audited_classes() for found in edited_of(session, cls, trail, kept)]
+
+
+def edited_of(session: Session, cls: type, trail: dict[tuple[str, str], dict | None],
+              kept: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(where, what) for every record of one audited class that differs from its replayed trail."""
+    entity, masked, found, seen = cls.audit_entity(), bool(cls.__audit_mask__), [], set()
+    for record_id, current in _current_rows(session, cls, session.get_bind().dialect):
+        seen.add(record_id)
+        recorded = trail.get((entity, record_id), "absent")
+        if not masked and recorded is not DELETED and recorded != "absent" and (
+                recorded == current or _plainly_agree(current, recorded)):
+            continue
+        where = f"{entity} {record_id}"
+        if recorded == "absent":
+            found.append((where, "the record has no trail: it was inserted outside the application"))
+        elif recorded is DELETED:
+            found.append((where, "the trail deleted this record, yet it is in the database"))
+        else:
+            found += [(where, detail) for detail in _differences(cls, record_id, current, recorded)]
+    return found + [(f"{entity} {entity_id}", "the record is missing: it was deleted outside the application")
+                    for entity_id in kept.get(entity, ()) if entity_id not in seen]
 
 
 def _plainly_agree(current: dict, recorded: dict) -> bool:

@@ -9,6 +9,7 @@ audited record must still hold what its trail last recorded.
 
 import os
 from dataclasses import dataclass
+from functools import partial
 
 from blinker import Namespace
 from flask import current_app
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from manufacturing.core import seals
 from manufacturing.core.audit import GENESIS, AuditChainHead
-from manufacturing.core.audit_replay import edited_records
+from manufacturing.core.audit_apart import Part, found_in_parts
+from manufacturing.core.audit_replay import audited_classes, edited_of, trail_ids
 from manufacturing.core.audit_scan import RangeScan, merged, plan, scan_trail
 from manufacturing.core.checkpoints import (
     WARNING_KINDS,
@@ -111,8 +113,9 @@ def verify_chain(session: Session, *, chunk_rows: int | None = None, workers: in
     scans = scan_trail(session, keyring().keys, tasks, workers)
     chain = _chain(scans)
     findings = _chain_findings(scans, chain, _sealed_length(head)) + _head_findings(head, chain)
-    findings += _signature_findings(session) + _layer_findings(session)
-    findings += [Finding(EDITED, where, detail) for where, detail in edited_records(session, merged(scans))]
+    signatures, *records = found_in_parts(session, _comparisons(merged(scans)), workers)
+    findings += signatures + _layer_findings(session)
+    findings += [Finding(EDITED, where, detail) for found in records for where, detail in found]
     findings += checkpoint_files
     if trusted is not None:
         rows_at = {position: row for scan in scans for position, row in scan.rows_at.items()}
@@ -132,6 +135,14 @@ def verify_as_of_now(session: Session) -> Report:
                                 workers=config["AUDIT_VERIFY_WORKERS"] or os.cpu_count() or 1)
         finally:
             session.rollback()
+
+
+def _comparisons(trail: dict) -> list[Part]:
+    """The signatures' seals, then each audited class's records against their replayed trail (most rows first)."""
+    kept = trail_ids(trail)
+    records = [Part(len(kept.get(cls.audit_entity(), ())), partial(edited_of, cls=cls, trail=trail, kept=kept))
+               for cls in audited_classes()]
+    return [Part(len(kept.get(Signature.audit_entity(), ())), _signature_findings), *records]
 
 
 def _layer_findings(session: Session) -> list[Finding]:

@@ -43,7 +43,8 @@ def _columns(model: type, exclude: frozenset[str]) -> tuple[tuple[str, object, b
                  for attr in inspect(model).column_attrs if attr.key not in exclude)
 
 
-def _as_read(value: object) -> object:
+def as_read(value: object) -> object:
+    """A value read as its column stores it."""
     return value
 
 
@@ -66,7 +67,7 @@ def column_reads(model: type, dialect, exclude: frozenset[str] = frozenset()) ->
     for key, column, decorated in _columns(model, exclude):
         kind = column.type
         if isinstance(kind, Enum):
-            reads.append((key, type_coerce(column, String()), _as_read))
+            reads.append((key, type_coerce(column, String()), as_read))
         elif isinstance(kind, Boolean):
             reads.append((key, type_coerce(column, Integer()) if dialect.name == "sqlite" else column, _stored_flag))
         elif decorated and isinstance(kind.impl, String):
@@ -74,7 +75,7 @@ def column_reads(model: type, dialect, exclude: frozenset[str] = frozenset()) ->
         elif decorated:
             reads.append((key, column, lambda value, column=column: stored_value(column, value, dialect)))
         elif isinstance(kind, Integer | String):
-            reads.append((key, column, _as_read))
+            reads.append((key, column, as_read))
         else:
             reads.append((key, column, plain))
     return tuple(reads)

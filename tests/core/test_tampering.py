@@ -76,9 +76,11 @@ def filled_db(database, filled):
 
 
 def findings(*kinds: str):
-    """Verify and check that every expected kind of finding is there, read whole or in short ranges."""
+    """Verify and check that every expected kind of finding is there, read whole, in short ranges, or in
+    processes of their own (on PostgreSQL the records and signatures too, on the verifying snapshot)."""
     report = verify_chain(db.session)
     assert verify_chain(db.session, chunk_rows=7) == report
+    assert verify_chain(db.session, chunk_rows=7, workers=2) == report
     db.session.rollback()
     assert not report.ok
     assert set(kinds) <= report.kinds, str(report)
