@@ -324,3 +324,11 @@ def released_dose(database):
 
     start = _bench_start()
     return built_once("released dose", start, lambda: set_up_released_dose(*_bench_staff(), start))
+
+
+@pytest.fixture
+def on_postgresql(database):
+    """The database, on PostgreSQL only: SQLite serialises every write transaction, so races show on PostgreSQL."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises every write transaction: races show on PostgreSQL")
+    return database

@@ -24,13 +24,6 @@ PEOPLE = 5  # accounts per role; each is logged in on several clients at once
 
 
 @pytest.fixture
-def on_postgresql(database):
-    if database.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite serialises every write transaction: races show on PostgreSQL")
-    return database
-
-
-@pytest.fixture
 def lot(on_postgresql):
     return bursts.lot_at_release()
 

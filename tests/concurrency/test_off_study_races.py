@@ -17,13 +17,6 @@ pytestmark = pytest.mark.postgres_only
 STOPS = 12
 
 
-@pytest.fixture
-def on_postgresql(database):
-    if database.engine.dialect.name != "postgresql":
-        pytest.skip("races show on PostgreSQL")
-    return database
-
-
 def _client(app, username: str):
     client = app.test_client()
     assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302

@@ -19,13 +19,6 @@ pytestmark = pytest.mark.postgres_only
 ATTEMPTS = 8
 
 
-@pytest.fixture
-def on_postgresql(database):
-    if database.engine.dialect.name != "postgresql":
-        pytest.skip("races show on PostgreSQL")
-    return database
-
-
 def _count(model, *where) -> int:
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
