@@ -76,6 +76,7 @@ class Config:
     # (0: one per core); a trail of one range is scanned in the command's own process.
     AUDIT_VERIFY_CHUNK_ROWS = _int("AUDIT_VERIFY_CHUNK_ROWS", 250_000)
     AUDIT_VERIFY_WORKERS = _int("AUDIT_VERIFY_WORKERS", 0)
+    AUDIT_VERIFY_APART_ROWS = _int("AUDIT_VERIFY_APART_ROWS", 50_000)  # records and signatures compared apart
 
     LOCKOUT_THRESHOLD = _int("LOCKOUT_THRESHOLD", 5)
     IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 15)

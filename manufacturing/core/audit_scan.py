@@ -114,7 +114,7 @@ class _Scanner:
 
     def __init__(self, keys: dict[str, bytes], task: RangeTask):
         self.result, self.task = RangeScan(task.start_index), task
-        self.pads = {name: _pads(key) for name, key in keys.items()}
+        self.pads = {name: hmac_pads(key) for name, key in keys.items()}
         self.index, self.previous, self.unkeyed_run = task.start_index - 1, None, None
         self.wanted_rows = sorted(position - 1 for position in task.wanted)
 
@@ -128,10 +128,10 @@ class _Scanner:
         pad = self.pads.get(key_id)
         if pad is not None:
             fast = _content_text(row, occurred)
-            content_sealed = (fast is not None and same(_mac(pad, fast), mac or "")) or same(
-                _mac(pad, canonical(["audit row", occurred, *row[2:10]]).encode()), mac or "")
-            link_sealed = same(_mac(pad, _link_text(prev_hash, mac)), link or "") or same(
-                _mac(pad, canonical(["audit link", prev_hash, mac]).encode()), link or "")
+            content_sealed = (fast is not None and same(padded_mac(pad, fast), mac or "")) or same(
+                padded_mac(pad, canonical(["audit row", occurred, *row[2:10]]).encode()), mac or "")
+            link_sealed = same(padded_mac(pad, _link_text(prev_hash, mac)), link or "") or same(
+                padded_mac(pad, canonical(["audit link", prev_hash, mac]).encode()), link or "")
         elif key_id == UNKEYED:
             plain = canonical([occurred, *row[2:10], prev_hash]).encode()
             content_sealed = link_sealed = hashlib.sha256(plain).hexdigest() == link
@@ -172,14 +172,14 @@ class _Scanner:
         return self.result
 
 
-def _pads(key: bytes) -> tuple:
+def hmac_pads(key: bytes) -> tuple:
     """HMAC-SHA256's inner and outer hashes of a key, started once (RFC 2104): a row's MAC then costs two copies."""
     block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
     return (hashlib.sha256(bytes(byte ^ 0x36 for byte in block)),
             hashlib.sha256(bytes(byte ^ 0x5C for byte in block)))
 
 
-def _mac(pads: tuple, data: bytes) -> str:
+def padded_mac(pads: tuple, data: bytes) -> str:
     inner, outer = pads[0].copy(), pads[1].copy()
     inner.update(data)
     outer.update(inner.digest())

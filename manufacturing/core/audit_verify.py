@@ -7,6 +7,7 @@ that fails was set by hand. Signatures and stored documents carry seals of their
 audited record must still hold what its trail last recorded.
 """
 
+import hmac
 import os
 from dataclasses import dataclass
 from functools import partial
@@ -20,7 +21,7 @@ from manufacturing.core import seals
 from manufacturing.core.audit import GENESIS, AuditChainHead
 from manufacturing.core.audit_apart import Part, found_in_parts
 from manufacturing.core.audit_replay import audited_classes, edited_of, trail_ids
-from manufacturing.core.audit_scan import RangeScan, merged, plan, scan_trail
+from manufacturing.core.audit_scan import RangeScan, hmac_pads, merged, padded_mac, plan, scan_trail, utc_text
 from manufacturing.core.checkpoints import (
     WARNING_KINDS,
     compare_checkpoints,
@@ -29,7 +30,7 @@ from manufacturing.core.checkpoints import (
 )
 from manufacturing.core.database import reading
 from manufacturing.core.findings import Finding
-from manufacturing.core.keyring import UNKEYED, keyring
+from manufacturing.core.keyring import UNKEYED, canonical, keyring
 from manufacturing.core.signatures import Signature
 
 ALTERED = "ALTERED row"
@@ -101,11 +102,13 @@ class _Chain:
     last_genuine: int
 
 
-def verify_chain(session: Session, *, chunk_rows: int | None = None, workers: int = 1) -> Report:
+def verify_chain(session: Session, *, chunk_rows: int | None = None, workers: int = 1,
+                 apart_from_rows: int = 0) -> Report:
     """Check the chain, its head, signatures, documents, records and checkpoints; report every finding.
 
     The trail is read in ranges of `chunk_rows` rows; with more than one worker, and committed data, each
-    range is scanned by a process of its own.
+    range is scanned by a process of its own, and records and signatures are compared in processes of their
+    own when they are at least `apart_from_rows` (below, starting the processes costs more than it saves).
     """
     head = session.get(AuditChainHead, 1)
     checkpoint_files, trusted = read_checkpoints(session)
@@ -113,7 +116,9 @@ def verify_chain(session: Session, *, chunk_rows: int | None = None, workers: in
     scans = scan_trail(session, keyring().keys, tasks, workers)
     chain = _chain(scans)
     findings = _chain_findings(scans, chain, _sealed_length(head)) + _head_findings(head, chain)
-    signatures, *records = found_in_parts(session, _comparisons(merged(scans)), workers)
+    parts = _comparisons(merged(scans))
+    apart = workers if sum(part.rows for part in parts) >= apart_from_rows else 1
+    signatures, *records = found_in_parts(session, parts, apart)
     findings += signatures + _layer_findings(session)
     findings += [Finding(EDITED, where, detail) for found in records for where, detail in found]
     findings += checkpoint_files
@@ -132,7 +137,8 @@ def verify_as_of_now(session: Session) -> Report:
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         try:
             return verify_chain(session, chunk_rows=config["AUDIT_VERIFY_CHUNK_ROWS"],
-                                workers=config["AUDIT_VERIFY_WORKERS"] or os.cpu_count() or 1)
+                                workers=config["AUDIT_VERIFY_WORKERS"] or os.cpu_count() or 1,
+                                apart_from_rows=config["AUDIT_VERIFY_APART_ROWS"])
         finally:
             session.rollback()
 
@@ -241,9 +247,25 @@ def _head_findings(head: AuditChainHead | None, chain: _Chain) -> list[Finding]:
 
 
 def _signature_findings(session: Session) -> list[Finding]:
-    """Every signature whose binding MAC fails, read as rows of the fields the binding covers (no record built)."""
+    """Every signature whose binding MAC fails, read as rows of the fields the binding covers (no record built).
+
+    Each binding is first checked against its key's HMAC pads over its text built directly; one that does not
+    match there is judged by the seal's own check (seals.binding_intact), which alone can report it."""
+    pads = {name: hmac_pads(key) for name, key in keyring().keys.items()}
     fields = [getattr(Signature, name) for name in SIGNATURE_FIELDS]
-    rows = session.execute(select(*fields).order_by(Signature.id).execution_options(yield_per=5000))
+    rows = session.connection().execute(select(*fields).order_by(Signature.id).execution_options(yield_per=5000))
     return [Finding(SIGNATURE, f"signature {signature.id} on {signature.entity_type} {signature.entity_id}",
                     "its binding MAC does not match its signer, printed name, meaning, time or record")
-            for signature in rows if not seals.binding_intact(signature)]
+            for signature in rows if not _plainly_bound(signature, pads) and not seals.binding_intact(signature)]
+
+
+def _plainly_bound(signature, pads: dict) -> bool:
+    """The binding's MAC holds over the text the seal covers, built here (a text built otherwise cannot match)."""
+    (_, entity_type, entity_id, content_hash, signer_id, username, printed_name, meaning, signed_at, version, scope,
+     key_id, binding_hash) = signature  # the order of SIGNATURE_FIELDS
+    pad = pads.get(key_id)
+    if pad is None or signed_at is None or meaning is None:
+        return False
+    text = canonical(["signature", entity_type, entity_id, content_hash, signer_id, username, printed_name,
+                      meaning.name, utc_text(signed_at), version, scope])
+    return hmac.compare_digest(padded_mac(pad, text.encode()), binding_hash or "")
