@@ -3,10 +3,10 @@
 import io
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload, undefer
+from sqlalchemy.orm import Session, selectinload
 
 from manufacturing.core import seals
-from manufacturing.core.findings import Finding
+from manufacturing.core.findings import Finding, replaced_content
 from manufacturing.extensions import db
 from manufacturing.instruments.models import InstrumentFile, InstrumentValue
 from manufacturing.processing.kinds import definition
@@ -47,15 +47,8 @@ def files_by_step(lot_id: int) -> dict[int, list[InstrumentFile]]:
 
 def replaced_files(session: Session) -> list[Finding]:
     """Every imported file whose bytes, SHA-256 or record no longer match what was sealed at import."""
-    findings = []
-    query = select(InstrumentFile).options(undefer(InstrumentFile.content)).order_by(InstrumentFile.id)
-    for record in session.scalars(query.execution_options(yield_per=20)):
-        where = f"instrument file {record.id} ({record.filename})"
-        if not seals.file_sealed(record):
-            findings.append(Finding(REPLACED, where, "its SHA-256 or its record does not match its MAC"))
-        elif not seals.bytes_intact(record):
-            findings.append(Finding(REPLACED, where, "its bytes do not have the SHA-256 recorded at import"))
-    return findings
+    return replaced_content(session, InstrumentFile, REPLACED, lambda record: (
+        f"instrument file {record.id} ({record.filename})"), seals.file_sealed, "import")
 
 
 def taken(record: InstrumentFile) -> list[str]:

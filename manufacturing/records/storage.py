@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from manufacturing.core import clock, seals
 from manufacturing.core.audit_verify import DOCUMENT
-from manufacturing.core.findings import Finding
+from manufacturing.core.findings import Finding, replaced_content
 from manufacturing.core.keyring import keyring
 from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
@@ -100,15 +100,9 @@ def verify(document: StoredDocument) -> bool:
 
 def replaced_documents(session: Session) -> list[Finding]:
     """Every stored document whose bytes, SHA-256 or record no longer match what was sealed at issue."""
-    findings = []
-    query = select(StoredDocument).options(undefer(StoredDocument.content)).order_by(StoredDocument.id)
-    for document in session.scalars(query.execution_options(yield_per=20)):
-        where = f"stored document {document.id} ({document.kind.name} revision {document.revision})"
-        if not seals.document_sealed(document):
-            findings.append(Finding(DOCUMENT, where, "its SHA-256 or its record does not match its MAC"))
-        elif not seals.bytes_intact(document):
-            findings.append(Finding(DOCUMENT, where, "its bytes do not have the SHA-256 recorded at issue"))
-    return findings
+    return replaced_content(session, StoredDocument, DOCUMENT, lambda document: (
+        f"stored document {document.id} ({document.kind.name} revision {document.revision})"),
+        seals.document_sealed, "issue")
 
 
 @dataclass(frozen=True)

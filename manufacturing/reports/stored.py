@@ -8,12 +8,12 @@ import hashlib
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from manufacturing.core import clock, seals
 from manufacturing.core.audit_verify import DOCUMENT
 from manufacturing.core.errors import DomainError
-from manufacturing.core.findings import Finding
+from manufacturing.core.findings import Finding, replaced_content
 from manufacturing.core.keyring import keyring
 from manufacturing.records.render import render_pdf
 from manufacturing.records.signing import signed
@@ -66,12 +66,5 @@ def intact(stored: StoredTrialReport) -> bool:
 
 def replaced_reports(session: Session) -> list[Finding]:
     """Every stored trial report whose bytes, SHA-256 or record no longer match what was sealed at issue."""
-    findings = []
-    query = select(StoredTrialReport).options(undefer(StoredTrialReport.content)).order_by(StoredTrialReport.id)
-    for stored in session.scalars(query.execution_options(yield_per=20)):
-        where = f"trial report revision {stored.revision}"
-        if not seals.report_sealed(stored):
-            findings.append(Finding(DOCUMENT, where, "its SHA-256 or its record does not match its MAC"))
-        elif not seals.bytes_intact(stored):
-            findings.append(Finding(DOCUMENT, where, "its bytes do not have the SHA-256 recorded at issue"))
-    return findings
+    return replaced_content(session, StoredTrialReport, DOCUMENT, lambda stored: (
+        f"trial report revision {stored.revision}"), seals.report_sealed, "issue")
