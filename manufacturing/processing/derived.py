@@ -10,7 +10,7 @@ from threading import Lock
 
 from manufacturing import calculations as calc
 from manufacturing.core.errors import DomainError
-from manufacturing.processing.entries import as_datetime, hours_between
+from manufacturing.processing.entries import collected_at, hours_between
 from manufacturing.processing.models import ProcessStep, StepKind
 from manufacturing.units import Quantity
 
@@ -79,9 +79,8 @@ def _apheresis(step: ProcessStep, carry: _Carry, out: Derived) -> None:
     tvc = out.values.get("total_viable_cells")
     out.put("viable_nk", lambda: _fraction_of(tvc, _q(step, "nk_fraction")))
     out.put("cd3_cells", lambda: _fraction_of(tvc, _q(step, "cd3_fraction")))
-    collected = step.value("collected_at")
-    out.put("time_since_collection",
-            lambda: hours_between(as_datetime(collected.text), step.performed_at) if collected else None)
+    collected = collected_at(step)
+    out.put("time_since_collection", lambda: hours_between(collected, step.performed_at) if collected else None)
     carry.apheresis = {"volume": volume, **out.values}
 
 

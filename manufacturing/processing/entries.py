@@ -91,5 +91,11 @@ def as_datetime(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def collected_at(receipt) -> datetime | None:
+    """When the apheresis was collected, as its receipt recorded it (UTC); None where it was not recorded."""
+    value = receipt.value("collected_at")
+    return clock.as_utc(as_datetime(value.text)) if value is not None and value.text else None
+
+
 def hours_between(start: datetime, end: datetime) -> Quantity:
     return Q_((end - start).total_seconds() / 3600, "hour")

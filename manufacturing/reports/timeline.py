@@ -10,13 +10,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
 from manufacturing.dispensing.models import Administration
 from manufacturing.lots.models import Lot
 from manufacturing.patients.models import Subject
 from manufacturing.processing.checks import lot_spec
-from manufacturing.processing.entries import as_datetime, hours_between
+from manufacturing.processing.entries import collected_at, hours_between
 from manufacturing.processing.models import DoseUnit, ProcessStep, StepKind
 from manufacturing.processing.rules import culture_day
 from manufacturing.release.models import Disposition
@@ -52,8 +51,7 @@ class Timeline:
 
 def _collected(steps: list[ProcessStep]) -> datetime | None:
     receipt = next((step for step in steps if step.kind == StepKind.APHERESIS_RECEIPT), None)
-    value = receipt.value("collected_at") if receipt else None
-    return clock.as_utc(as_datetime(value.text)) if value is not None and value.text else None
+    return collected_at(receipt) if receipt else None
 
 
 def _culture_counts(lot: Lot, steps: list[ProcessStep]) -> list[Event]:
