@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from manufacturing.core import clock, seals
+from manufacturing.core import clock, outside_lock, seals
 from manufacturing.core.audit_verify import DOCUMENT
 from manufacturing.core.errors import DomainError
 from manufacturing.core.findings import Finding, replaced_content
@@ -31,10 +31,12 @@ def revisions(session: Session) -> list[StoredTrialReport]:
     return list(session.scalars(select(StoredTrialReport).order_by(StoredTrialReport.revision.desc())))
 
 
-def render(report: TrialReport, revision: int | str, user) -> bytes:
+def render(report: TrialReport, revision: int | str, issued_by: str) -> bytes:
+    """The report's PDF: pure work on the figures (no database), so that on SQLite it is done outside the
+    write lock (core/outside_lock.py) and a site's other writers do not wait for it."""
     issued = clock.to_local(clock.now()).strftime("%Y-%m-%d %H:%M %Z")
     return render_pdf("reports/report_pdf.html", report=report, revision=revision, issued=issued,
-                      issued_by=user.full_name)
+                      issued_by=issued_by)
 
 
 def store(session: Session, user) -> StoredTrialReport:
@@ -43,8 +45,9 @@ def store(session: Session, user) -> StoredTrialReport:
     data_hash, earlier = report.source_hash(), latest(session)
     if earlier is not None and earlier.source_hash == data_hash:
         return earlier
-    revision = (earlier.revision if earlier else 0) + 1
-    content = signed(render(report, revision, user), SIGNATURE)
+    revision, issued_by = (earlier.revision if earlier else 0) + 1, user.full_name
+    content = outside_lock.answer(("trial report", data_hash, revision),
+                                  lambda: signed(render(report, revision, issued_by), SIGNATURE))
     stamp = clock.to_local(clock.now()).strftime("%Y%m%d-%H%M")
     stored = StoredTrialReport(revision=revision, source_hash=data_hash, sha256=hashlib.sha256(content).hexdigest(),
                                size=len(content), filename=f"trial-report-r{revision}-{stamp}.pdf", content=content,

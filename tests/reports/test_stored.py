@@ -52,3 +52,20 @@ def test_a_technician_gets_no_report(client, login, ward):
     login(ward.bench.technician)
     assert _download(client).status_code == 403
     assert client.get("/reports/report-1.pdf").status_code == 403
+
+
+def test_on_sqlite_the_pdf_is_rendered_with_no_transaction_open(client, login, ward, monkeypatch):
+    """Rendering takes seconds: under SQLite's write lock every other writer of the site would wait for it."""
+    rendering = stored.render
+    open_while_rendering = []
+
+    def render(*args):
+        open_while_rendering.append(db.session().in_transaction())
+        return rendering(*args)
+
+    monkeypatch.setattr(stored, "render", render)
+    login(ward.bench.qa)
+    assert _download(client).status_code == 200
+    sqlite = db.engine.dialect.name == "sqlite"
+    assert open_while_rendering == [not sqlite]
+    assert [item.revision for item in stored.revisions(db.session)] == [1]
