@@ -14,7 +14,7 @@ from tests.dispensing.test_views import bedside_form, issue_form
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.postgres_only
-STOPS = 12
+STOPS = 50
 
 
 def _client(app, username: str):
@@ -41,7 +41,7 @@ def _at_once(posts):
     return all_at_once(posts)
 
 
-def test_twelve_people_taking_one_subject_off_study_stop_it_once(app, on_postgresql, ward):
+def test_fifty_people_taking_one_subject_off_study_stop_it_once(app, on_postgresql, ward):
     people = make_people("pharm.stop", "PHARMACY", 4) + make_people("qa.stop", "QA", 2)
     path = f"/subjects/{ward.bench.subject.id}/off-study"
     posts = [_poster(_client(app, people[n % len(people)]), path, _stop_form(people[n % len(people)]))
