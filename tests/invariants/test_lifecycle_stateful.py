@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 
 from manufacturing.core.audit import AuditEvent
 from manufacturing.core.audit_verify import verify_chain
+from manufacturing.dispensing.models import Administration
 from manufacturing.extensions import db
+from manufacturing.patients.models import StudyStop
 from manufacturing.processing.doses import doses_of
 from manufacturing.processing.models import DoseKind
 from manufacturing.records import coa
@@ -24,6 +26,7 @@ from manufacturing.records.documents import render_batch_record
 from manufacturing.records.render import render_pdf
 from manufacturing.release import operations as release
 from manufacturing.release.models import Decision, Disposition
+from manufacturing.reports.report import build as build_trial_report
 from tests.invariants import oracle
 from tests.invariants.findings import REASON_DEFECT
 from tests.invariants.machine import ACTS, Lifecycle
@@ -94,6 +97,29 @@ class CheckedLifecycle(Lifecycle):
                 problems = oracle.certificate_disagreements(dose, disposition, certificate, record.qc)
                 if problems:
                     self.violate("certificate and batch record disagree", "; ".join(problems))
+
+    @invariant()
+    def trial_report_agrees(self):
+        """The trial report builds after any story and counts what the records hold: each unit given, as given
+        to its patient; each subject taken off study, as stopped."""
+        last = db.session.scalar(select(func.max(AuditEvent.id)))
+        if getattr(self, "report_seen", None) == last:
+            return  # nothing recorded since the last check
+        self.report_seen = last
+        try:
+            report = build_trial_report(db.session, with_charts=False)
+        except Exception as error:  # any crash is the finding
+            self.violate(f"trial report build crashes ({type(error).__name__})", repr(error))
+            return
+        given = db.session.scalar(select(func.count()).select_from(Administration))
+        counted = (sum(dose.administered for dose in report.doses),
+                   sum(patient.given for patient in report.enrolment.patients))
+        if counted != (given, given):
+            self.violate("trial report miscounts the units given", f"{counted} in the report, {given} recorded")
+        stops = db.session.scalar(select(func.count()).select_from(StudyStop))
+        stopped = sum(bool(patient.stopped) for patient in report.enrolment.patients)
+        if stopped != stops:
+            self.violate("trial report miscounts subjects off study", f"{stopped} in the report, {stops} recorded")
 
     @invariant()
     def audit_trail_verifies(self):
