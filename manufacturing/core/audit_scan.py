@@ -14,12 +14,12 @@ import bisect
 import codecs
 import gc
 import hashlib
-import hmac
 import json
 import math
 import multiprocessing
 import re
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,7 +31,7 @@ from sqlalchemy.pool import NullPool
 
 from manufacturing.core.audit_apart import exported_snapshot, import_snapshot
 from manufacturing.core.copy_out import copied_lines
-from manufacturing.core.keyring import UNKEYED, canonical
+from manufacturing.core.keyring import UNKEYED, canonical, equal_text
 
 try:
     from manufacturing.core._audit_fast import Sealer, compact
@@ -120,7 +120,7 @@ class _Scanner:
 
     def row(self, row: tuple) -> None:
         """Check one row's seals and its link to the row before."""
-        result, same = self.result, hmac.compare_digest
+        result, same = self.result, equal_text
         self.index = index = self.index + 1
         row_id, occurred_at, action, entity_type, entity_id, changes = row[0], row[1], *row[4:7], row[8]
         key_id, mac, prev_hash, link = row[10:]
@@ -128,10 +128,10 @@ class _Scanner:
         pad = self.pads.get(key_id)
         if pad is not None:
             fast = _content_text(row, occurred)
-            content_sealed = (fast is not None and same(padded_mac(pad, fast), mac or "")) or same(
-                padded_mac(pad, canonical(["audit row", occurred, *row[2:10]]).encode()), mac or "")
-            link_sealed = same(padded_mac(pad, _link_text(prev_hash, mac)), link or "") or same(
-                padded_mac(pad, canonical(["audit link", prev_hash, mac]).encode()), link or "")
+            content_sealed = (fast is not None and same(padded_mac(pad, fast), mac)) or same(
+                padded_mac(pad, canonical(["audit row", occurred, *row[2:10]]).encode()), mac)
+            link_sealed = same(padded_mac(pad, _link_text(prev_hash, mac)), link) or same(
+                padded_mac(pad, canonical(["audit link", prev_hash, mac]).encode()), link)
         elif key_id == UNKEYED:
             plain = canonical([occurred, *row[2:10], prev_hash]).encode()
             content_sealed = link_sealed = hashlib.sha256(plain).hexdigest() == link
@@ -375,8 +375,9 @@ def scan_trail(session, keys: dict[str, bytes], tasks: list[RangeTask], workers:
         return [scan_range(dbapi_connection, dialect, keys, task) for task in tasks]
     snapshot = exported_snapshot(session) if dialect == "postgresql" else None
     jobs = [(url.render_as_string(hide_password=False), dialect, keys, task, snapshot) for task in tasks]
-    with multiprocessing.get_context("fork").Pool(min(workers, len(tasks))) as pool:
-        return pool.map(_scan_apart, jobs, chunksize=1)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context) as pool:  # a process that dies: an error
+        return list(pool.map(_scan_apart, jobs))
 
 
 def _can_fork() -> bool:
@@ -399,6 +400,10 @@ def _scan_apart(job: tuple) -> RangeScan:
         engine.dispose()
 
 
+class _Read(dict):
+    """A record's values already read from its changes (ranges combined): never read again."""
+
+
 def merged(scans: list[RangeScan]) -> dict[tuple[str, str], dict | None]:
     """Each audited record's last recorded values, ranges replayed in order; None once deleted.
 
@@ -411,12 +416,15 @@ def merged(scans: list[RangeScan]) -> dict[tuple[str, str], dict | None]:
             if fresh or base is None:
                 changes[key] = values
             else:
-                changes[key] = {**_recorded(base), **_recorded(values)}
+                changes[key] = _Read({**_recorded(base), **_recorded(values)})
     return {key: None if values is None else _recorded(values) for key, values in changes.items()}
 
 
 def _recorded(values: bytes | dict) -> dict:
-    """A record's recorded values: read from the text of them all, or field by field from its changes."""
+    """A record's recorded values: read from the text of them all, or field by field from its changes (a value
+    is read once: a change whose new value is itself an object of changes stays that object)."""
+    if type(values) is _Read:
+        return values
     if type(values) is bytes:
         return _json(values)
     return {name: _json(change) if type(change) is bytes else recorded_value(change)

@@ -208,3 +208,24 @@ def test_postgresql_reads_the_trail_through_the_compiled_check(database, monkeyp
     report = verify_chain(database.session)
     assert report.ok, str(report)
     assert calls
+
+
+@compiled
+@pytest.mark.parametrize("change", ['{"s":{"new":{"sealed":1}}}', '{"s":{"new":{"a":1}}}', '{"s":{"new":{"new":7}}}',
+                                    '{"s":{"new":[{"new":1}]}}', '{"s":{"sealed":null,"new":3}}'])
+def test_a_value_that_is_itself_an_object_of_changes_is_read_once_wherever_the_ranges_cut(change):
+    drawn = [{"moment": datetime(2026, 12, 2, 2, 15, number), "era": "AD", "user_id": None, "username": "system",
+              "entity_type": "lot", "acted_on": None, "verb": verb, "entity_id": "1", "scope": None,
+              "changes": changes, "reason": None, "key_id": "k1", "tamper": None}
+             for number, (verb, changes) in enumerate([("created", '{"z":{"new":0}}'), ("updated", change),
+                                                       ("updated", '{"q":{"new":"w"}}')])]
+    lines = _lines(drawn)
+    whole = merged([scan_rows([_copied_row(line) for line in lines], KEYS, RangeTask(1, len(lines), 0))])
+    assert whole[("lot", "1")]["s"] == audit_scan.recorded_value(json.loads(change)["s"])
+    for cuts in ([1], [2], [1, 2]):
+        bounds = list(zip([0, *cuts], [*cuts, len(lines)], strict=True))
+        compiled_ranges = [_compiled_scan(lines[low:high], RangeTask(low + 1, high, low)) for low, high in bounds]
+        python_ranges = [scan_rows([_copied_row(line) for line in lines[low:high]], KEYS,
+                                   RangeTask(low + 1, high, low)) for low, high in bounds]
+        assert merged(compiled_ranges) == whole
+        assert merged(python_ranges) == whole
