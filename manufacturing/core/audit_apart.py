@@ -7,8 +7,11 @@ parent has read (the replayed trail) is theirs without being sent; only what eac
 Elsewhere (SQLite, a database in memory, no fork) the parts run one after the other in the transaction itself.
 """
 
+import gc
 import multiprocessing
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import psycopg
@@ -19,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 _forked: dict[str, object] = {}  # what the forked processes find: the parts, the app, the URL and the snapshot
+_forking = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -49,17 +53,24 @@ def import_snapshot(dbapi_connection, snapshot: str) -> None:
 
 
 def found_in_parts(session: Session, parts: Sequence[Part], workers: int) -> list[list]:
-    """What each part finds, in the order given: in up to `workers` processes where they can run apart."""
+    """What each part finds, in the order given: in up to `workers` processes where they can run apart.
+
+    The processes read committed data only, as of this transaction's snapshot: call it from a transaction
+    that has written nothing (verify_as_of_now does). A process that dies makes the verification fail with an
+    error, never hang."""
     if not can_part(session, workers) or len(parts) < 2:
         return [part.find(session) for part in parts]
-    _forked.update(parts=list(parts), app=current_app._get_current_object(), snapshot=exported_snapshot(session),
-                   url=session.get_bind().url.render_as_string(hide_password=False))
     order = sorted(range(len(parts)), key=lambda index: -parts[index].rows)
-    try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(parts))) as pool:
-            found = dict(pool.imap_unordered(_find_apart, order))
-    finally:
-        _forked.clear()
+    with _forking:  # one verification's parts at a time in this process: the forked processes read _forked
+        _forked.update(parts=list(parts), app=current_app._get_current_object(), snapshot=exported_snapshot(session),
+                       url=session.get_bind().url.render_as_string(hide_password=False))
+        gc.freeze()  # what the parent read stays shared with the processes, not copied as they touch it
+        try:
+            with ProcessPoolExecutor(min(workers, len(parts)), mp_context=multiprocessing.get_context("fork")) as pool:
+                found = dict(pool.map(_find_apart, order))
+        finally:
+            gc.unfreeze()
+            _forked.clear()
     return [found[index] for index in range(len(parts))]
 
 
