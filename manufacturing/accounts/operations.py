@@ -1,6 +1,5 @@
 """The verbs of accounts: create, set up, log in, change or reset a password, lock, deactivate."""
 
-import hmac
 import re
 import secrets
 from datetime import timedelta
@@ -16,6 +15,7 @@ from manufacturing.core import clock, seals
 from manufacturing.core.audit import Actor, record_event, set_actor
 from manufacturing.core.checks import require_reason
 from manufacturing.core.errors import DomainError, NotPermitted
+from manufacturing.core.keyring import equal_text
 from manufacturing.core.permissions import Role
 from manufacturing.core.transitions import lock
 from manufacturing.extensions import db
@@ -117,7 +117,7 @@ def set_up_password(username: str, code: str, new_password: str) -> User:
     lock(user)
     if user.locked or not user.active:  # the same answer as an unknown user: the page tells no one who exists
         raise DomainError(SETUP_REFUSED)
-    if not user.setup_code_hash or not hmac.compare_digest(user.setup_code_hash, setup_code_digest(code or "")):
+    if not user.setup_code_hash or not equal_text(setup_code_digest(code or ""), user.setup_code_hash):
         register_failed_password(user, "setup_code")
         raise DomainError(SETUP_REFUSED, keep_changes=True)
     if user.setup_code_expired:

@@ -7,7 +7,6 @@ that fails was set by hand. Signatures and stored documents carry seals of their
 audited record must still hold what its trail last recorded.
 """
 
-import hmac
 import os
 from dataclasses import dataclass
 from functools import partial
@@ -30,7 +29,7 @@ from manufacturing.core.checkpoints import (
 )
 from manufacturing.core.database import reading
 from manufacturing.core.findings import Finding
-from manufacturing.core.keyring import UNKEYED, canonical, keyring
+from manufacturing.core.keyring import UNKEYED, canonical, equal_text, keyring
 from manufacturing.core.signatures import Signature
 
 ALTERED = "ALTERED row"
@@ -268,4 +267,4 @@ def _plainly_bound(signature, pads: dict) -> bool:
         return False
     text = canonical(["signature", entity_type, entity_id, content_hash, signer_id, username, printed_name,
                       meaning.name, utc_text(signed_at), version, scope])
-    return hmac.compare_digest(padded_mac(pad, text.encode()), binding_hash or "")
+    return equal_text(padded_mac(pad, text.encode()), binding_hash)

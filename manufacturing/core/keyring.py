@@ -21,6 +21,13 @@ CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=
 _C_CANONICAL = c_make_encoder and c_make_encoder(None, str, encode_basestring, None, ":", ",", False, False, True)
 
 
+def equal_text(made: str, given: object) -> bool:
+    """Compare, in constant time, a MAC or digest made here with one stored or sent (None is no text; text of any
+    characters compares unequal, never fails: hmac.compare_digest refuses non-ASCII str)."""
+    written = given if isinstance(given, str) else "" if given is None else str(given)
+    return hmac.compare_digest(made.encode(), written.encode("utf-8", "surrogatepass"))
+
+
 def canonical(fields: list) -> str:
     """The canonical JSON text of fields, as every seal covers it (one encoder, built once)."""
     if _C_CANONICAL is None:
@@ -72,7 +79,7 @@ class Keyring:
     def matches(self, fields: list, with_key: str, mac: str) -> bool:
         """Tell whether a stored MAC is the one the named key gives these fields."""
         expected = self.mac(fields, with_key)
-        return expected is not None and hmac.compare_digest(expected, mac or "")
+        return expected is not None and equal_text(expected, mac)
 
 
 def _current_key(app: Flask) -> bytes | None:

@@ -13,6 +13,7 @@ from wtforms.validators import Length, Optional
 
 from manufacturing.core.errors import DomainError
 from manufacturing.core.forms import LabForm, SignatureFields
+from manufacturing.core.keyring import equal_text
 from manufacturing.instruments import drop_folder
 from manufacturing.instruments.operations import Upload
 from manufacturing.processing.forms import SignedStepForm
@@ -48,7 +49,7 @@ class CarriedFile:
         except (binascii.Error, ValueError):
             raise DomainError("The file carried by the page was damaged: import it again.") from None
         upload = Upload(self.export_name.data or "export", content)
-        if not hmac.compare_digest(file_seal(upload), self.export_seal.data or ""):
+        if not equal_text(file_seal(upload), self.export_seal.data):
             raise DomainError("The file carried by the page was changed after it was read: import it again.")
         return upload
 

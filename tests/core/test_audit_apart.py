@@ -1,5 +1,8 @@
 """Records and signatures compared in processes of their own: the same findings, as of the verifying snapshot."""
 
+import os
+from concurrent.futures.process import BrokenProcessPool
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -59,3 +62,9 @@ def test_what_is_committed_while_verifying_is_not_seen_by_the_parts(apart, app):
     session.rollback()
     after = verify_chain(session, workers=2)
     assert after.ok and after.rows_checked > before.rows_checked
+
+
+def test_a_process_that_dies_makes_the_verification_fail_not_hang(apart):
+    parts = [Part(2, lambda session: os._exit(1)), Part(1, lambda session: [])]
+    with pytest.raises(BrokenProcessPool):
+        found_in_parts(apart.session, parts, 2)

@@ -106,6 +106,19 @@ def test_edited_reason(filled_db):
         f"audit row {row['id']}"]
 
 
+@pytest.mark.parametrize("column", ["mac", "hash"])
+def test_a_seal_of_other_characters_is_a_finding_not_a_crash(filled_db, column):
+    row = middle()
+    edit_row(column, "é" * 64, row["id"])
+    findings(ALTERED if column == "mac" else RELINKED)
+
+
+def test_a_binding_of_other_characters_is_a_finding_not_a_crash(filled_db):
+    signature = _signature()
+    change("signatures", signature["id"], binding_hash="é" * 64)
+    assert f"signature {signature['id']}" in str(findings(SIGNATURE))
+
+
 def test_backdated_row(filled_db):
     row = middle()
     edit_row("occurred_at", clock.as_utc(row["occurred_at"]).replace(year=2020), row["id"])
