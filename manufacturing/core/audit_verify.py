@@ -20,7 +20,7 @@ from manufacturing.core import seals
 from manufacturing.core.audit import GENESIS, AuditChainHead
 from manufacturing.core.audit_apart import Part, found_in_parts
 from manufacturing.core.audit_replay import audited_classes, edited_of, trail_ids
-from manufacturing.core.audit_scan import RangeScan, hmac_pads, merged, padded_mac, plan, scan_trail, utc_text
+from manufacturing.core.audit_scan import RangeScan, merged, plan, scan_trail, utc_text
 from manufacturing.core.checkpoints import (
     WARNING_KINDS,
     compare_checkpoints,
@@ -29,7 +29,7 @@ from manufacturing.core.checkpoints import (
 )
 from manufacturing.core.database import reading
 from manufacturing.core.findings import Finding
-from manufacturing.core.keyring import UNKEYED, canonical, equal_text, keyring
+from manufacturing.core.keyring import UNKEYED, keyring
 from manufacturing.core.signatures import Signature
 
 ALTERED = "ALTERED row"
@@ -248,23 +248,21 @@ def _head_findings(head: AuditChainHead | None, chain: _Chain) -> list[Finding]:
 def _signature_findings(session: Session) -> list[Finding]:
     """Every signature whose binding MAC fails, read as rows of the fields the binding covers (no record built).
 
-    Each binding is first checked against its key's HMAC pads over its text built directly; one that does not
-    match there is judged by the seal's own check (seals.binding_intact), which alone can report it."""
-    pads = {name: hmac_pads(key) for name, key in keyring().keys.items()}
+    Each binding is first checked with its fields read plainly from the row; one that does not match there is
+    judged by the seal's own check (seals.binding_intact), which alone can report it."""
+    ring = keyring()
     fields = [getattr(Signature, name) for name in SIGNATURE_FIELDS]
     rows = session.connection().execute(select(*fields).order_by(Signature.id).execution_options(yield_per=5000))
     return [Finding(SIGNATURE, f"signature {signature.id} on {signature.entity_type} {signature.entity_id}",
                     "its binding MAC does not match its signer, printed name, meaning, time or record")
-            for signature in rows if not _plainly_bound(signature, pads) and not seals.binding_intact(signature)]
+            for signature in rows if not _plainly_bound(signature, ring) and not seals.binding_intact(signature)]
 
 
-def _plainly_bound(signature, pads: dict) -> bool:
-    """The binding's MAC holds over the text the seal covers, built here (a text built otherwise cannot match)."""
+def _plainly_bound(signature, ring) -> bool:
+    """The binding's MAC holds over its fields as read (a text built otherwise cannot match)."""
     (_, entity_type, entity_id, content_hash, signer_id, username, printed_name, meaning, signed_at, version, scope,
      key_id, binding_hash) = signature  # the order of SIGNATURE_FIELDS
-    pad = pads.get(key_id)
-    if pad is None or signed_at is None or meaning is None:
+    if signed_at is None or meaning is None:
         return False
-    text = canonical(["signature", entity_type, entity_id, content_hash, signer_id, username, printed_name,
-                      meaning.name, utc_text(signed_at), version, scope])
-    return equal_text(padded_mac(pad, text.encode()), binding_hash)
+    return ring.matches(seals.sealed_binding(entity_type, entity_id, content_hash, signer_id, username, printed_name,
+                                             meaning.name, utc_text(signed_at), version, scope), key_id, binding_hash)

@@ -79,8 +79,15 @@ def binding_fields(signature) -> list:
             clock.as_utc(signature.signed_at).isoformat()]
 
 
+def sealed_binding(entity_type: str, entity_id: str, content_hash: str, signer_id: int, username: str,
+                   printed_name: str, meaning: str, signed_at: str, version: int | None, scope: str | None) -> list:
+    """What a signature's binding MAC covers: its fields as stored, the meaning by name, the time as UTC ISO text."""
+    return ["signature", entity_type, entity_id, content_hash, signer_id, username, printed_name, meaning, signed_at,
+            version, scope]
+
+
 def _sealed_binding(signature) -> list:
-    return ["signature", *binding_fields(signature), signature.record_version, signature.scope]
+    return sealed_binding(*binding_fields(signature), signature.record_version, signature.scope)
 
 
 def binding_mac(signature) -> str:
