@@ -77,6 +77,11 @@ class Config:
     AUDIT_VERIFY_CHUNK_ROWS = _int("AUDIT_VERIFY_CHUNK_ROWS", 250_000)
     AUDIT_VERIFY_WORKERS = _int("AUDIT_VERIFY_WORKERS", 0)
     AUDIT_VERIFY_APART_ROWS = _int("AUDIT_VERIFY_APART_ROWS", 50_000)  # records and signatures compared apart
+    # On PostgreSQL the trail is verified by blocks of 2**bits ids and the records by blocks of 2**bits ids; an
+    # intact verification seals their digests (CHECKPOINT_DIR/verified.seal, signed with the checkpoint key) and
+    # the next one reads only the blocks changed since. 0 turns this off: every verification reads everything.
+    AUDIT_VERIFY_TRAIL_BLOCK_BITS = _int("AUDIT_VERIFY_TRAIL_BLOCK_BITS", 17)
+    AUDIT_VERIFY_RECORD_BLOCK_BITS = _int("AUDIT_VERIFY_RECORD_BLOCK_BITS", 10)
 
     LOCKOUT_THRESHOLD = _int("LOCKOUT_THRESHOLD", 5)
     IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 15)

@@ -46,14 +46,16 @@ def _difference(cls: type, field: str, value: object, recorded: object) -> str:
     return f"{field} is {value!r} in the database, the trail last recorded {recorded!r}"
 
 
-def _current_rows(session: Session, cls: type, dialect) -> Iterator[tuple[str, dict]]:
-    """Each record of a class as its id and its stored values, read as rows (no record is built): a value read
-    as stored is taken as it is, the others turned into their stored form."""
+def _current_rows(session: Session, cls: type, dialect, where=None) -> Iterator[tuple[str, dict]]:
+    """Each record of a class (those `where` holds for, when given) as its id and its stored values, read as rows
+    (no record is built): a value read as stored is taken as it is, the others turned into their stored form."""
     reads = column_reads(cls, dialect, cls.__audit_exclude__)
     names = [key for key, _, _ in reads]
     turned = [(index, key, convert) for index, (key, _, convert) in enumerate(reads) if convert is not as_read]
     identity = names.index("id")
     query = select(*[column for _, column, _ in reads]).execution_options(yield_per=5000)
+    if where is not None:
+        query = query.where(where)
     for rows in session.connection().execute(query).partitions():
         for row in rows:
             current = dict(zip(names, row, strict=True))
@@ -78,10 +80,11 @@ def edited_records(session: Session, trail: dict[tuple[str, str], dict | None]) 
 
 
 def edited_of(session: Session, cls: type, trail: dict[tuple[str, str], dict | None],
-              kept: dict[str, list[str]]) -> list[tuple[str, str]]:
-    """(where, what) for every record of one audited class that differs from its replayed trail."""
+              kept: dict[str, list[str]], where=None) -> list[tuple[str, str]]:
+    """(where, what) for every record of one audited class (those `where` holds for, when given: the trail and
+    the ids kept are then theirs alone) that differs from its replayed trail."""
     entity, masked, found, seen = cls.audit_entity(), bool(cls.__audit_mask__), [], set()
-    for record_id, current in _current_rows(session, cls, session.get_bind().dialect):
+    for record_id, current in _current_rows(session, cls, session.get_bind().dialect, where):
         seen.add(record_id)
         recorded = trail.get((entity, record_id), "absent")
         if not masked and recorded is not DELETED and recorded != "absent" and (

@@ -14,13 +14,16 @@ from functools import partial
 from blinker import Namespace
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from manufacturing.core import seals
+from manufacturing.core import clock, seals
 from manufacturing.core.audit import GENESIS, AuditChainHead
 from manufacturing.core.audit_apart import Part, found_in_parts
 from manufacturing.core.audit_replay import audited_classes, edited_of, trail_ids
 from manufacturing.core.audit_scan import RangeScan, merged, plan, scan_trail, utc_text
+from manufacturing.core.audit_seal import rules_digest
+from manufacturing.core.audit_since import EVERY_BLOCK, Blocks, Since, edited_in_blocks
 from manufacturing.core.checkpoints import (
     WARNING_KINDS,
     compare_checkpoints,
@@ -30,6 +33,7 @@ from manufacturing.core.checkpoints import (
 from manufacturing.core.database import reading
 from manufacturing.core.findings import Finding
 from manufacturing.core.keyring import UNKEYED, keyring
+from manufacturing.core.serialize import column_reads
 from manufacturing.core.signatures import Signature
 
 ALTERED = "ALTERED row"
@@ -55,6 +59,14 @@ class Report:
 
     rows_checked: int
     findings: tuple[Finding, ...] = ()
+    rows_known: int = 0  # of them, unchanged since the last intact verification: known by their digests
+
+    @property
+    def how(self) -> str:
+        if not self.rows_known:
+            return ""
+        return (f" ({self.rows_known} unchanged since the last intact verification, known by their digests; "
+                f"{self.rows_checked - self.rows_known} read row by row)")
 
     @property
     def ok(self) -> bool:
@@ -68,10 +80,10 @@ class Report:
     @property
     def summary(self) -> str:
         if self.ok and self.findings:
-            return (f"Audit trail intact: {self.rows_checked} rows, with {len(self.findings)} warning(s) "
+            return (f"Audit trail intact: {self.rows_checked} rows{self.how}, with {len(self.findings)} warning(s) "
                     "about its checkpoints.")
         if self.ok:
-            return (f"Audit trail intact: {self.rows_checked} rows, chain unbroken; signatures, "
+            return (f"Audit trail intact: {self.rows_checked} rows{self.how}, chain unbroken; signatures, "
                     "stored documents and audited records agree with it.")
         return f"Audit trail NOT intact: {len(self.findings)} finding(s) in {self.rows_checked} rows."
 
@@ -102,20 +114,25 @@ class _Chain:
 
 
 def verify_chain(session: Session, *, chunk_rows: int | None = None, workers: int = 1,
-                 apart_from_rows: int = 0) -> Report:
+                 apart_from_rows: int = 0, blocks: Blocks | None = None) -> Report:
     """Check the chain, its head, signatures, documents, records and checkpoints; report every finding.
 
     The trail is read in ranges of `chunk_rows` rows; with more than one worker, and committed data, each
     range is scanned by a process of its own, and records and signatures are compared in processes of their
     own when they are at least `apart_from_rows` (below, starting the processes costs more than it saves).
+    With `blocks` on PostgreSQL, the trail and the records are read by blocks, those unchanged since the last
+    seal are known by their digests, and a verification that finds the trail intact seals what it saw.
     """
     head = session.get(AuditChainHead, 1)
     checkpoint_files, trusted = read_checkpoints(session)
-    tasks = plan(session.connection(), chunk_rows, signed_lengths(trusted or {}), workers if workers > 1 else None)
-    scans = scan_trail(session, keyring().keys, tasks, workers)
+    wanted = signed_lengths(trusted or {})
+    since = _since(session, blocks, wanted, workers)
+    tasks = since.tasks if since else plan(session.connection(), chunk_rows, wanted, workers if workers > 1 else None)
+    scanned = scan_trail(session, keyring().keys, tasks, workers)
+    scans = since.scans(scanned) if since else scanned
     chain = _chain(scans)
     findings = _chain_findings(scans, chain, _sealed_length(head)) + _head_findings(head, chain)
-    parts = _comparisons(merged(scans))
+    parts = _parts_since(since, scanned) if since and since.seal else _comparisons(merged(scans))
     apart = workers if sum(part.rows for part in parts) >= apart_from_rows else 1
     signatures, *records = found_in_parts(session, parts, apart)
     findings += signatures + _layer_findings(session)
@@ -124,11 +141,55 @@ def verify_chain(session: Session, *, chunk_rows: int | None = None, workers: in
     if trusted is not None:
         rows_at = {position: row for scan in scans for position, row in scan.rows_at.items()}
         findings += compare_checkpoints(session, trusted, rows_at, chain.count)
-    return Report(chain.count, tuple(findings))
+    report = Report(chain.count, tuple(findings), since.rows_known if since else 0)
+    if since and all(finding.kind in WARNING_KINDS for finding in findings):
+        since.write(session, scans, clock.now().isoformat())
+    return report
 
 
-def verify_as_of_now(session: Session) -> Report:
-    """Verify in a transaction of its own that sees one snapshot (rows and head as of one moment)."""
+def _since(session: Session, blocks: Blocks | None, wanted: frozenset[int], workers: int) -> Since | None:
+    """Where this verification starts from: the last seal, on PostgreSQL when verifying by blocks."""
+    if blocks is None or session.get_bind().dialect.name != "postgresql":
+        return None
+    classes = audited_classes()
+    return Since.start(session, blocks, wanted, workers, tuple(sorted(keyring().keys)), _rules(blocks, classes),
+                       classes)
+
+
+def _rules(blocks: Blocks, classes: list[type]) -> str:
+    """What the comparisons depend on besides the data: the blocks, each class's compared and hidden columns."""
+    dialect = postgresql.dialect()
+    return rules_digest(blocks.trail, blocks.records, SIGNATURE_FIELDS, [(cls.audit_entity(), cls.__tablename__,
+                                                    [name for name, _, _ in column_reads(cls, dialect,
+                                                                                         cls.__audit_exclude__)],
+                                                    sorted(cls.__audit_mask__)) for cls in classes])
+
+
+def _parts_since(since: Since, scanned: list[RangeScan]) -> list[Part]:
+    """The signatures and records of the blocks to compare (changed, new or touched since the seal)."""
+    classes = audited_classes()
+    touched = since.touched(scanned)
+    signed = since.open_blocks(Signature, touched)
+    bits = since.blocks.records
+    signatures = Part(_rows_in(since, Signature, signed),
+                      partial(_signature_findings, where=_in_blocks(Signature, bits, signed)))
+    records = [Part(_rows_in(since, cls, opened), partial(edited_in_blocks, cls=cls, bits=bits, blocks=opened))
+               for cls in classes if (opened := since.open_blocks(cls, touched)) is EVERY_BLOCK or opened]
+    return [signatures, *records]
+
+
+def _rows_in(since: Since, cls: type, blocks: set | None) -> int:
+    counts = since.tables.get(cls.__tablename__, {})
+    return sum(rows for block, (rows, _) in counts.items() if blocks is EVERY_BLOCK or block in blocks)
+
+
+def _in_blocks(cls: type, bits: int, blocks: set | None):
+    return None if blocks is EVERY_BLOCK else cls.__table__.c.id.op(">>")(bits).in_(sorted(blocks))
+
+
+def verify_as_of_now(session: Session, *, whole: bool = False) -> Report:
+    """Verify in a transaction of its own that sees one snapshot (rows and head as of one moment); from the last
+    seal, unless `whole` (every row read and checked again)."""
     session.rollback()
     config = current_app.config
     with reading():  # on SQLite, a snapshot of its own without the write lock: writers go on meanwhile
@@ -137,9 +198,15 @@ def verify_as_of_now(session: Session) -> Report:
         try:
             return verify_chain(session, chunk_rows=config["AUDIT_VERIFY_CHUNK_ROWS"],
                                 workers=config["AUDIT_VERIFY_WORKERS"] or os.cpu_count() or 1,
-                                apart_from_rows=config["AUDIT_VERIFY_APART_ROWS"])
+                                apart_from_rows=config["AUDIT_VERIFY_APART_ROWS"], blocks=_blocks(config, whole))
         finally:
             session.rollback()
+
+
+def _blocks(config, whole: bool) -> Blocks | None:
+    """The blocks to verify by, as configured (a whole verification reads all of them and seals them anew)."""
+    trail, records = config["AUDIT_VERIFY_TRAIL_BLOCK_BITS"], config["AUDIT_VERIFY_RECORD_BLOCK_BITS"]
+    return Blocks(trail, records, from_seal=not whole) if trail and records else None
 
 
 def _comparisons(trail: dict) -> list[Part]:
@@ -245,14 +312,16 @@ def _head_findings(head: AuditChainHead | None, chain: _Chain) -> list[Finding]:
     return [Finding(TRUNCATED, "chain head", detail)]
 
 
-def _signature_findings(session: Session) -> list[Finding]:
-    """Every signature whose binding MAC fails, read as rows of the fields the binding covers (no record built).
+def _signature_findings(session: Session, where=None) -> list[Finding]:
+    """Every signature (those `where` holds for, when given) whose binding MAC fails, read as rows of the fields
+    the binding covers (no record built).
 
     Each binding is first checked with its fields read plainly from the row; one that does not match there is
     judged by the seal's own check (seals.binding_intact), which alone can report it."""
     ring = keyring()
     fields = [getattr(Signature, name) for name in SIGNATURE_FIELDS]
-    rows = session.connection().execute(select(*fields).order_by(Signature.id).execution_options(yield_per=5000))
+    query = select(*fields).order_by(Signature.id).execution_options(yield_per=5000)
+    rows = session.connection().execute(query if where is None else query.where(where))
     return [Finding(SIGNATURE, f"signature {signature.id} on {signature.entity_type} {signature.entity_id}",
                     "its binding MAC does not match its signer, printed name, meaning, time or record")
             for signature in rows if not _plainly_bound(signature, ring) and not seals.binding_intact(signature)]

@@ -12,10 +12,13 @@ import json
 from datetime import timedelta
 
 import pytest
+from flask import current_app
 
 from manufacturing.accounts.models import User
 from manufacturing.core import clock
 from manufacturing.core.audit import GENESIS, AuditEvent, record_event, sealed_head, set_actor
+from manufacturing.core.audit_seal import seal_path
+from manufacturing.core.audit_since import Blocks
 from manufacturing.core.audit_verify import (
     ALTERED,
     DOCUMENT,
@@ -66,21 +69,32 @@ def filled(app, tmp_path_factory):
     return saved
 
 
+SMALL_BLOCKS = Blocks(trail=3, records=2)  # blocks of 8 trail rows and of 4 records: the ward spans many
+
+
 @pytest.fixture
 def filled_db(database, filled):
-    """The ward's database, intact."""
+    """The ward's database, intact, and sealed as such (on PostgreSQL) by a verification in small blocks."""
     restore(filled)
     assert verify_chain(db.session).ok
+    assert verify_chain(db.session, blocks=Blocks(3, 2, from_seal=False)).ok
     db.session.rollback()
+    if database.engine.dialect.name == "postgresql":
+        assert seal_path(current_app.config["CHECKPOINT_DIR"]).exists()
     return database
 
 
 def findings(*kinds: str):
     """Verify and check that every expected kind of finding is there, read whole, in short ranges, or in
-    processes of their own (on PostgreSQL the records and signatures too, on the verifying snapshot)."""
+    processes of their own (on PostgreSQL the records and signatures too, on the verifying snapshot), and on
+    PostgreSQL from the seal made before the tampering (only the blocks changed since read)."""
     report = verify_chain(db.session)
     assert verify_chain(db.session, chunk_rows=7) == report
     assert verify_chain(db.session, chunk_rows=7, workers=2) == report
+    for workers in (1, 2):
+        since = verify_chain(db.session, workers=workers, blocks=SMALL_BLOCKS)
+        assert (since.rows_checked, sorted(map(str, since.findings))) == (
+            report.rows_checked, sorted(map(str, report.findings))), f"{since}\n---\n{report}"
     db.session.rollback()
     assert not report.ok
     assert set(kinds) <= report.kinds, str(report)

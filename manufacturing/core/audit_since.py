@@ -1,0 +1,269 @@
+"""A verification that starts from the last seal: blocks unchanged since stand on what the seal says of them.
+
+The trail is planned by blocks of ids. A block whose digest is the seal's is taken from the seal (its scan's
+summary, moved to where it now stands in the chain); every other block, and every block after the seal, is
+scanned. Each record table is compared by blocks too: a block of records is compared with the whole trail of
+each of its records when its digest changed, when the seal does not know it, or when a scanned block of the
+trail changes one of its records. What is compared this way is exactly what a full verification compares.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from functools import partial
+
+from flask import current_app
+from sqlalchemy import Integer, create_engine, text
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+from manufacturing.core.audit_apart import can_part, exported_snapshot, import_snapshot
+from manufacturing.core.audit_digests import block_digests, block_ids, spans_of
+from manufacturing.core.audit_replay import edited_of, trail_ids
+from manufacturing.core.audit_scan import Candidate, RangeScan, RangeTask, _replay, merged
+from manufacturing.core.audit_seal import Seal, read_seal, write_seal
+
+TRAIL = "audit_events"
+EVERY_BLOCK = None  # a table compared whole: its ids are not plain integers, or the trail names a record oddly
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """The sizes of blocks, in bits of ids: of the trail, and of the record tables."""
+
+    trail: int
+    records: int
+    from_seal: bool = True  # start from the last seal (else read everything, and seal it)
+
+
+@dataclass
+class TrailPlan:
+    """The trail's blocks in order: each either known from the seal (a scan) or to be scanned (a task)."""
+
+    blocks: list[int]
+    items: list  # RangeScan | RangeTask, one per block
+    digests: dict[int, tuple[int, str]]  # the digests of the blocks the seal knew, as they are now
+
+
+def plan_blocks(connection, bits: int, seal: Seal | None, wanted: frozenset[int],
+                digests: dict[int, tuple[int, str]]) -> TrailPlan:
+    """Every block of the trail with rows, in order: the seal's summary where its digest is unchanged."""
+    sealed = seal.trail if seal else {}
+    counts = dict(digests)
+    after = block_ids(bits, max(sealed))[1] if sealed else None
+    query = f"SELECT id >> {int(bits)}, count(*) FROM {TRAIL}" + ("" if after is None else f" WHERE id > {after}")
+    counts.update({int(block): (int(rows), "") for block, rows in connection.execute(text(query + " GROUP BY 1"))})
+    plan, start = TrailPlan([], [], digests), 0
+    for block in sorted(counts):
+        rows = counts[block][0]
+        summary = sealed.get(block)
+        known = summary is not None and digests.get(block) == (summary["count"], summary["digest"])
+        scan = rebased(summary, start) if known else None
+        if scan is None or not _tells(scan, wanted):
+            low, high = block_ids(bits, block)
+            scan = RangeTask(low, high, start, wanted)
+        plan.blocks.append(block)
+        plan.items.append(scan)
+        start += rows
+    return plan
+
+
+def _tells(scan: RangeScan, wanted: frozenset[int]) -> bool:
+    """The summary has the row at every position a checkpoint signed within the block."""
+    return all(position in scan.rows_at for position in wanted
+               if scan.start_index < position <= scan.start_index + scan.count)
+
+
+def summary(scan: RangeScan, digest: str, touched: dict) -> dict:
+    """What a seal keeps of one block's scan: not its replay, but which blocks of records its rows change."""
+    kept = asdict(scan)
+    del kept["replayed"]
+    kept["rows_at"] = {str(position): list(row) for position, row in scan.rows_at.items()}
+    return {**kept, "digest": digest, "touched": {entity: None if blocks is EVERY_BLOCK else sorted(blocks)
+                                                  for entity, blocks in touched.items()}}
+
+
+def rebased(kept: dict | None, start: int) -> RangeScan | None:
+    """A block's scan from its summary, its positions moved by where the block now starts."""
+    if kept is None:
+        return None
+    shift = start - kept["start_index"]
+    moved = lambda index: index if index is None or index < 0 else index + shift  # noqa: E731
+    candidates = [Candidate(**{**candidate, "index": candidate["index"] + shift,
+                               "previous": tuple(candidate["previous"]) if candidate["previous"] else None})
+                  for candidate in kept["candidates"]]
+    return RangeScan(start, kept["count"], tuple(kept["last"]) if kept["last"] else None,
+                     moved(kept["first_keyed"]), moved(kept["last_genuine"]), candidates,
+                     [[first + shift, last + shift, first_id, last_id]
+                      for first, last, first_id, last_id in kept["unkeyed_runs"]],
+                     {int(position) + shift: tuple(row) for position, row in kept["rows_at"].items()})
+
+
+def touched_by(scan: RangeScan, bits: int) -> dict[str, set | None]:
+    """By entity, the blocks of records a scanned range's rows change (EVERY_BLOCK: a record named oddly)."""
+    touched: dict[str, set | None] = {}
+    for entity, entity_id in scan.replayed:
+        if touched.get(entity, set()) is EVERY_BLOCK:
+            continue
+        if _plain_number(entity_id):
+            touched.setdefault(entity, set()).add(int(entity_id) >> bits)
+        else:
+            touched[entity] = EVERY_BLOCK
+    return touched
+
+
+def joined(*touches: dict) -> dict[str, set | None]:
+    """The blocks of records touched by any of these."""
+    together: dict[str, set | None] = {}
+    for touched in touches:
+        for entity, blocks in touched.items():
+            had = together.get(entity, set())
+            together[entity] = EVERY_BLOCK if blocks is EVERY_BLOCK or had is EVERY_BLOCK else had | set(blocks)
+    return together
+
+
+def _plain_number(entity_id: str | None) -> bool:
+    """The id as the application writes a record's integer id (no sign, no leading zero, ASCII digits)."""
+    return (entity_id is not None and entity_id.isascii() and entity_id.isdigit()
+            and str(int(entity_id)) == entity_id)
+
+
+def open_blocks(now: dict, sealed: dict, touched: set | None) -> set | None:
+    """The blocks of a table to compare: changed, new or gone since the seal, or touched by the trail since."""
+    if touched is EVERY_BLOCK:
+        return EVERY_BLOCK
+    return {block for block in now.keys() | sealed.keys() if now.get(block) != sealed.get(block)} | touched
+
+
+def plainly_numbered(cls: type) -> bool:
+    """The records are numbered by an integer id (their blocks are ranges of ids)."""
+    column = cls.__table__.c.get("id")
+    return column is not None and isinstance(column.type, Integer)
+
+
+def edited_in_blocks(session: Session, cls: type, bits: int, blocks: set | None) -> list[tuple[str, str]]:
+    """(where, what) for every record of these blocks that differs from its whole trail, read for it alone."""
+    entity, table = cls.audit_entity(), cls.__table__
+    if blocks is EVERY_BLOCK:
+        rows = session.execute(text(f"SELECT action, entity_type, entity_id, changes FROM {TRAIL} "
+                                    "WHERE entity_type = :entity ORDER BY id"), {"entity": entity})
+        where = None
+    else:
+        ids = [str(number) for block in sorted(blocks) for number in range(*_id_range(bits, block))]
+        rows = session.execute(text(f"SELECT action, entity_type, entity_id, changes FROM {TRAIL} "
+                                    "WHERE entity_type = :entity AND entity_id = ANY(:ids) ORDER BY id"),
+                               {"entity": entity, "ids": ids})
+        where = table.c.id.op(">>")(bits).in_(sorted(blocks))
+    replay = RangeScan(0)
+    for action, entity_type, entity_id, changes in rows:
+        _replay(replay.replayed, action, entity_type, entity_id, changes)
+    trail = merged([replay])
+    return edited_of(session, cls, trail, trail_ids(trail), where=where)
+
+
+def _id_range(bits: int, block: int) -> tuple[int, int]:
+    low, high = block_ids(bits, block)
+    return low, high + 1
+
+
+def digests_as_of(session: Session, jobs: list[tuple[str, int, list | None]], workers: int) -> list[dict]:
+    """Each job's block digests (table, bits, spans), as of this transaction's snapshot: on connections of their
+    own, `workers` at a time, where parts can run apart (the server does the work: threads are enough)."""
+    if not can_part(session, workers) or len(jobs) < 2:
+        connection = session.connection()
+        return [block_digests(connection, *job) for job in jobs]
+    snapshot = exported_snapshot(session)
+    engine = create_engine(session.get_bind().url, poolclass=NullPool)
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(partial(_digests_apart, engine, snapshot), jobs))
+    finally:
+        engine.dispose()
+
+
+def _digests_apart(engine, snapshot: str, job: tuple) -> dict:
+    with engine.connect() as connection:
+        import_snapshot(connection.connection.dbapi_connection, snapshot)
+        try:
+            return block_digests(connection, *job)
+        finally:
+            connection.rollback()
+
+
+@dataclass
+class Since:
+    """One verification's start from the seal: the seal (if it holds), the trail's plan, the tables' digests."""
+
+    seal: Seal | None
+    blocks: Blocks
+    plan: TrailPlan
+    tables: dict[str, dict[int, tuple[int, str]]]
+    keys: tuple[str, ...]
+    rules: str
+
+    @classmethod
+    def start(cls, session: Session, blocks: Blocks, wanted: frozenset[int], workers: int, keys: tuple[str, ...],
+              rules: str, classes: list[type]) -> "Since":
+        config = current_app.config
+        seal = read_seal(config["CHECKPOINT_DIR"], config["CHECKPOINT_KEY"], frozenset(keys), rules) if (
+            blocks.from_seal) else None
+        names = [record.__tablename__ for record in classes]
+        jobs = [(TRAIL, blocks.trail, _sealed_spans(seal, blocks.trail)), *[(name, blocks.records, None)
+                                                                           for name in names]]
+        trail_now, *tables = digests_as_of(session, jobs, workers)
+        plan = plan_blocks(session.connection(), blocks.trail, seal, wanted, trail_now)
+        return cls(seal, blocks, plan, dict(zip(names, tables, strict=True)), keys, rules)
+
+    @property
+    def tasks(self) -> list[RangeTask]:
+        return [item for item in self.plan.items if isinstance(item, RangeTask)]
+
+    @property
+    def rows_known(self) -> int:
+        """How many rows of the trail the seal vouches for by their digests (not read)."""
+        return sum(item.count for item in self.plan.items if isinstance(item, RangeScan))
+
+    def scans(self, scanned: list[RangeScan]) -> list[RangeScan]:
+        """Every block's scan in chain order: the seal's where it holds, the fresh one elsewhere."""
+        fresh = iter(scanned)
+        return [next(fresh) if isinstance(item, RangeTask) else item for item in self.plan.items]
+
+    def touched(self, scanned: list[RangeScan]) -> dict[str, set | None]:
+        """The blocks of records whose trail may have changed since the seal: those the blocks read now change,
+        and those the seal says its blocks changed where such a block is read again or gone."""
+        bits, sealed = self.blocks.records, self.seal.trail if self.seal else {}
+        known = {block for block, item in zip(self.plan.blocks, self.plan.items, strict=True)
+                 if isinstance(item, RangeScan)}
+        stored = [{entity: EVERY_BLOCK if blocks is None else set(blocks)
+                   for entity, blocks in kept["touched"].items()}
+                  for block, kept in sealed.items() if block not in known]
+        return joined(*[touched_by(scan, bits) for scan in scanned], *stored)
+
+    def open_blocks(self, cls: type, touched: dict) -> set | None:
+        name = cls.__tablename__
+        return open_blocks(self.tables.get(name, {}), self.seal.tables.get(name, {}),
+                           touched.get(cls.audit_entity(), set()) if plainly_numbered(cls) else EVERY_BLOCK)
+
+    def write(self, session: Session, scans: list[RangeScan], verified_at: str) -> bool:
+        """Seal what this verification found intact: the trail's blocks and the tables' blocks as of its snapshot."""
+        bits, plan = self.blocks.trail, self.plan
+        read = [block for block, item in zip(plan.blocks, plan.items, strict=True) if isinstance(item, RangeTask)]
+        fresh = block_digests(session.connection(), TRAIL, bits, spans_of(bits, read))
+        trail = {block: self._summary(block, item, scan, fresh)
+                 for block, item, scan in zip(plan.blocks, plan.items, scans, strict=True)}
+        seal = Seal(verified_at, sum(scan.count for scan in scans), self.keys, self.rules, trail, self.tables)
+        config = current_app.config
+        return write_seal(config["CHECKPOINT_DIR"], config["CHECKPOINT_KEY"], seal)
+
+
+    def _summary(self, block: int, item, scan: RangeScan, fresh: dict) -> dict:
+        if isinstance(item, RangeTask):
+            return summary(scan, fresh[block][1], touched_by(scan, self.blocks.records))
+        kept = self.seal.trail[block]
+        return {**summary(scan, kept["digest"], {}), "touched": kept["touched"]}
+
+
+def _sealed_spans(seal: Seal | None, bits: int) -> list[tuple[int, int]]:
+    """Every id up to the seal's last block (a block the seal does not know there is read); none without a seal."""
+    if not seal or not seal.trail:
+        return []
+    return [(-(1 << 62), block_ids(bits, max(seal.trail))[1])]
