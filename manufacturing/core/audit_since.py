@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from manufacturing.core.audit_apart import can_part, exported_snapshot, import_snapshot
-from manufacturing.core.audit_digests import block_digests, block_ids, spans_of
+from manufacturing.core.audit_digests import block_digests, block_ids, one_block
 from manufacturing.core.audit_replay import edited_of, trail_ids
 from manufacturing.core.audit_scan import Candidate, RangeScan, RangeTask, _replay, merged
 from manufacturing.core.audit_seal import Seal, read_seal, write_seal
@@ -48,10 +48,8 @@ def plan_blocks(connection, bits: int, seal: Seal | None, wanted: frozenset[int]
                 digests: dict[int, tuple[int, str]]) -> TrailPlan:
     """Every block of the trail with rows, in order: the seal's summary where its digest is unchanged."""
     sealed = seal.trail if seal else {}
-    counts = dict(digests)
-    after = block_ids(bits, max(sealed))[1] if sealed else None
-    query = f"SELECT id >> {int(bits)}, count(*) FROM {TRAIL}" + ("" if after is None else f" WHERE id > {after}")
-    counts.update({int(block): (int(rows), "") for block, rows in connection.execute(text(query + " GROUP BY 1"))})
+    counts = {int(block): (int(rows), "") for block, rows in connection.execute(text(
+        f"SELECT id >> {int(bits)}, count(*) FROM {TRAIL} GROUP BY 1"))}
     plan, start = TrailPlan([], [], digests), 0
     for block in sorted(counts):
         rows = counts[block][0]
@@ -165,12 +163,12 @@ def _id_range(bits: int, block: int) -> tuple[int, int]:
     return low, high + 1
 
 
-def digests_as_of(session: Session, jobs: list[tuple[str, int, list | None]], workers: int) -> list[dict]:
-    """Each job's block digests (table, bits, spans), as of this transaction's snapshot: on connections of their
-    own, `workers` at a time, where parts can run apart (the server does the work: threads are enough)."""
+def digests_as_of(session: Session, jobs: list, workers: int) -> list:
+    """What each job (a function of a connection) finds, as of this transaction's snapshot: on connections of
+    their own, `workers` at a time, where parts can run apart (the server does the work: threads are enough)."""
     if not can_part(session, workers) or len(jobs) < 2:
         connection = session.connection()
-        return [block_digests(connection, *job) for job in jobs]
+        return [job(connection) for job in jobs]
     snapshot = exported_snapshot(session)
     engine = create_engine(session.get_bind().url, poolclass=NullPool)
     try:
@@ -180,11 +178,11 @@ def digests_as_of(session: Session, jobs: list[tuple[str, int, list | None]], wo
         engine.dispose()
 
 
-def _digests_apart(engine, snapshot: str, job: tuple) -> dict:
+def _digests_apart(engine, snapshot: str, job) -> object:
     with engine.connect() as connection:
         import_snapshot(connection.connection.dbapi_connection, snapshot)
         try:
-            return block_digests(connection, *job)
+            return job(connection)
         finally:
             connection.rollback()
 
@@ -199,6 +197,7 @@ class Since:
     tables: dict[str, dict[int, tuple[int, str]]]
     keys: tuple[str, ...]
     rules: str
+    workers: int
 
     @classmethod
     def start(cls, session: Session, blocks: Blocks, wanted: frozenset[int], workers: int, keys: tuple[str, ...],
@@ -207,11 +206,14 @@ class Since:
         seal = read_seal(config["CHECKPOINT_DIR"], config["CHECKPOINT_KEY"], frozenset(keys), rules) if (
             blocks.from_seal) else None
         names = [record.__tablename__ for record in classes]
-        jobs = [(TRAIL, blocks.trail, _sealed_spans(seal, blocks.trail)), *[(name, blocks.records, None)
-                                                                           for name in names]]
-        trail_now, *tables = digests_as_of(session, jobs, workers)
+        sealed = sorted(seal.trail) if seal else []
+        jobs = [partial(one_block, table=TRAIL, low=block_ids(blocks.trail, block)[0],
+                        high=block_ids(blocks.trail, block)[1]) for block in sealed]
+        jobs += [partial(block_digests, table=name, bits=blocks.records) for name in names]
+        found = digests_as_of(session, jobs, workers)
+        trail_now = {block: digest for block, digest in zip(sealed, found, strict=False) if digest[0]}
         plan = plan_blocks(session.connection(), blocks.trail, seal, wanted, trail_now)
-        return cls(seal, blocks, plan, dict(zip(names, tables, strict=True)), keys, rules)
+        return cls(seal, blocks, plan, dict(zip(names, found[len(sealed):], strict=True)), keys, rules, workers)
 
     @property
     def tasks(self) -> list[RangeTask]:
@@ -247,7 +249,9 @@ class Since:
         """Seal what this verification found intact: the trail's blocks and the tables' blocks as of its snapshot."""
         bits, plan = self.blocks.trail, self.plan
         read = [block for block, item in zip(plan.blocks, plan.items, strict=True) if isinstance(item, RangeTask)]
-        fresh = block_digests(session.connection(), TRAIL, bits, spans_of(bits, read))
+        fresh = dict(zip(read, digests_as_of(session, [partial(one_block, table=TRAIL, low=block_ids(bits, block)[0],
+                                                               high=block_ids(bits, block)[1]) for block in read],
+                                             self.workers), strict=True))
         trail = {block: self._summary(block, item, scan, fresh)
                  for block, item, scan in zip(plan.blocks, plan.items, scans, strict=True)}
         seal = Seal(verified_at, sum(scan.count for scan in scans), self.keys, self.rules, trail, self.tables)
@@ -260,10 +264,3 @@ class Since:
             return summary(scan, fresh[block][1], touched_by(scan, self.blocks.records))
         kept = self.seal.trail[block]
         return {**summary(scan, kept["digest"], {}), "touched": kept["touched"]}
-
-
-def _sealed_spans(seal: Seal | None, bits: int) -> list[tuple[int, int]]:
-    """Every id up to the seal's last block (a block the seal does not know there is read); none without a seal."""
-    if not seal or not seal.trail:
-        return []
-    return [(-(1 << 62), block_ids(bits, max(seal.trail))[1])]
