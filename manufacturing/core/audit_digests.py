@@ -14,19 +14,47 @@ PLAIN_TYPES = frozenset({"int2", "int4", "int8", "float4", "float8", "numeric", 
                          "timestamptz", "time", "uuid", "interval"})  # a text never empty, never the separator
 SEPARATOR = "E'\\x1f'"
 SETTINGS = ("SET LOCAL DateStyle TO ISO, YMD", "SET LOCAL TimeZone TO UTC", "SET LOCAL IntervalStyle TO postgres",
-            "SET LOCAL extra_float_digits TO 1", "SET LOCAL work_mem TO '64MB'")
+            "SET LOCAL extra_float_digits TO 1", "SET LOCAL work_mem TO '64MB'",
+            "SET LOCAL max_parallel_workers_per_gather TO 0")  # one process reads a block, in the order asked
+ARGUMENTS = 90  # concat_ws takes at most 100: a wide table's texts are joined in groups
+NULL_BLOCK = -(1 << 62)  # the block of rows whose id is null (only a hand could have made them)
+INTEGER_TYPES = frozenset({"int2", "int4", "int8"})
+
+
+def columns_of(connection, table: str) -> list[tuple[str, str]]:
+    """(name, type) of each column of a table as the database has it, in order."""
+    return [tuple(row) for row in connection.execute(text(
+        "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "WHERE a.attrelid = CAST(:table AS regclass) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"),
+        {"table": table})]
+
+
+def schema_of(connection, tables: list[str]) -> list:
+    """Each table's kind and columns (number, name, declared type): a seal holds only under the same schema."""
+    return [list(row) for row in connection.execute(text(
+        "SELECT c.relname, c.relkind, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) "
+        "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid WHERE c.oid = ANY(CAST(:tables AS regclass[])) "
+        "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum"), {"tables": tables})]
+
+
+def numbered(connection, table: str) -> bool:
+    """The table's id column is an integer, as the application made it (blocks are ranges of ids)."""
+    return dict(columns_of(connection, table)).get("id") in INTEGER_TYPES
 
 
 def row_digest(connection, table: str) -> str:
     """The SQL expression of a row's digest: the SHA-256 of its columns' texts, written unambiguously."""
-    columns = connection.execute(text(
-        "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-        "WHERE a.attrelid = CAST(:table AS regclass) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"),
-        {"table": table}).all()
-    texts = [(f"CAST({_quoted(name)} AS text)", kind in PLAIN_TYPES) for name, kind in columns]
+    texts = [(f"CAST({_quoted(name)} AS text)", kind in PLAIN_TYPES) for name, kind in columns_of(connection, table)]
     lengths = [f"coalesce(octet_length({column}), -1)" for column, plain in texts if not plain]
     values = [f"coalesce({column}, '')" if plain else column for column, plain in texts]
-    return f"sha256(textsend(concat_ws({SEPARATOR}, {', '.join(lengths + values)})))"
+    return f"sha256(textsend({_joined(lengths + values)}))"
+
+
+def _joined(texts: list[str]) -> str:
+    """concat_ws of the texts, in groups of ARGUMENTS (a group is never null: its place is always there)."""
+    if len(texts) <= ARGUMENTS:
+        return f"concat_ws({SEPARATOR}, {', '.join(texts)})"
+    return _joined([_joined(texts[start:start + ARGUMENTS]) for start in range(0, len(texts), ARGUMENTS)])
 
 
 def _quoted(name: str) -> str:
@@ -47,8 +75,8 @@ def block_digests(connection, table: str, bits: int, spans: list[tuple[int, int]
     within = "" if spans is None else " WHERE " + " OR ".join(
         f"id BETWEEN {int(low)} AND {int(high)}" for low, high in spans)
     digested = f"sha256(string_agg({row_digest(connection, table)}, ''::bytea ORDER BY id))"
-    statement = (f"SELECT id >> {int(bits)}, count(*), encode({digested}, 'hex') FROM {_quoted(table)}{within} "
-                 "GROUP BY 1")
+    statement = (f"SELECT coalesce(id >> {int(bits)}, {NULL_BLOCK}), count(*), encode({digested}, 'hex') "
+                 f"FROM {_quoted(table)}{within} GROUP BY 1")
     return {int(block): (int(count), digest) for block, count, digest in connection.execute(text(statement))}
 
 
@@ -65,3 +93,15 @@ def one_block(connection, table: str, low: int, high: int) -> tuple[int, str]:
 def block_ids(bits: int, block: int) -> tuple[int, int]:
     """The first and last id a block holds."""
     return block << bits, ((block + 1) << bits) - 1
+
+
+def id_spans(bits: int, blocks) -> list[tuple[int, int]]:
+    """The ranges of ids these blocks hold, adjacent blocks joined."""
+    spans: list[list[int]] = []
+    for block in sorted(blocks):
+        low, high = block_ids(bits, block)
+        if spans and spans[-1][1] + 1 == low:
+            spans[-1][1] = high
+        else:
+            spans.append([low, high])
+    return [(low, high) for low, high in spans]

@@ -83,6 +83,7 @@ class RangeScan:
     unkeyed_runs: list[tuple[int, int, int, int]] = field(default_factory=list)
     rows_at: dict[int, tuple[int, str]] = field(default_factory=dict)
     replayed: dict[tuple[str, str], tuple[bool, dict | None]] = field(default_factory=dict)
+    touched: dict[str, set | None] = field(default_factory=dict)  # by entity, the blocks of records it changes
 
 
 def utc_text(stored: object) -> str:
@@ -365,35 +366,82 @@ def plan(connection, chunk_rows: int | None, wanted: frozenset[int], most: int |
             for first, start in zip(lows, starts, strict=True)]
 
 
-def scan_trail(session, keys: dict[str, bytes], tasks: list[RangeTask], workers: int) -> list[RangeScan]:
-    """Scan every range: in this transaction, or with committed data in `workers` processes of their own."""
+def scan_trail(session, keys: dict[str, bytes], tasks: list[RangeTask], workers: int,
+               touch_bits: int | None = None) -> list[RangeScan]:
+    """Scan every range: in this transaction, or with committed data in `workers` processes of their own.
+
+    With `touch_bits`, each scan also tells which blocks of records (of that many bits of ids) its rows change,
+    and the processes take runs of adjacent ranges, their replays combined before they are sent back (a record
+    changed in many ranges comes back once from each process)."""
     connection = session.connection()
     dialect = connection.dialect.name
     url = connection.engine.url
     if workers <= 1 or len(tasks) <= 1 or url.database in (None, "", ":memory:") or not _can_fork():
         dbapi_connection = connection.connection.dbapi_connection
-        return [scan_range(dbapi_connection, dialect, keys, task) for task in tasks]
+        return [_touching(scan_range(dbapi_connection, dialect, keys, task), touch_bits) for task in tasks]
     snapshot = exported_snapshot(session) if dialect == "postgresql" else None
-    jobs = [(url.render_as_string(hide_password=False), dialect, keys, task, snapshot) for task in tasks]
+    runs = [[task] for task in tasks] if touch_bits is None else _runs(tasks, workers)
+    jobs = [(url.render_as_string(hide_password=False), dialect, keys, run, snapshot, touch_bits) for run in runs]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context) as pool:  # a process that dies: an error
-        return list(pool.map(_scan_apart, jobs))
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:  # a process that dies: an error
+        return [scan for scans in pool.map(_scan_apart, jobs) for scan in scans]
+
+
+def _runs(tasks: list[RangeTask], workers: int) -> list[list[RangeTask]]:
+    """The tasks in `workers` runs of adjacent ones, of about as many ranges each."""
+    size = math.ceil(len(tasks) / workers)
+    return [tasks[start:start + size] for start in range(0, len(tasks), size)]
+
+
+def _touching(scan: RangeScan, bits: int | None) -> RangeScan:
+    if bits is not None:
+        scan.touched = touched_by(scan, bits)
+    return scan
+
+
+EVERY_BLOCK = None  # every block of an entity's records: the trail names one of them oddly
+
+
+def touched_by(scan: RangeScan, bits: int) -> dict[str, set | None]:
+    """By entity, the blocks of records a scanned range's rows change (EVERY_BLOCK: a record named oddly)."""
+    touched: dict[str, set | None] = {}
+    for entity, entity_id in scan.replayed:
+        if touched.get(entity, set()) is EVERY_BLOCK:
+            continue
+        if plain_number(entity_id):
+            touched.setdefault(entity, set()).add(int(entity_id) >> bits)
+        else:
+            touched[entity] = EVERY_BLOCK
+    return touched
+
+
+def plain_number(entity_id: str | None) -> bool:
+    """The id as the application writes a record's integer id (no sign, no leading zero, ASCII digits, at most
+    18 of them: a 64-bit integer)."""
+    return (entity_id is not None and 0 < len(entity_id) <= 18 and entity_id.isascii() and entity_id.isdigit()
+            and str(int(entity_id)) == entity_id)
 
 
 def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _scan_apart(job: tuple) -> RangeScan:
-    """Scan one range on a connection of this process's own."""
-    url, dialect, keys, task, snapshot = job
+def _scan_apart(job: tuple) -> list[RangeScan]:
+    """Scan a run of adjacent ranges on a connection of this process's own; the last one carries their replay."""
+    url, dialect, keys, tasks, snapshot, touch_bits = job
     engine = create_engine(url, poolclass=NullPool)
     try:
         pooled = engine.raw_connection()
         try:
             if snapshot is not None:  # the rows as the verifying transaction sees them, whatever is committed since
                 import_snapshot(pooled.dbapi_connection, snapshot)
-            return scan_range(pooled.dbapi_connection, dialect, keys, task)
+            scans = [_touching(scan_range(pooled.dbapi_connection, dialect, keys, task), touch_bits) for task in tasks]
+            if len(scans) > 1:
+                replayed = combined(scans)
+                for scan in scans:
+                    scan.replayed = {}
+                scans[-1].replayed = replayed
+            return scans
         finally:
             pooled.close()
     finally:
@@ -409,15 +457,22 @@ def merged(scans: list[RangeScan]) -> dict[tuple[str, str], dict | None]:
 
     A record the compiled check replayed whole comes as the text of its recorded values (bytes), read once;
     a record's fields replayed in Python come as its changes."""
-    changes: dict[tuple[str, str], object] = {}
+    return {key: None if values is None else _recorded(values) for key, (_, values) in combined(scans).items()}
+
+
+def combined(scans: list[RangeScan]) -> dict[tuple[str, str], tuple[bool, object]]:
+    """The replays of adjacent ranges as one: each record starts afresh if it did in any of them (created or
+    deleted there), with its values combined from there on; combining runs of ranges, then the runs, is the
+    same as combining the ranges."""
+    changes: dict[tuple[str, str], tuple[bool, object]] = {}
     for scan in scans:
         for key, (fresh, values) in scan.replayed.items():
-            base = changes.get(key)
-            if fresh or base is None:
-                changes[key] = values
+            had = changes.get(key)
+            if fresh or had is None or had[1] is None:
+                changes[key] = (fresh or (had is not None and had[0]), values)
             else:
-                changes[key] = _Read({**_recorded(base), **_recorded(values)})
-    return {key: None if values is None else _recorded(values) for key, values in changes.items()}
+                changes[key] = (had[0], _Read({**_recorded(had[1]), **_recorded(values)}))
+    return changes
 
 
 def _recorded(values: bytes | dict) -> dict:

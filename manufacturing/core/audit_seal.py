@@ -16,6 +16,7 @@ import base64
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,10 +62,20 @@ def write_seal(checkpoint_dir: str, private_key_path: str, seal: Seal) -> bool:
     document = json.dumps({"seal": base64.b64encode(payload).decode(),
                            "signature": base64.b64encode(key.sign(payload)).decode()}).encode()
     path = seal_path(checkpoint_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{FILE_NAME}.{os.getpid()}")
-    partial.write_bytes(document)
-    os.replace(partial, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{FILE_NAME}.")  # O_EXCL, a name of its own
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(document)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(partial, path)
+        except OSError:
+            os.unlink(partial)
+            raise
+    except OSError:  # a seal not written is only a slower next verification
+        return False
     return True
 
 

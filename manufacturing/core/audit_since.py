@@ -12,18 +12,27 @@ from dataclasses import asdict, dataclass
 from functools import partial
 
 from flask import current_app
-from sqlalchemy import Integer, create_engine, text
+from sqlalchemy import BigInteger, Integer, create_engine, false, literal, or_, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from manufacturing.core.audit_apart import can_part, exported_snapshot, import_snapshot
-from manufacturing.core.audit_digests import block_digests, block_ids, one_block
+from manufacturing.core.audit_digests import (
+    NULL_BLOCK,
+    block_digests,
+    block_ids,
+    id_spans,
+    numbered,
+    one_block,
+    schema_of,
+)
 from manufacturing.core.audit_replay import edited_of, trail_ids
-from manufacturing.core.audit_scan import Candidate, RangeScan, RangeTask, _replay, merged
-from manufacturing.core.audit_seal import Seal, read_seal, write_seal
+from manufacturing.core.audit_scan import EVERY_BLOCK, Candidate, RangeScan, RangeTask, _replay, merged
+from manufacturing.core.audit_seal import Seal, read_seal, rules_digest, write_seal
 
 TRAIL = "audit_events"
-EVERY_BLOCK = None  # a table compared whole: its ids are not plain integers, or the trail names a record oddly
+FEW_BLOCKS = 64  # up to so many blocks of records, their trail is read id by id by the index
+PLAIN_NUMBER = "^(0|[1-9][0-9]{0,17})$"  # as audit_scan.plain_number has it
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,7 @@ def plan_blocks(connection, bits: int, seal: Seal | None, wanted: frozenset[int]
     """Every block of the trail with rows, in order: the seal's summary where its digest is unchanged."""
     sealed = seal.trail if seal else {}
     counts = {int(block): (int(rows), "") for block, rows in connection.execute(text(
-        f"SELECT id >> {int(bits)}, count(*) FROM {TRAIL} GROUP BY 1"))}
+        f"SELECT id >> {int(bits)}, count(*) FROM {TRAIL} WHERE id IS NOT NULL GROUP BY 1"))}
     plan, start = TrailPlan([], [], digests), 0
     for block in sorted(counts):
         rows = counts[block][0]
@@ -96,19 +105,6 @@ def rebased(kept: dict | None, start: int) -> RangeScan | None:
                      {int(position) + shift: tuple(row) for position, row in kept["rows_at"].items()})
 
 
-def touched_by(scan: RangeScan, bits: int) -> dict[str, set | None]:
-    """By entity, the blocks of records a scanned range's rows change (EVERY_BLOCK: a record named oddly)."""
-    touched: dict[str, set | None] = {}
-    for entity, entity_id in scan.replayed:
-        if touched.get(entity, set()) is EVERY_BLOCK:
-            continue
-        if _plain_number(entity_id):
-            touched.setdefault(entity, set()).add(int(entity_id) >> bits)
-        else:
-            touched[entity] = EVERY_BLOCK
-    return touched
-
-
 def joined(*touches: dict) -> dict[str, set | None]:
     """The blocks of records touched by any of these."""
     together: dict[str, set | None] = {}
@@ -119,15 +115,10 @@ def joined(*touches: dict) -> dict[str, set | None]:
     return together
 
 
-def _plain_number(entity_id: str | None) -> bool:
-    """The id as the application writes a record's integer id (no sign, no leading zero, ASCII digits)."""
-    return (entity_id is not None and entity_id.isascii() and entity_id.isdigit()
-            and str(int(entity_id)) == entity_id)
-
-
-def open_blocks(now: dict, sealed: dict, touched: set | None) -> set | None:
-    """The blocks of a table to compare: changed, new or gone since the seal, or touched by the trail since."""
-    if touched is EVERY_BLOCK:
+def open_blocks(now: dict | None, sealed: dict, touched: set | None) -> set | None:
+    """The blocks of a table to compare: changed, new or gone since the seal, or touched by the trail since
+    (EVERY_BLOCK: the table's ids are not integers in the database, or some are null)."""
+    if touched is EVERY_BLOCK or now is None or NULL_BLOCK in now:
         return EVERY_BLOCK
     return {block for block in now.keys() | sealed.keys() if now.get(block) != sealed.get(block)} | touched
 
@@ -140,17 +131,8 @@ def plainly_numbered(cls: type) -> bool:
 
 def edited_in_blocks(session: Session, cls: type, bits: int, blocks: set | None) -> list[tuple[str, str]]:
     """(where, what) for every record of these blocks that differs from its whole trail, read for it alone."""
-    entity, table = cls.audit_entity(), cls.__table__
-    if blocks is EVERY_BLOCK:
-        rows = session.execute(text(f"SELECT action, entity_type, entity_id, changes FROM {TRAIL} "
-                                    "WHERE entity_type = :entity ORDER BY id"), {"entity": entity})
-        where = None
-    else:
-        ids = [str(number) for block in sorted(blocks) for number in range(*_id_range(bits, block))]
-        rows = session.execute(text(f"SELECT action, entity_type, entity_id, changes FROM {TRAIL} "
-                                    "WHERE entity_type = :entity AND entity_id = ANY(:ids) ORDER BY id"),
-                               {"entity": entity, "ids": ids})
-        where = table.c.id.op(">>")(bits).in_(sorted(blocks))
+    entity, where = cls.audit_entity(), in_blocks(cls, bits, blocks)
+    rows = session.execute(*_trail_of(entity, bits, blocks))
     replay = RangeScan(0)
     for action, entity_type, entity_id, changes in rows:
         _replay(replay.replayed, action, entity_type, entity_id, changes)
@@ -158,9 +140,31 @@ def edited_in_blocks(session: Session, cls: type, bits: int, blocks: set | None)
     return edited_of(session, cls, trail, trail_ids(trail), where=where)
 
 
+def in_blocks(cls: type, bits: int, blocks: set | None):
+    """The condition that a record is in one of these blocks, as ranges of ids (none: every record)."""
+    if blocks is EVERY_BLOCK:
+        return None
+    column = cls.__table__.c.id
+    return or_(false(), *[column.between(literal(low, BigInteger), literal(high, BigInteger))
+                 for low, high in id_spans(bits, blocks)])
+
+
+def _trail_of(entity: str, bits: int, blocks: set | None) -> tuple:
+    """The statement reading the trail of an entity's records in these blocks: by the index, id by id, for a few
+    blocks; else every row of the entity, those naming a record of the blocks kept."""
+    read = f"SELECT action, entity_type, entity_id, changes FROM {TRAIL} WHERE entity_type = :entity"
+    if blocks is EVERY_BLOCK:
+        return text(read + " ORDER BY id"), {"entity": entity}
+    if len(blocks) <= FEW_BLOCKS:
+        ids = [str(number) for block in sorted(blocks) for number in range(*_id_range(bits, block))]
+        return text(read + " AND entity_id = ANY(:ids) ORDER BY id"), {"entity": entity, "ids": ids}
+    return text(read + f" AND entity_id ~ '{PLAIN_NUMBER}' AND (CAST(entity_id AS bigint) >> {int(bits)}) = "
+                "ANY(:blocks) ORDER BY id"), {"entity": entity, "blocks": sorted(blocks)}
+
+
 def _id_range(bits: int, block: int) -> tuple[int, int]:
     low, high = block_ids(bits, block)
-    return low, high + 1
+    return max(low, 0), high + 1
 
 
 def digests_as_of(session: Session, jobs: list, workers: int) -> list:
@@ -201,19 +205,25 @@ class Since:
 
     @classmethod
     def start(cls, session: Session, blocks: Blocks, wanted: frozenset[int], workers: int, keys: tuple[str, ...],
-              rules: str, classes: list[type]) -> "Since":
-        config = current_app.config
+              rules: str, classes: list[type]) -> "Since | None":
+        """Read the seal and the digests of now; None where the trail's ids are not integers (read everything)."""
+        connection, config = session.connection(), current_app.config
+        if not numbered(connection, TRAIL):
+            return None
+        names = [record.__tablename__ for record in classes]
+        rules = rules_digest(rules, schema_of(connection, [TRAIL, *names]))
         seal = read_seal(config["CHECKPOINT_DIR"], config["CHECKPOINT_KEY"], frozenset(keys), rules) if (
             blocks.from_seal) else None
-        names = [record.__tablename__ for record in classes]
         sealed = sorted(seal.trail) if seal else []
         jobs = [partial(one_block, table=TRAIL, low=block_ids(blocks.trail, block)[0],
                         high=block_ids(blocks.trail, block)[1]) for block in sealed]
-        jobs += [partial(block_digests, table=name, bits=blocks.records) for name in names]
+        digested = [name for name in names if numbered(connection, name)]
+        jobs += [partial(block_digests, table=name, bits=blocks.records) for name in digested]
         found = digests_as_of(session, jobs, workers)
         trail_now = {block: digest for block, digest in zip(sealed, found, strict=False) if digest[0]}
-        plan = plan_blocks(session.connection(), blocks.trail, seal, wanted, trail_now)
-        return cls(seal, blocks, plan, dict(zip(names, found[len(sealed):], strict=True)), keys, rules, workers)
+        plan = plan_blocks(connection, blocks.trail, seal, wanted, trail_now)
+        tables = dict.fromkeys(names) | dict(zip(digested, found[len(sealed):], strict=True))
+        return cls(seal, blocks, plan, tables, keys, rules, workers)
 
     @property
     def tasks(self) -> list[RangeTask]:
@@ -232,17 +242,17 @@ class Since:
     def touched(self, scanned: list[RangeScan]) -> dict[str, set | None]:
         """The blocks of records whose trail may have changed since the seal: those the blocks read now change,
         and those the seal says its blocks changed where such a block is read again or gone."""
-        bits, sealed = self.blocks.records, self.seal.trail if self.seal else {}
+        sealed = self.seal.trail if self.seal else {}
         known = {block for block, item in zip(self.plan.blocks, self.plan.items, strict=True)
                  if isinstance(item, RangeScan)}
         stored = [{entity: EVERY_BLOCK if blocks is None else set(blocks)
                    for entity, blocks in kept["touched"].items()}
                   for block, kept in sealed.items() if block not in known]
-        return joined(*[touched_by(scan, bits) for scan in scanned], *stored)
+        return joined(*[scan.touched for scan in scanned], *stored)
 
     def open_blocks(self, cls: type, touched: dict) -> set | None:
         name = cls.__tablename__
-        return open_blocks(self.tables.get(name, {}), self.seal.tables.get(name, {}),
+        return open_blocks(self.tables.get(name), self.seal.tables.get(name, {}),
                            touched.get(cls.audit_entity(), set()) if plainly_numbered(cls) else EVERY_BLOCK)
 
     def write(self, session: Session, scans: list[RangeScan], verified_at: str) -> bool:
@@ -254,13 +264,14 @@ class Since:
                                              self.workers), strict=True))
         trail = {block: self._summary(block, item, scan, fresh)
                  for block, item, scan in zip(plan.blocks, plan.items, scans, strict=True)}
-        seal = Seal(verified_at, sum(scan.count for scan in scans), self.keys, self.rules, trail, self.tables)
+        tables = {name: blocks for name, blocks in self.tables.items() if blocks is not None}
+        seal = Seal(verified_at, sum(scan.count for scan in scans), self.keys, self.rules, trail, tables)
         config = current_app.config
         return write_seal(config["CHECKPOINT_DIR"], config["CHECKPOINT_KEY"], seal)
 
 
     def _summary(self, block: int, item, scan: RangeScan, fresh: dict) -> dict:
         if isinstance(item, RangeTask):
-            return summary(scan, fresh[block][1], touched_by(scan, self.blocks.records))
+            return summary(scan, fresh[block][1], scan.touched)
         kept = self.seal.trail[block]
         return {**summary(scan, kept["digest"], {}), "touched": kept["touched"]}

@@ -23,7 +23,7 @@ from manufacturing.core.audit_apart import Part, found_in_parts
 from manufacturing.core.audit_replay import audited_classes, edited_of, trail_ids
 from manufacturing.core.audit_scan import RangeScan, merged, plan, scan_trail, utc_text
 from manufacturing.core.audit_seal import rules_digest
-from manufacturing.core.audit_since import EVERY_BLOCK, Blocks, Since, edited_in_blocks
+from manufacturing.core.audit_since import EVERY_BLOCK, Blocks, Since, edited_in_blocks, in_blocks
 from manufacturing.core.checkpoints import (
     WARNING_KINDS,
     compare_checkpoints,
@@ -128,7 +128,7 @@ def verify_chain(session: Session, *, chunk_rows: int | None = None, workers: in
     wanted = signed_lengths(trusted or {})
     since = _since(session, blocks, wanted, workers)
     tasks = since.tasks if since else plan(session.connection(), chunk_rows, wanted, workers if workers > 1 else None)
-    scanned = scan_trail(session, keyring().keys, tasks, workers)
+    scanned = scan_trail(session, keyring().keys, tasks, workers, since.blocks.records if since else None)
     scans = since.scans(scanned) if since else scanned
     chain = _chain(scans)
     findings = _chain_findings(scans, chain, _sealed_length(head)) + _head_findings(head, chain)
@@ -172,19 +172,15 @@ def _parts_since(since: Since, scanned: list[RangeScan]) -> list[Part]:
     signed = since.open_blocks(Signature, touched)
     bits = since.blocks.records
     signatures = Part(_rows_in(since, Signature, signed),
-                      partial(_signature_findings, where=_in_blocks(Signature, bits, signed)))
+                      partial(_signature_findings, where=in_blocks(Signature, bits, signed)))
     records = [Part(_rows_in(since, cls, opened), partial(edited_in_blocks, cls=cls, bits=bits, blocks=opened))
                for cls in classes if (opened := since.open_blocks(cls, touched)) is EVERY_BLOCK or opened]
     return [signatures, *records]
 
 
 def _rows_in(since: Since, cls: type, blocks: set | None) -> int:
-    counts = since.tables.get(cls.__tablename__, {})
+    counts = since.tables.get(cls.__tablename__) or {}
     return sum(rows for block, (rows, _) in counts.items() if blocks is EVERY_BLOCK or block in blocks)
-
-
-def _in_blocks(cls: type, bits: int, blocks: set | None):
-    return None if blocks is EVERY_BLOCK else cls.__table__.c.id.op(">>")(bits).in_(sorted(blocks))
 
 
 def verify_as_of_now(session: Session, *, whole: bool = False) -> Report:

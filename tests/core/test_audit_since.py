@@ -12,7 +12,7 @@ from manufacturing.core.audit_since import Blocks
 from manufacturing.core.audit_verify import verify_as_of_now, verify_chain
 from manufacturing.core.checkpoint_keys import generate_key
 from manufacturing.extensions import db
-from tests.core.tampering import change, records
+from tests.core.tampering import change, records, run, trail
 from tests.core.test_tampering import SMALL_BLOCKS, filled, filled_db  # noqa: F401 (fixtures)
 
 
@@ -105,3 +105,59 @@ def test_a_verification_with_findings_seals_nothing(sealed):
     change("qc_results", result["id"], entered="99 %")
     assert not verify_chain(db.session, blocks=SMALL_BLOCKS, workers=2).ok
     assert path.read_bytes() == before
+
+
+def _same_as_whole() -> None:
+    """The verification from the seal names exactly what a whole one names."""
+    whole = verify_chain(db.session)
+    db.session.rollback()
+    since = verify_chain(db.session, blocks=SMALL_BLOCKS, workers=2)
+    db.session.rollback()
+    assert sorted(map(str, since.findings)) == sorted(map(str, whole.findings)), f"{since}\n---\n{whole}"
+
+
+@pytest.fixture
+def schema_put_back(sealed):
+    """Statements that put the schema back after a case that changed it."""
+    undo: list[str] = []
+    yield undo
+    db.session.rollback()
+    for statement in undo:
+        run(statement)
+
+
+def test_two_columns_swapped_by_name_are_not_the_sealed_rows(sealed, schema_put_back):
+    swap = ["ALTER TABLE users RENAME COLUMN username TO swapped", "ALTER TABLE users RENAME COLUMN full_name TO "
+            "username", "ALTER TABLE users RENAME COLUMN swapped TO full_name"]
+    for statement in swap:
+        run(statement)
+    schema_put_back.extend(swap)
+    _same_as_whole()
+    assert not verify_chain(db.session, blocks=SMALL_BLOCKS).rows_known
+
+
+def test_a_trail_row_naming_a_record_by_a_huge_number_is_a_finding_not_a_crash(sealed):
+    row = trail()[len(trail()) // 2]
+    change("audit_events", row["id"], entity_id="9" * 40)
+    _same_as_whole()
+
+
+def test_a_table_made_wide_still_has_digests(sealed, schema_put_back):
+    columns = [f"extra_{number}" for number in range(120)]
+    run("ALTER TABLE users " + ", ".join(f"ADD COLUMN {name} text" for name in columns))
+    schema_put_back.append("ALTER TABLE users " + ", ".join(f"DROP COLUMN {name}" for name in columns))
+    assert verify_chain(db.session, blocks=SMALL_BLOCKS).ok
+    db.session.rollback()
+    run("UPDATE users SET extra_7 = 'planted'")
+    assert verify_chain(db.session, blocks=SMALL_BLOCKS).ok  # a column the trail does not know: not compared
+
+
+def test_a_seal_that_cannot_be_written_leaves_the_verification_whole(sealed):
+    path = seal_path(current_app.config["CHECKPOINT_DIR"])
+    path.unlink()
+    path.mkdir()
+    try:
+        report = verify_chain(db.session, blocks=SMALL_BLOCKS)
+        assert report.ok and report.rows_known == 0
+    finally:
+        path.rmdir()
