@@ -100,6 +100,7 @@
     }
     field.dataset.checked = field.value;
     check(field).then(function (accepted) {
+      if (document.activeElement !== field) { return; }  /* moved on meanwhile: the focus is not taken back */
       if (!accepted) { field.select(); return; }  /* a refused scan stays, selected: the next scan replaces it */
       var next = nextField(form, field);
       if (next) { next.focus(); }

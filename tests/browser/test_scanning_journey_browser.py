@@ -114,10 +114,12 @@ def test_the_journey_by_scanning_on_the_tablet(new_page, demo, database):  # noq
         for label, code in (("First: bag DIN", first_bag), ("Second: bag DIN", din.barcode_data),
                             ("First: wristband subject ID", AWAITING_QA), ("Second: bag division", "A0")):
             expect(luca.get_by_label(label)).to_have_value(code)  # each scan whole, in its own field
+        expect(luca.get_by_label("Second: bag division")).not_to_be_focused()  # the last scan checked: moved on
         luca.get_by_label("First: your password").fill(NEW_PASSWORD)
         luca.get_by_label("Second: user ID").fill("pharm.sara")
         luca.get_by_label("Second: password").fill(NEW_PASSWORD)
         luca.get_by_label("Bag intact, labelled").check()
+        expect(luca.get_by_label("First: your password")).to_have_value(NEW_PASSWORD)
         luca.get_by_role("button", name="Compare and sign (both)").click()
 
     bedside(culture_din.barcode_data)  # the other subject's bag
