@@ -80,7 +80,7 @@ class Config:
     # On PostgreSQL the trail is verified by blocks of 2**bits ids and the records by blocks of 2**bits ids; an
     # intact verification seals their digests (CHECKPOINT_DIR/verified.seal, signed with the checkpoint key) and
     # the next one reads only the blocks changed since. 0 turns this off: every verification reads everything.
-    AUDIT_VERIFY_TRAIL_BLOCK_BITS = _int("AUDIT_VERIFY_TRAIL_BLOCK_BITS", 17)
+    AUDIT_VERIFY_TRAIL_BLOCK_BITS = _int("AUDIT_VERIFY_TRAIL_BLOCK_BITS", 14)
     AUDIT_VERIFY_RECORD_BLOCK_BITS = _int("AUDIT_VERIFY_RECORD_BLOCK_BITS", 10)
 
     LOCKOUT_THRESHOLD = _int("LOCKOUT_THRESHOLD", 5)
