@@ -7,6 +7,7 @@ each of its records when its digest changed, when the seal does not know it, or 
 trail changes one of its records. What is compared this way is exactly what a full verification compares.
 """
 
+import queue
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -168,25 +169,37 @@ def _id_range(bits: int, block: int) -> tuple[int, int]:
 
 
 def digests_as_of(session: Session, jobs: list, workers: int) -> list:
-    """What each job (a function of a connection) finds, as of this transaction's snapshot: on connections of
-    their own, `workers` at a time, where parts can run apart (the server does the work: threads are enough)."""
+    """What each job (a function of a connection) finds, as of this transaction's snapshot: on `workers`
+    connections of their own, each taking the next job until none is left, where parts can run apart (the
+    server does the work: threads are enough)."""
     if not can_part(session, workers) or len(jobs) < 2:
         connection = session.connection()
         return [job(connection) for job in jobs]
-    snapshot = exported_snapshot(session)
+    snapshot, waiting, found = exported_snapshot(session), queue.SimpleQueue(), [None] * len(jobs)
+    for number in range(len(jobs)):
+        waiting.put(number)
     engine = create_engine(session.get_bind().url, poolclass=NullPool)
     try:
         with ThreadPoolExecutor(workers) as pool:
-            return list(pool.map(partial(_digests_apart, engine, snapshot), jobs))
+            for done in [pool.submit(_digests_apart, engine, snapshot, jobs, waiting, found)
+                         for _ in range(min(workers, len(jobs)))]:
+                done.result()  # an error in a thread is the verification's
     finally:
         engine.dispose()
+    return found
 
 
-def _digests_apart(engine, snapshot: str, job) -> object:
+def _digests_apart(engine, snapshot: str, jobs: list, waiting: queue.SimpleQueue, found: list) -> None:
+    """Take jobs until none is left, on one connection that sees the verifying snapshot."""
     with engine.connect() as connection:
         import_snapshot(connection.connection.dbapi_connection, snapshot)
         try:
-            return job(connection)
+            while True:
+                try:
+                    number = waiting.get_nowait()
+                except queue.Empty:
+                    return
+                found[number] = jobs[number](connection)
         finally:
             connection.rollback()
 
