@@ -271,7 +271,7 @@ def _printed_passwords_must_change(people) -> None:
 @demo_cli.command("scale")
 @click.argument("lots", type=click.IntRange(1, 100_000))
 @click.option("--batch", type=click.IntRange(1, 10_000), default=100, show_default=True,
-              help="Commit each time this many more lots have started or ended.")
+              help="Tell the progress each time this many more lots have started or ended.")
 def scale(lots: int, batch: int) -> None:
     """Add LOTS lots made through the operations over the past weeks (after `demo load`), to measure at scale."""
     from manufacturing.scale import build_lots

@@ -35,6 +35,7 @@ WINDOW = timedelta(days=38)  # lots start over these weeks, ending a day ago (th
 CULTURE = timedelta(days=15)  # from receipt to the verified dose preparation of a complete lot
 CREW = (("technician", Role.TECHNICIAN), ("verifier", Role.TECHNICIAN), ("qa", Role.QA),
         ("pharmacist", Role.PHARMACY))
+EVENTS_A_TRANSACTION = 25  # a site's transaction is one request: a handful of trail rows, not thousands
 # Passwords of the run's crew are hashed with the cheapest argon2 cost: they sign tens of thousands of times.
 CHEAP_HASH = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "ARGON2_PARALLELISM": 1}
 
@@ -113,11 +114,19 @@ def build_lots(count: int, batch: int, report: Callable[[int, int, float], None]
 
 
 def _play(stories: list[bench.Story], batch: int, progress: Callable[[int, int], None]) -> None:
-    """Play the stories together in time order (as the demo does), committing each time `batch` more lots
-    have started or ended, so that no transaction grows with the number of lots."""
-    seen, counts = set(), {"started": 0, "ended": 0}
+    """Play the stories together in time order (as the demo does), committing every `EVENTS_A_TRANSACTION`
+    events, and telling the progress each time `batch` more lots have started or ended.
+
+    Short transactions keep the audit chain's head a short row: PostgreSQL cannot prune the versions of a row
+    that one open transaction keeps updating, so a transaction of thousands of trail rows (as many as 100 lots
+    starting took, once lots were dense) read the head through thousands of versions at each row, and the run
+    slowed as lots grew. A commit per event would reload every object the stories hold at each one."""
+    seen, counts = set(), {"started": 0, "ended": 0, "events": 0}
 
     def after_event(index: int, ended: bool) -> None:
+        counts["events"] += 1
+        if counts["events"] % EVENTS_A_TRANSACTION == 0:
+            db.session.commit()
         milestone = False
         if index not in seen:
             seen.add(index)
