@@ -15,14 +15,12 @@ or other rules, and it is not used.
 import base64
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 
-from manufacturing.core import checkpoint_keys
+from manufacturing.core import checkpoint_keys, durable_files
 
 FORMAT = "audit-verified/1"
 FILE_NAME = "verified.seal"
@@ -64,16 +62,7 @@ def write_seal(checkpoint_dir: str, private_key_path: str, seal: Seal) -> bool:
     path = seal_path(checkpoint_dir)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{FILE_NAME}.")  # O_EXCL, a name of its own
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(document)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(partial, path)
-        except OSError:
-            os.unlink(partial)
-            raise
+        durable_files.replace(path, document)
     except OSError:  # a seal not written is only a slower next verification
         return False
     return True

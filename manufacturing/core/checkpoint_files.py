@@ -3,13 +3,14 @@
 import base64
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from manufacturing.core import durable_files
 
 FORMAT = "audit-checkpoint/1"
 SUFFIX = ".json"
@@ -65,12 +66,7 @@ def write_new(directory: str | Path, checkpoint: SignedCheckpoint) -> str:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     name = checkpoint.statement.file_name()
-    descriptor = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(_document(checkpoint))
-        handle.flush()
-        os.fsync(handle.fileno())
-    _sync_directory(directory)
+    durable_files.write_new(directory / name, _document(checkpoint), 0o444)
     return name
 
 
@@ -80,14 +76,6 @@ def _document(checkpoint: SignedCheckpoint) -> bytes:
                 "signature": base64.b64encode(checkpoint.signature).decode("ascii"),
                 "timestamp_token": base64.b64encode(token).decode("ascii") if token else None}
     return json.dumps(document, sort_keys=True, indent=2).encode("utf-8") + b"\n"
-
-
-def _sync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def file_names(directory: str | Path) -> list[str]:

@@ -1,11 +1,12 @@
 """The Ed25519 key that signs audit checkpoints, kept in files outside the database; verifying needs the public half."""
 
 import hashlib
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from manufacturing.core import durable_files
 
 PUBLIC_SUFFIX = ".pub.pem"
 
@@ -24,18 +25,9 @@ def generate_key(private_path: str | Path) -> str:
                                     serialization.NoEncryption())
     public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
                                                serialization.PublicFormat.SubjectPublicKeyInfo)
-    _write_new(private_path, private_pem, 0o400)
-    _write_new(public_key_path(private_path), public_pem, 0o444)
+    durable_files.write_new(private_path, private_pem, 0o400)
+    durable_files.write_new(public_key_path(private_path), public_pem, 0o444)
     return key_id(key.public_key())
-
-
-def _write_new(path: Path, content: bytes, mode: int) -> None:
-    """Write a file that must not exist yet (O_EXCL), readable only as `mode` allows."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def load_private_key(private_path: str | Path) -> Ed25519PrivateKey:
