@@ -66,17 +66,12 @@ def _settle(connection) -> None:
         connection.execute(text(setting))
 
 
-def block_digests(connection, table: str, bits: int, spans: list[tuple[int, int]] | None = None
-                  ) -> dict[int, tuple[int, str]]:
-    """(rows, digest) of each block of `bits` bits of ids that has rows (those within the id spans, when given)."""
-    if spans is not None and not spans:
-        return {}
+def block_digests(connection, table: str, bits: int) -> dict[int, tuple[int, str]]:
+    """(rows, digest) of each block of `bits` bits of ids that has rows."""
     _settle(connection)
-    within = "" if spans is None else " WHERE " + " OR ".join(
-        f"id BETWEEN {int(low)} AND {int(high)}" for low, high in spans)
     digested = f"sha256(string_agg({row_digest(connection, table)}, ''::bytea ORDER BY id))"
     statement = (f"SELECT coalesce(id >> {int(bits)}, {NULL_BLOCK}), count(*), encode({digested}, 'hex') "
-                 f"FROM {_quoted(table)}{within} GROUP BY 1")
+                 f"FROM {_quoted(table)} GROUP BY 1")
     return {int(block): (int(count), digest) for block, count, digest in connection.execute(text(statement))}
 
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from functools import partial
 
 from flask import current_app
-from sqlalchemy import BigInteger, Integer, create_engine, false, literal, or_, text
+from sqlalchemy import BigInteger, create_engine, false, literal, or_, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -122,12 +122,6 @@ def open_blocks(now: dict | None, sealed: dict, touched: set | None) -> set | No
     if touched is EVERY_BLOCK or now is None or NULL_BLOCK in now:
         return EVERY_BLOCK
     return {block for block in now.keys() | sealed.keys() if now.get(block) != sealed.get(block)} | touched
-
-
-def plainly_numbered(cls: type) -> bool:
-    """The records are numbered by an integer id (their blocks are ranges of ids)."""
-    column = cls.__table__.c.get("id")
-    return column is not None and isinstance(column.type, Integer)
 
 
 def edited_in_blocks(session: Session, cls: type, bits: int, blocks: set | None) -> list[tuple[str, str]]:
@@ -264,9 +258,8 @@ class Since:
         return joined(*[scan.touched for scan in scanned], *stored)
 
     def open_blocks(self, cls: type, touched: dict) -> set | None:
-        name = cls.__tablename__
-        return open_blocks(self.tables.get(name), self.seal.tables.get(name, {}),
-                           touched.get(cls.audit_entity(), set()) if plainly_numbered(cls) else EVERY_BLOCK)
+        name, entity = cls.__tablename__, cls.audit_entity()
+        return open_blocks(self.tables.get(name), self.seal.tables.get(name, {}), touched.get(entity, set()))
 
     def write(self, session: Session, scans: list[RangeScan], verified_at: str) -> bool:
         """Seal what this verification found intact: the trail's blocks and the tables' blocks as of its snapshot."""

@@ -5,10 +5,14 @@ import json
 
 import pytest
 from flask import current_app
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
 
 from manufacturing.core.audit import record_event, set_actor
+from manufacturing.core.audit_scan import plain_number
 from manufacturing.core.audit_seal import seal_path
-from manufacturing.core.audit_since import Blocks
+from manufacturing.core.audit_since import PLAIN_NUMBER, Blocks
 from manufacturing.core.audit_verify import verify_as_of_now, verify_chain
 from manufacturing.core.checkpoint_keys import generate_key
 from manufacturing.extensions import db
@@ -161,3 +165,18 @@ def test_a_seal_that_cannot_be_written_leaves_the_verification_whole(sealed):
         assert report.ok and report.rows_known == 0
     finally:
         path.rmdir()
+
+
+HOSTILE_IDS = ["0", "7", "00", "07", "-1", "+1", " 1", "1 ", "1e3", "12a", "", "٣", "１", "²",
+               "9" * 18, "1" + "0" * 17, "9" * 19, "1" + "0" * 18, "0" * 18]
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=200)
+@given(st.one_of(st.sampled_from(HOSTILE_IDS), st.text(alphabet="0123456789٣１²-+ e", max_size=20),
+                 st.integers(min_value=0, max_value=10**20).map(str)))
+def test_the_database_reads_a_plain_number_as_the_scan_does(database, entity_id):
+    """The trail of records in many blocks is read by the SQL pattern; the scan marks blocks by plain_number."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("the pattern is read by PostgreSQL only (seals are made on PostgreSQL)")
+    matches = database.session.scalar(text(f"SELECT CAST(:id AS text) ~ '{PLAIN_NUMBER}'"), {"id": entity_id})
+    assert matches == plain_number(entity_id)
