@@ -13,20 +13,22 @@ from sqlalchemy import text
 PLAIN_TYPES = frozenset({"int2", "int4", "int8", "float4", "float8", "numeric", "bool", "date", "timestamp",
                          "timestamptz", "time", "uuid", "interval"})  # a text never empty, never the separator
 SEPARATOR = "E'\\x1f'"
-SETTINGS = ("SET LOCAL DateStyle TO ISO, YMD", "SET LOCAL TimeZone TO UTC", "SET LOCAL IntervalStyle TO postgres",
-            "SET LOCAL extra_float_digits TO 1", "SET LOCAL work_mem TO '64MB'",
-            "SET LOCAL max_parallel_workers_per_gather TO 0")  # one process reads a block, in the order asked
+SETTINGS = (("DateStyle", "ISO, YMD"), ("TimeZone", "UTC"), ("IntervalStyle", "postgres"), ("extra_float_digits", "1"),
+            ("work_mem", "64MB"), ("max_parallel_workers_per_gather", "0"))  # one process reads a block, in order
 ARGUMENTS = 90  # concat_ws takes at most 100: a wide table's texts are joined in groups
 NULL_BLOCK = -(1 << 62)  # the block of rows whose id is null (only a hand could have made them)
 INTEGER_TYPES = frozenset({"int2", "int4", "int8"})
 
 
-def columns_of(connection, table: str) -> list[tuple[str, str]]:
-    """(name, type) of each column of a table as the database has it, in order."""
-    return [tuple(row) for row in connection.execute(text(
-        "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-        "WHERE a.attrelid = CAST(:table AS regclass) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"),
-        {"table": table})]
+def columns_of(connection, tables: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """(name, type) of each column of each table as the database has it, in order (one question for all)."""
+    columns: dict[str, list[tuple[str, str]]] = {table: [] for table in tables}
+    for table, name, kind in connection.execute(text(
+            "SELECT c.relname, a.attname, t.typname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+            "JOIN pg_type t ON t.oid = a.atttypid WHERE c.oid = ANY(CAST(:tables AS regclass[])) AND a.attnum > 0 "
+            "AND NOT a.attisdropped ORDER BY c.relname, a.attnum"), {"tables": tables}):
+        columns[table].append((name, kind))
+    return columns
 
 
 def schema_of(connection, tables: list[str]) -> list:
@@ -37,14 +39,15 @@ def schema_of(connection, tables: list[str]) -> list:
         "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum"), {"tables": tables})]
 
 
-def numbered(connection, table: str) -> bool:
+def numbered(columns: list[tuple[str, str]]) -> bool:
     """The table's id column is an integer, as the application made it (blocks are ranges of ids)."""
-    return dict(columns_of(connection, table)).get("id") in INTEGER_TYPES
+    return dict(columns).get("id") in INTEGER_TYPES
 
 
-def row_digest(connection, table: str) -> str:
-    """The SQL expression of a row's digest: the SHA-256 of its columns' texts, written unambiguously."""
-    texts = [(f"CAST({_quoted(name)} AS text)", kind in PLAIN_TYPES) for name, kind in columns_of(connection, table)]
+def row_digest(columns: list[tuple[str, str]]) -> str:
+    """The SQL expression of a row's digest (of a table of these columns): the SHA-256 of its columns' texts,
+    written unambiguously."""
+    texts = [(f"CAST({_quoted(name)} AS text)", kind in PLAIN_TYPES) for name, kind in columns]
     lengths = [f"coalesce(octet_length({column}), -1)" for column, plain in texts if not plain]
     values = [f"coalesce({column}, '')" if plain else column for column, plain in texts]
     return f"sha256(textsend({_joined(lengths + values)}))"
@@ -62,23 +65,25 @@ def _quoted(name: str) -> str:
 
 
 def _settle(connection) -> None:
-    for setting in SETTINGS:
-        connection.execute(text(setting))
+    """The settings the texts of rows are written under, for this transaction (one statement: SET LOCAL each)."""
+    settings = ", ".join(f"set_config('{name}', '{value}', true)" for name, value in SETTINGS)
+    connection.execute(text(f"SELECT {settings}"))
 
 
-def block_digests(connection, table: str, bits: int) -> dict[int, tuple[int, str]]:
-    """(rows, digest) of each block of `bits` bits of ids that has rows."""
+def block_digests(connection, table: str, bits: int, row: str) -> dict[int, tuple[int, str]]:
+    """(rows, digest) of each block of `bits` bits of ids that has rows; `row` is the table's row_digest."""
     _settle(connection)
-    digested = f"sha256(string_agg({row_digest(connection, table)}, ''::bytea ORDER BY id))"
+    digested = f"sha256(string_agg({row}, ''::bytea ORDER BY id))"
     statement = (f"SELECT coalesce(id >> {int(bits)}, {NULL_BLOCK}), count(*), encode({digested}, 'hex') "
                  f"FROM {_quoted(table)} GROUP BY 1")
     return {int(block): (int(count), digest) for block, count, digest in connection.execute(text(statement))}
 
 
-def one_block(connection, table: str, low: int, high: int) -> tuple[int, str]:
-    """(rows, digest) of the rows from id `low` to `high`, read in id order by the index (no sort)."""
+def one_block(connection, table: str, low: int, high: int, row: str) -> tuple[int, str]:
+    """(rows, digest) of the rows from id `low` to `high`, read in id order by the index (no sort); `row` is the
+    table's row_digest, asked once for all its blocks."""
     _settle(connection)
-    rows = (f"SELECT {row_digest(connection, table)} AS digest FROM {_quoted(table)} "
+    rows = (f"SELECT {row} AS digest FROM {_quoted(table)} "
             f"WHERE id BETWEEN {int(low)} AND {int(high)} ORDER BY id")
     count, digest = connection.execute(text(
         f"SELECT count(*), encode(sha256(string_agg(digest, ''::bytea)), 'hex') FROM ({rows}) AS ordered")).one()

@@ -22,9 +22,11 @@ from manufacturing.core.audit_digests import (
     NULL_BLOCK,
     block_digests,
     block_ids,
+    columns_of,
     id_spans,
     numbered,
     one_block,
+    row_digest,
     schema_of,
 )
 from manufacturing.core.audit_replay import edited_of, trail_ids
@@ -162,6 +164,12 @@ def _id_range(bits: int, block: int) -> tuple[int, int]:
     return max(low, 0), high + 1
 
 
+def trail_block_jobs(row: str, bits: int, blocks: list[int]) -> list:
+    """The digest of each of these blocks of the trail (`row`: its row_digest), as jobs for digests_as_of."""
+    return [partial(one_block, table=TRAIL, low=block_ids(bits, block)[0], high=block_ids(bits, block)[1], row=row)
+            for block in blocks]
+
+
 def digests_as_of(session: Session, jobs: list, workers: int) -> list:
     """What each job (a function of a connection) finds, as of this transaction's snapshot: on `workers`
     connections of their own, each taking the next job until none is left, where parts can run apart (the
@@ -215,17 +223,18 @@ class Since:
               rules: str, classes: list[type]) -> "Since | None":
         """Read the seal and the digests of now; None where the trail's ids are not integers (read everything)."""
         connection, config = session.connection(), current_app.config
-        if not numbered(connection, TRAIL):
-            return None
         names = [record.__tablename__ for record in classes]
+        columns = columns_of(connection, [TRAIL, *names])
+        if not numbered(columns[TRAIL]):
+            return None
         rules = rules_digest(rules, schema_of(connection, [TRAIL, *names]))
         seal = read_seal(config["CHECKPOINT_DIR"], config["CHECKPOINT_KEY"], frozenset(keys), rules) if (
             blocks.from_seal) else None
         sealed = sorted(seal.trail) if seal else []
-        jobs = [partial(one_block, table=TRAIL, low=block_ids(blocks.trail, block)[0],
-                        high=block_ids(blocks.trail, block)[1]) for block in sealed]
-        digested = [name for name in names if numbered(connection, name)]
-        jobs += [partial(block_digests, table=name, bits=blocks.records) for name in digested]
+        jobs = trail_block_jobs(row_digest(columns[TRAIL]), blocks.trail, sealed)
+        digested = [name for name in names if numbered(columns[name])]
+        jobs += [partial(block_digests, table=name, bits=blocks.records, row=row_digest(columns[name]))
+                 for name in digested]
         found = digests_as_of(session, jobs, workers)
         trail_now = {block: digest for block, digest in zip(sealed, found, strict=False) if digest[0]}
         plan = plan_blocks(connection, blocks.trail, seal, wanted, trail_now)
@@ -265,9 +274,8 @@ class Since:
         """Seal what this verification found intact: the trail's blocks and the tables' blocks as of its snapshot."""
         bits, plan = self.blocks.trail, self.plan
         read = [block for block, item in zip(plan.blocks, plan.items, strict=True) if isinstance(item, RangeTask)]
-        fresh = dict(zip(read, digests_as_of(session, [partial(one_block, table=TRAIL, low=block_ids(bits, block)[0],
-                                                               high=block_ids(bits, block)[1]) for block in read],
-                                             self.workers), strict=True))
+        jobs = trail_block_jobs(row_digest(columns_of(session.connection(), [TRAIL])[TRAIL]), bits, read)
+        fresh = dict(zip(read, digests_as_of(session, jobs, self.workers), strict=True))
         trail = {block: self._summary(block, item, scan, fresh)
                  for block, item, scan in zip(plan.blocks, plan.items, scans, strict=True)}
         tables = {name: blocks for name, blocks in self.tables.items() if blocks is not None}
