@@ -8,6 +8,8 @@ never give the same text. A block's digest is the SHA-256 of its rows' SHA-256s 
 row of the block is changed, removed or added. Only the digests leave the server.
 """
 
+from dataclasses import dataclass
+
 from sqlalchemy import text
 
 PLAIN_TYPES = frozenset({"int2", "int4", "int8", "float4", "float8", "numeric", "bool", "date", "timestamp",
@@ -20,23 +22,29 @@ NULL_BLOCK = -(1 << 62)  # the block of rows whose id is null (only a hand could
 INTEGER_TYPES = frozenset({"int2", "int4", "int8"})
 
 
-def columns_of(connection, tables: list[str]) -> dict[str, list[tuple[str, str]]]:
-    """(name, type) of each column of each table as the database has it, in order (one question for all)."""
-    columns: dict[str, list[tuple[str, str]]] = {table: [] for table in tables}
-    for table, name, kind in connection.execute(text(
-            "SELECT c.relname, a.attname, t.typname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
-            "JOIN pg_type t ON t.oid = a.atttypid WHERE c.oid = ANY(CAST(:tables AS regclass[])) AND a.attnum > 0 "
-            "AND NOT a.attisdropped ORDER BY c.relname, a.attnum"), {"tables": tables}):
-        columns[table].append((name, kind))
-    return columns
+@dataclass(frozen=True)
+class Catalog:
+    """The columns of some tables as the database has them: (table, kind, number, name, declared type, type)."""
+
+    rows: tuple[tuple, ...]
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """(name, type) of each of the table's columns, in order: what its rows are digested by."""
+        return [(name, kind) for relation, _, _, name, _, kind in self.rows if relation == table]
+
+    @property
+    def schema(self) -> list[list]:
+        """Each table's kind and columns (number, name, declared type): a seal holds only under the same schema."""
+        return [list(row[:5]) for row in self.rows]
 
 
-def schema_of(connection, tables: list[str]) -> list:
-    """Each table's kind and columns (number, name, declared type): a seal holds only under the same schema."""
-    return [list(row) for row in connection.execute(text(
-        "SELECT c.relname, c.relkind, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) "
-        "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid WHERE c.oid = ANY(CAST(:tables AS regclass[])) "
-        "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum"), {"tables": tables})]
+def catalog_of(connection, tables: list[str]) -> Catalog:
+    """The tables' columns, asked once for all of them."""
+    return Catalog(tuple(tuple(row) for row in connection.execute(text(
+        "SELECT c.relname, c.relkind, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), t.typname "
+        "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid JOIN pg_type t ON t.oid = a.atttypid "
+        "WHERE c.oid = ANY(CAST(:tables AS regclass[])) AND a.attnum > 0 AND NOT a.attisdropped "
+        "ORDER BY c.relname, a.attnum"), {"tables": tables})))
 
 
 def numbered(columns: list[tuple[str, str]]) -> bool:

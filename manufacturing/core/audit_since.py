@@ -22,12 +22,11 @@ from manufacturing.core.audit_digests import (
     NULL_BLOCK,
     block_digests,
     block_ids,
-    columns_of,
+    catalog_of,
     id_spans,
     numbered,
     one_block,
     row_digest,
-    schema_of,
 )
 from manufacturing.core.audit_replay import edited_of, trail_ids
 from manufacturing.core.audit_scan import EVERY_BLOCK, Candidate, RangeScan, RangeTask, _replay, merged
@@ -224,16 +223,16 @@ class Since:
         """Read the seal and the digests of now; None where the trail's ids are not integers (read everything)."""
         connection, config = session.connection(), current_app.config
         names = [record.__tablename__ for record in classes]
-        columns = columns_of(connection, [TRAIL, *names])
-        if not numbered(columns[TRAIL]):
+        catalog = catalog_of(connection, [TRAIL, *names])
+        if not numbered(catalog.columns(TRAIL)):
             return None
-        rules = rules_digest(rules, schema_of(connection, [TRAIL, *names]))
+        rules = rules_digest(rules, catalog.schema)
         seal = read_seal(config["CHECKPOINT_DIR"], config["CHECKPOINT_KEY"], frozenset(keys), rules) if (
             blocks.from_seal) else None
         sealed = sorted(seal.trail) if seal else []
-        jobs = trail_block_jobs(row_digest(columns[TRAIL]), blocks.trail, sealed)
-        digested = [name for name in names if numbered(columns[name])]
-        jobs += [partial(block_digests, table=name, bits=blocks.records, row=row_digest(columns[name]))
+        jobs = trail_block_jobs(row_digest(catalog.columns(TRAIL)), blocks.trail, sealed)
+        digested = [name for name in names if numbered(catalog.columns(name))]
+        jobs += [partial(block_digests, table=name, bits=blocks.records, row=row_digest(catalog.columns(name)))
                  for name in digested]
         found = digests_as_of(session, jobs, workers)
         trail_now = {block: digest for block, digest in zip(sealed, found, strict=False) if digest[0]}
@@ -274,7 +273,7 @@ class Since:
         """Seal what this verification found intact: the trail's blocks and the tables' blocks as of its snapshot."""
         bits, plan = self.blocks.trail, self.plan
         read = [block for block, item in zip(plan.blocks, plan.items, strict=True) if isinstance(item, RangeTask)]
-        jobs = trail_block_jobs(row_digest(columns_of(session.connection(), [TRAIL])[TRAIL]), bits, read)
+        jobs = trail_block_jobs(row_digest(catalog_of(session.connection(), [TRAIL]).columns(TRAIL)), bits, read)
         fresh = dict(zip(read, digests_as_of(session, jobs, self.workers), strict=True))
         trail = {block: self._summary(block, item, scan, fresh)
                  for block, item, scan in zip(plan.blocks, plan.items, scans, strict=True)}
