@@ -16,8 +16,9 @@ def keygen() -> None:
     path = current_app.config["CHECKPOINT_KEY"]
     try:
         key_id = generate_key(path)
-    except FileExistsError:
-        click.echo(f"A checkpoint key already exists at {path}: it is never replaced.", err=True)
+    except FileExistsError as error:
+        click.echo(f"{error.filename} already exists: a checkpoint key is never replaced, nothing was written.",
+                   err=True)
         sys.exit(1)
     click.echo(f"Checkpoint key {key_id} written to {path}, public key to {public_key_path(path)}.")
 

@@ -72,13 +72,13 @@ def read_seal(checkpoint_dir: str, private_key_path: str, keys: frozenset[str], 
     """The seal, when its signature holds under the public key and it was made under these keys and rules."""
     try:
         public_key = checkpoint_keys.load_public_key(private_key_path)
-        document = json.loads(seal_path(checkpoint_dir).read_bytes())
+        document = json.loads(durable_files.read_regular(seal_path(checkpoint_dir)))
         payload = base64.b64decode(document["seal"], validate=True)
         if public_key is None:
             return None
         public_key.verify(base64.b64decode(document["signature"], validate=True), payload)
         seal = _parsed(json.loads(payload))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, InvalidSignature):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, InvalidSignature):
         return None
     return seal if seal is not None and set(seal.keys) <= keys and seal.rules == rules else None
 

@@ -89,7 +89,7 @@ def file_names(directory: str | Path) -> list[str]:
 def read(path: str | Path) -> SignedCheckpoint:
     """Parse a checkpoint file; raise ValueError when it is not one."""
     try:
-        document = json.loads(Path(path).read_bytes())
+        document = json.loads(durable_files.read_regular(path))
         fields = document["checkpoint"]
         if fields["format"] != FORMAT:
             raise ValueError(f"unknown format {fields['format']!r}")
@@ -99,5 +99,5 @@ def read(path: str | Path) -> SignedCheckpoint:
         token = document.get("timestamp_token")
         return SignedCheckpoint(statement, base64.b64decode(document["signature"], validate=True),
                                 base64.b64decode(token, validate=True) if token else None)
-    except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"not a checkpoint file: {error}") from error
+    except (KeyError, TypeError, ValueError, RecursionError) as error:
+        raise ValueError(f"not a checkpoint file: {type(error).__name__} {error}") from error

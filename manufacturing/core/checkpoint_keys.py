@@ -1,5 +1,6 @@
 """The Ed25519 key that signs audit checkpoints, kept in files outside the database; verifying needs the public half."""
 
+import errno
 import hashlib
 from pathlib import Path
 
@@ -17,8 +18,12 @@ def public_key_path(private_path: str | Path) -> Path:
 
 
 def generate_key(private_path: str | Path) -> str:
-    """Create a new signing key and its public half; refuse to replace an existing key. Return its key id."""
+    """Create a new signing key and its public half; refuse, before writing anything, when either half exists
+    (a public half left alone must not end up beside a private key it does not match). Return its key id."""
     private_path = Path(private_path)
+    for path in (private_path, public_key_path(private_path)):
+        if path.exists() or path.is_symlink():
+            raise FileExistsError(errno.EEXIST, "a checkpoint key is never replaced", str(path))
     private_path.parent.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -32,18 +37,19 @@ def generate_key(private_path: str | Path) -> str:
 
 def load_private_key(private_path: str | Path) -> Ed25519PrivateKey:
     """Read the signing key; a missing or foreign key is an error."""
-    key = serialization.load_pem_private_key(Path(private_path).read_bytes(), password=None)
+    key = serialization.load_pem_private_key(durable_files.read_regular(private_path), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{private_path} is not an Ed25519 key")
     return key
 
 
 def load_public_key(private_path: str | Path) -> Ed25519PublicKey | None:
-    """Read the public half kept beside the signing key; None when there is none."""
+    """Read the public half kept beside the signing key; None when there is none, ValueError or OSError when what
+    is there is not one."""
     path = public_key_path(private_path)
     if not path.exists():
         return None
-    key = serialization.load_pem_public_key(path.read_bytes())
+    key = serialization.load_pem_public_key(durable_files.read_regular(path))
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError(f"{path} is not an Ed25519 public key")
     return key

@@ -54,9 +54,12 @@ def verify_checkpoints(session: Session) -> list[Finding]:
 def read_checkpoints(session: Session) -> tuple[list[Finding], dict[str, SignedCheckpoint] | None]:
     """The findings of the files and their listing, and the checkpoints whose signature holds (None: no key)."""
     config = current_app.config
-    public_key = checkpoint_keys.load_public_key(config["CHECKPOINT_KEY"])
+    where = str(checkpoint_keys.public_key_path(config["CHECKPOINT_KEY"]).name)
+    try:
+        public_key = checkpoint_keys.load_public_key(config["CHECKPOINT_KEY"])
+    except (OSError, ValueError) as error:
+        return [Finding("UNREADABLE PUBLIC KEY", where, f"the checkpoints cannot be verified: {error}")], None
     if public_key is None:
-        where = str(checkpoint_keys.public_key_path(config["CHECKPOINT_KEY"]).name)
         return [Finding("NO PUBLIC KEY", where, "the checkpoints cannot be verified: run 'flask audit keygen'")], None
     findings, trusted = _read_files(config["CHECKPOINT_DIR"], public_key)
     findings += _compare_listing(session, trusted, checkpoint_files.file_names(config["CHECKPOINT_DIR"]))

@@ -1,8 +1,11 @@
 """The seal's file: many verifications finishing together leave one whole, valid seal; a reader meanwhile sees
 a whole seal or none, never part of one."""
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from manufacturing.core.audit_seal import Seal, read_seal, seal_path, write_seal
 from manufacturing.core.checkpoint_keys import generate_key
@@ -47,3 +50,14 @@ def test_writers_at_once_leave_one_whole_seal_and_readers_never_see_half(tmp_pat
     first = next((index for index, seal in enumerate(seen) if seal is not None), len(seen))
     assert all(seal in seals for seal in seen[first:])  # none before the first seal is named, then always a whole one
     assert [path.name for path in seal_path(directory).parent.iterdir()] == [seal_path(directory).name]
+
+
+@pytest.mark.parametrize("plant", [lambda path: path.write_bytes(b"[" * 200_000), os.mkfifo, os.mkdir],
+                         ids=["nested past any parser", "a pipe", "a directory"])
+def test_what_is_not_a_seal_in_its_place_is_no_seal(tmp_path, plant):
+    key = tmp_path / "checkpoint_key.pem"
+    generate_key(key)
+    directory = tmp_path / "checkpoints"
+    directory.mkdir()
+    plant(seal_path(str(directory)))
+    assert read_seal(str(directory), str(key), frozenset(KEYS), RULES) is None

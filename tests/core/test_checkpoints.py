@@ -209,6 +209,37 @@ def test_the_key_is_never_replaced(app, database):
     assert key.read_bytes() == before
 
 
+def test_a_public_key_left_alone_is_never_paired_with_a_new_private_key(app, database, tmp_path, monkeypatch):
+    key = tmp_path / "checkpoint_key.pem"
+    public = key.with_suffix(".pub.pem")
+    public.write_bytes(b"a stale public key")
+    monkeypatch.setitem(app.config, "CHECKPOINT_KEY", str(key))
+    result = app.test_cli_runner().invoke(args=["audit", "keygen"])
+    assert result.exit_code == 1 and f"{public} already exists" in result.output
+    assert not key.exists() and public.read_bytes() == b"a stale public key"
+
+
+@pytest.mark.parametrize("content", [b"", b"-----BEGIN PUBLIC KEY-----\ngarbled\n"], ids=["empty", "garbled"])
+def test_an_unreadable_public_key_is_a_finding_not_a_crash(app, database, content, monkeypatch, tmp_path):
+    append_rows(1)
+    key = tmp_path / "checkpoint_key.pem"
+    key.with_suffix(".pub.pem").write_bytes(content)
+    monkeypatch.setitem(app.config, "CHECKPOINT_KEY", str(key))
+    assert kinds(verify_checkpoints(database.session)) == {"UNREADABLE PUBLIC KEY"}
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "UNREADABLE PUBLIC KEY" in result.output
+    assert type(result.exception) is SystemExit, result.exception  # a finding, not a traceback
+
+
+def test_a_checkpoint_file_nested_past_any_parser_is_unreadable_not_a_crash(database, app):
+    append_rows(1)
+    path = checkpoint_dir(app) / listed()[0].file_name
+    path.chmod(0o644)
+    path.write_bytes(b"[" * 200_000)
+    findings = verify_checkpoints(database.session)
+    assert ("UNREADABLE CHECKPOINT", path.name) in [(finding.kind, finding.where) for finding in findings]
+
+
 @pytest.fixture
 def authority(app, monkeypatch):
     """TSA_URL set, and the HTTP client replaced by an in-process authority: no network."""
