@@ -98,7 +98,8 @@ def _next_number() -> int:
 
 
 def build_lots(count: int, batch: int, report: Callable[[int, int, float], None]) -> float:
-    """Make `count` lots through the operations, committing as `batch` more start or end; return the seconds."""
+    """Make `count` lots through the operations, telling the progress as `batch` more start or end; return the
+    seconds."""
     began, now = time.perf_counter(), clock.now().replace(second=0, microsecond=0)
     run = secrets.token_hex(2)
     with clock.frozen(now - WINDOW - timedelta(days=1, hours=1)):
