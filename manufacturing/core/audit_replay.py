@@ -85,6 +85,10 @@ def edited_of(session: Session, cls: type, trail: dict[tuple[str, str], dict | N
     the ids kept are then theirs alone) that differs from its replayed trail."""
     entity, masked, found, seen = cls.audit_entity(), bool(cls.__audit_mask__), [], set()
     for record_id, current in _current_rows(session, cls, session.get_bind().dialect, where):
+        if record_id in seen:
+            found.append((f"{entity} {record_id}", "the record is stored twice: a copy was inserted outside the "
+                          "application"))
+            continue
         seen.add(record_id)
         recorded = trail.get((entity, record_id), "absent")
         if not masked and recorded is not DELETED and recorded != "absent" and (

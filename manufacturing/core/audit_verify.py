@@ -13,12 +13,12 @@ from functools import partial
 
 from blinker import Namespace
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from manufacturing.core import clock, seals
-from manufacturing.core.audit import GENESIS, AuditChainHead
+from manufacturing.core.audit import GENESIS, AuditChainHead, AuditEvent
 from manufacturing.core.audit_apart import Part, found_in_parts
 from manufacturing.core.audit_replay import audited_classes, edited_of, trail_ids
 from manufacturing.core.audit_scan import RangeScan, merged, plan, scan_trail, utc_text
@@ -132,6 +132,7 @@ def verify_chain(session: Session, *, chunk_rows: int | None = None, workers: in
     scans = since.scans(scanned) if since else scanned
     chain = _chain(scans)
     findings = _chain_findings(scans, chain, _sealed_length(head)) + _head_findings(head, chain)
+    findings += _unnumbered_findings(session)
     parts = _parts_since(since, scanned) if since and since.seal else _comparisons(merged(scans))
     apart = workers if sum(part.rows for part in parts) >= apart_from_rows else 1
     signatures, *records = found_in_parts(session, parts, apart)
@@ -215,6 +216,14 @@ def _comparisons(trail: dict) -> list[Part]:
 
 def _layer_findings(session: Session) -> list[Finding]:
     return [finding for _, found in verifying.send(session) for finding in found]
+
+
+def _unnumbered_findings(session: Session) -> list[Finding]:
+    """Trail rows without a number stand outside every range the chain is read by: only an insider who took the
+    key off the id can have stored one."""
+    count = session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.id.is_(None)))
+    return [Finding(FORGED, "audit rows without an id", f"{count} trail rows have no id: they stand outside the "
+                    "chain and were inserted outside the application")] if count else []
 
 
 def _sealed_length(head: AuditChainHead | None) -> int:

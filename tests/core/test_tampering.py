@@ -501,6 +501,43 @@ def test_record_edited_and_its_trail_edited_to_match(filled_db):
     assert EDITED not in report.kinds
 
 
+# Rows the keys of their table would refuse, stored by an owner who dropped the key (PostgreSQL).
+
+@pytest.fixture
+def keyless(filled_db, filled):
+    """Take the primary key off a table, as its owner can, and put it back after the case (the rows first)."""
+    if filled_db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's row ids are the key itself: a table cannot lose it")
+    dropped = []
+
+    def drop(table: str) -> None:
+        run(f"ALTER TABLE {table} DROP CONSTRAINT pk_{table}, ALTER COLUMN id DROP NOT NULL")
+        dropped.append(table)
+
+    yield drop
+    restore(filled)
+    for table in dropped:
+        run(f"ALTER TABLE {table} ALTER COLUMN id SET NOT NULL, ADD CONSTRAINT pk_{table} PRIMARY KEY (id)")
+
+
+def test_a_trail_row_without_an_id(keyless):
+    keyless("audit_events")
+    row = _forged_row(trail()[-1]["key_id"])
+    run("UPDATE audit_events SET id = NULL WHERE id = :id", id=row["id"])
+    report = findings(FORGED)
+    assert ("audit rows without an id", FORGED) in [(finding.where, finding.kind) for finding in report.findings]
+
+
+def test_a_record_stored_twice(keyless):
+    keyless("step_values")
+    value = records("step_values")[-1]
+    with past_the_triggers() as connection:
+        connection.execute(db.metadata.tables["step_values"].insert().values(**value | {"key": "a second reading"}))
+    report = findings(EDITED)
+    assert f"step_value {value['id']}" in [finding.where for finding in report.findings], str(report)
+    assert "stored twice" in str(report)
+
+
 # The command.
 
 def test_cli_exits_zero_when_intact_and_one_naming_every_finding(app, filled_db):
