@@ -78,7 +78,8 @@ def read_seal(checkpoint_dir: str, private_key_path: str, keys: frozenset[str], 
             return None
         public_key.verify(base64.b64decode(document["signature"], validate=True), payload)
         seal = _parsed(json.loads(payload))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, InvalidSignature):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError,
+            InvalidSignature):
         return None
     return seal if seal is not None and set(seal.keys) <= keys and seal.rules == rules else None
 

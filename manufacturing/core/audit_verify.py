@@ -132,7 +132,7 @@ def verify_chain(session: Session, *, chunk_rows: int | None = None, workers: in
     scans = since.scans(scanned) if since else scanned
     chain = _chain(scans)
     findings = _chain_findings(scans, chain, _sealed_length(head)) + _head_findings(head, chain)
-    findings += _unnumbered_findings(session)
+    findings += _unkeyed_findings(session)
     parts = _parts_since(since, scanned) if since and since.seal else _comparisons(merged(scans))
     apart = workers if sum(part.rows for part in parts) >= apart_from_rows else 1
     signatures, *records = found_in_parts(session, parts, apart)
@@ -218,12 +218,18 @@ def _layer_findings(session: Session) -> list[Finding]:
     return [finding for _, found in verifying.send(session) for finding in found]
 
 
-def _unnumbered_findings(session: Session) -> list[Finding]:
-    """Trail rows without a number stand outside every range the chain is read by: only an insider who took the
-    key off the id can have stored one."""
-    count = session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.id.is_(None)))
-    return [Finding(FORGED, "audit rows without an id", f"{count} trail rows have no id: they stand outside the "
-                    "chain and were inserted outside the application")] if count else []
+def _unkeyed_findings(session: Session) -> list[Finding]:
+    """Rows the trail's keys would refuse, stored by an insider who took a key off (PostgreSQL; SQLite's row
+    ids are the key itself): trail rows without an id stand outside every range the chain is read by, and a
+    second chain head could be the one read."""
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    unnumbered = session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.id.is_(None)))
+    heads = session.scalar(select(func.count()).select_from(AuditChainHead))
+    return ([Finding(FORGED, "audit rows without an id", f"{unnumbered} trail rows have no id: they stand "
+                     "outside the chain and were inserted outside the application")] if unnumbered else []) + (
+        [Finding(TRUNCATED, "chain head", f"the chain head is stored {heads} times: the copies were inserted "
+                 "outside the application")] if heads > 1 else [])
 
 
 def _sealed_length(head: AuditChainHead | None) -> int:

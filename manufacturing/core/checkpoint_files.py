@@ -99,5 +99,5 @@ def read(path: str | Path) -> SignedCheckpoint:
         token = document.get("timestamp_token")
         return SignedCheckpoint(statement, base64.b64decode(document["signature"], validate=True),
                                 base64.b64decode(token, validate=True) if token else None)
-    except (KeyError, TypeError, ValueError, RecursionError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError, RecursionError) as error:
         raise ValueError(f"not a checkpoint file: {type(error).__name__} {error}") from error

@@ -6,6 +6,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from manufacturing.core.audit_seal import Seal, read_seal, seal_path, write_seal
 from manufacturing.core.checkpoint_keys import generate_key
@@ -61,3 +63,13 @@ def test_what_is_not_a_seal_in_its_place_is_no_seal(tmp_path, plant):
     directory.mkdir()
     plant(seal_path(str(directory)))
     assert read_seal(str(directory), str(key), frozenset(KEYS), RULES) is None
+
+
+def test_a_private_key_that_wants_a_password_leaves_no_seal_and_no_crash(tmp_path):
+    key = tmp_path / "checkpoint_key.pem"
+    key.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"a password")))
+    directory = str(tmp_path / "checkpoints")
+    assert write_seal(directory, str(key), _seal(1)) is False
+    assert not seal_path(directory).exists()

@@ -1,6 +1,7 @@
 """Signed checkpoints outside the database: taken when due, never overwritten, and compared with the chain."""
 
 import base64
+import errno
 import json
 import logging
 import os
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from manufacturing.core import checkpoint_files, checkpoint_timestamps, clock
+from manufacturing.core import checkpoint_files, checkpoint_timestamps, clock, durable_files
 from manufacturing.core.audit import AuditEvent, record_event
 from manufacturing.core.audit_verify import verify_chain
 from manufacturing.core.checkpoint_taking import request_checkpoint, take_checkpoint
@@ -219,7 +220,12 @@ def test_a_public_key_left_alone_is_never_paired_with_a_new_private_key(app, dat
     assert not key.exists() and public.read_bytes() == b"a stale public key"
 
 
-@pytest.mark.parametrize("content", [b"", b"-----BEGIN PUBLIC KEY-----\ngarbled\n"], ids=["empty", "garbled"])
+UNKNOWN_ALGORITHM = (b"-----BEGIN PUBLIC KEY-----\n"
+                     b"MCowBQYDKgMEAyEAERERERERERERERERERERERERERERERERERERERERERE=\n-----END PUBLIC KEY-----\n")
+
+
+@pytest.mark.parametrize("content", [b"", b"-----BEGIN PUBLIC KEY-----\ngarbled\n", UNKNOWN_ALGORITHM],
+                         ids=["empty", "garbled", "an algorithm no one knows"])
 def test_an_unreadable_public_key_is_a_finding_not_a_crash(app, database, content, monkeypatch, tmp_path):
     append_rows(1)
     key = tmp_path / "checkpoint_key.pem"
@@ -231,13 +237,45 @@ def test_an_unreadable_public_key_is_a_finding_not_a_crash(app, database, conten
     assert type(result.exception) is SystemExit, result.exception  # a finding, not a traceback
 
 
-def test_a_checkpoint_file_nested_past_any_parser_is_unreadable_not_a_crash(database, app):
+@pytest.mark.parametrize("content", [b"[" * 200_000, json.dumps({"checkpoint": {
+    "format": "audit-checkpoint/1", "chain_length": float("inf"), "last_event_id": 1, "last_hash": "x",
+    "taken_at": "2026-01-01T00:00:00+00:00", "key_id": "k", "trigger": "t"}, "signature": ""}).encode()],
+    ids=["nested past any parser", "an endless length"])
+def test_a_checkpoint_file_past_any_reading_is_unreadable_not_a_crash(database, app, content):
     append_rows(1)
     path = checkpoint_dir(app) / listed()[0].file_name
     path.chmod(0o644)
-    path.write_bytes(b"[" * 200_000)
+    path.write_bytes(content)
     findings = verify_checkpoints(database.session)
     assert ("UNREADABLE CHECKPOINT", path.name) in [(finding.kind, finding.where) for finding in findings]
+
+
+def test_a_key_whose_public_half_was_never_written_gets_it_back(app, database, tmp_path, monkeypatch):
+    key = tmp_path / "checkpoint_key.pem"
+    monkeypatch.setitem(app.config, "CHECKPOINT_KEY", str(key))
+    assert app.test_cli_runner().invoke(args=["audit", "keygen"]).exit_code == 0
+    public = key.with_suffix(".pub.pem")
+    written = public.read_bytes()
+    public.unlink()  # as if the writing had stopped between the two halves
+    result = app.test_cli_runner().invoke(args=["audit", "keygen"])
+    assert result.exit_code == 0 and "written again" in result.output
+    assert public.read_bytes() == written
+
+
+def test_a_public_half_that_cannot_be_written_leaves_no_private_half(app, database, tmp_path, monkeypatch):
+    key = tmp_path / "checkpoint_key.pem"
+    monkeypatch.setitem(app.config, "CHECKPOINT_KEY", str(key))
+    write_new = durable_files.write_new
+
+    def public_refused(path, content, mode):
+        if str(path).endswith(".pub.pem"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        write_new(path, content, mode)
+
+    monkeypatch.setattr(durable_files, "write_new", public_refused)
+    result = app.test_cli_runner().invoke(args=["audit", "keygen"])
+    assert result.exit_code == 1 and "No checkpoint key was written" in result.output
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.fixture
