@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy import Select, func, select, union_all
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from manufacturing.core import clock
 from manufacturing.core.audit import AuditEvent
@@ -173,8 +173,14 @@ def latest_start(subject) -> datetime | None:
     return db.session.scalar(query)
 
 
-# The pharmacy's history: every unit issued (then given, returned or held) or discarded, newest unit first.
-HISTORY_ORDER = (DoseUnit.id.desc(),)
+# The pharmacy's history: every unit issued (then given, returned or held) or discarded, newest unit first. Read
+# as two streams in unit order, merged (the issues by their unit, the discarded units by state and id), so that a
+# page costs the same however many units were never issued: walking every unit to find the few issued did not.
+_ISSUED = select(DoseUnit).join(Issue, Issue.dose_unit_id == DoseUnit.id)
+_DISCARDED_UNISSUED = select(DoseUnit).where(DoseUnit.state == DoseState.DISCARDED,
+                                             ~select(Issue.id).where(Issue.dose_unit_id == DoseUnit.id).exists())
+HISTORY = aliased(DoseUnit, union_all(_ISSUED, _DISCARDED_UNISSUED).subquery("history"), name="history")
+HISTORY_ORDER = (HISTORY.id.desc(),)
 
 
 @dataclass(frozen=True)
@@ -188,9 +194,7 @@ class Handed:
 
 def history_query() -> Select:
     """Units issued (whatever became of them since: given, returned, held at the ward) or discarded."""
-    issued = select(Issue.id).where(Issue.dose_unit_id == DoseUnit.id).exists()
-    return (select(DoseUnit).where(or_(issued, DoseUnit.state == DoseState.DISCARDED)).options(WITH_LOT)
-            .order_by(*HISTORY_ORDER))
+    return select(HISTORY).options(joinedload(HISTORY.lot).joinedload(Lot.subject)).order_by(*HISTORY_ORDER)
 
 
 def handed(doses: list[DoseUnit]) -> list[Handed]:

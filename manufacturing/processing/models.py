@@ -198,7 +198,8 @@ class DoseUnit(_StepPart, db.Model):
     __audit_entity__ = "dose_unit"
     __signature_exclude__ = frozenset({"step_id", "state", "infusion_order_id"})
     __table_args__ = (UniqueConstraint("lot_id", "division_code"),
-                      Index("ix_dose_units_state_expiry_at_id", "state", "expiry_at", "id"))  # the release queue
+                      Index("ix_dose_units_state_expiry_at_id", "state", "expiry_at", "id"),  # the release queue
+                      Index("ix_dose_units_state_id", "state", "id"))  # by state; the discarded, newest first
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
@@ -213,7 +214,7 @@ class DoseUnit(_StepPart, db.Model):
     volume_drawn: Mapped[Quantity] = mapped_column(QuantityType)
     final_volume: Mapped[Quantity] = mapped_column(QuantityType)
     expiry_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    state: Mapped[DoseState] = mapped_column(Enum(DoseState, native_enum=False, length=20), index=True)
+    state: Mapped[DoseState] = mapped_column(Enum(DoseState, native_enum=False, length=20))
 
     lot: Mapped[Lot] = relationship()
     step: Mapped[ProcessStep] = relationship(back_populates="dose_units")

@@ -1,6 +1,8 @@
 """Pharmacy pages per role: QA may look, only pharmacy posts; refusals are shown and write nothing."""
 
 import contextlib
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -192,6 +194,29 @@ def test_the_history_lists_what_left_the_pharmacy_and_the_slip_goes_with_the_bag
     assert "Use by" in slip and "· Issued ·" in slip and "data-print" in slip
     login(technician)
     assert client.get("/pharmacy/history").status_code == 403 and client.get(url(ward, "slip")).status_code == 403
+
+
+def test_the_history_shows_each_unit_that_left_or_was_discarded_once_newest_first_page_by_page(
+        client, login, ward, app, monkeypatch):
+    from manufacturing.dispensing.operations import discard_dose, return_dose
+
+    done(ward.pharmacist, issue, ward)
+    done(ward.pharmacist, return_dose, ward.fresh, ward.pharmacist, "Patient febrile")
+    done(ward.pharmacist, discard_dose, ward.fresh, ward.pharmacist, "Returned, never to be given")  # issued too
+    done(ward.pharmacist, discard_dose, ward.frozen, ward.pharmacist, "Bag damaged in the freezer")  # never issued
+    login(ward.pharmacist)
+    monkeypatch.setitem(app.config, "LIST_PAGE_SIZE", 1)
+    shown, path = [], "/pharmacy/history"
+    while path:
+        page = client.get(path).get_data(as_text=True)
+        shown += [unit for unit in ("A0", "B0") if f"{ward.lot.lot_number} {unit}" in page]
+        after = re.search(r'href="([^"]*after=\d+[^"]*)"', page)
+        path = html.unescape(after.group(1)) if after else None
+    newest_first = sorted([ward.fresh, ward.frozen], key=lambda unit: unit.id, reverse=True)
+    assert shown == [unit.division_code for unit in newest_first]
+    monkeypatch.setitem(app.config, "LIST_PAGE_SIZE", 50)
+    whole = client.get("/pharmacy/history").get_data(as_text=True)
+    assert [whole.count(f"{ward.lot.lot_number} {unit}") for unit in ("A0", "B0")] == [1, 1]
 
 
 def test_a_unit_held_at_the_ward_after_issue_stays_in_the_history(client, login, ward):
