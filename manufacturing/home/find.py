@@ -8,7 +8,7 @@ at receipt, so that a typing error cannot open another patient's lot.
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from manufacturing.core.errors import DomainError
 from manufacturing.core.text import text_problem
@@ -16,6 +16,7 @@ from manufacturing.extensions import db
 from manufacturing.lots import din as isbt
 from manufacturing.lots.models import Lot
 from manufacturing.patients.models import Subject
+from manufacturing.patients.operations import find_subject
 
 LONGEST = 60  # no code of the lab is longer: a longer entry is two scans run together
 _LOOKS_LIKE_DIN = re.compile(r"[A-Z][0-9]{4}\s*[0-9]{2}\s*[0-9]{6}", re.IGNORECASE)
@@ -42,7 +43,7 @@ def _lot_of_din(entry: str) -> Found:
 
 
 def _by_number(entry: str) -> Found | None:
-    lot_id = db.session.scalar(select(Lot.id).where(func.upper(Lot.lot_number) == entry.upper()))
+    lot_id = db.session.scalar(select(Lot.id).where(Lot.lot_number == entry.upper()))  # numbered in capitals
     if lot_id is not None:
         return Found("lots.detail", {"lot_id": lot_id})
     subject = _subject_with_code(entry)
@@ -52,8 +53,8 @@ def _by_number(entry: str) -> Found | None:
 
 
 def _subject_with_code(entry: str) -> Subject | None:
-    """The subject whose ID a wristband carries (small letters read as capitals)."""
-    return db.session.scalar(select(Subject).where(func.upper(Subject.subject_code) == entry.upper()))
+    """The subject whose ID a wristband carries (small letters read as capitals, as IDs are stored)."""
+    return find_subject(entry)
 
 
 def _readable(code: str) -> str:

@@ -35,7 +35,7 @@ def filtered(state: str | None = None, subject: str | None = None, opened_from: 
     if state:
         query = query.where(Lot.state == LotState[state])
     if subject:
-        query = query.join(Lot.subject).where(func.upper(Subject.subject_code) == subject.strip().upper())
+        query = query.join(Lot.subject).where(Subject.subject_code == subject.strip().upper())  # stored in capitals
     if opened_from:
         query = query.where(Lot.opened_at >= clock.local_midnight(opened_from))
     if opened_to:

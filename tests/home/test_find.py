@@ -5,6 +5,7 @@ import pytest
 from manufacturing.core.errors import DomainError
 from manufacturing.home.find import find, scan_problem
 from tests.dispensing.factories import KEYBOARD, OTHER_DIN, SCAN
+from tests.statements import counting
 
 
 @pytest.mark.parametrize("code", [SCAN, KEYBOARD, "g1234 26 000123 l", " =G12342600012300 ", "G1234 26 000123 00 L"])
@@ -16,8 +17,17 @@ def test_a_dins_scan_or_typing_finds_its_lot(prepared, code):
 def test_a_lot_number_and_a_wristband_find_their_pages(prepared):
     lot = prepared.lot
     assert find(lot.lot_number.lower()).arguments == {"lot_id": lot.id}
-    found = find(lot.subject.subject_code)
-    assert (found.endpoint, found.arguments) == ("patients.detail", {"subject_id": lot.subject_id})
+    for code in (lot.subject.subject_code, f" {lot.subject.subject_code.lower()} "):  # a wristband typed by hand
+        found = find(code)
+        assert (found.endpoint, found.arguments) == ("patients.detail", {"subject_id": lot.subject_id})
+
+
+def test_a_lookup_by_code_reads_an_index_not_every_lot(prepared):
+    """Codes are stored in capitals and looked up by equality, which their unique indexes serve."""
+    with counting() as statements:
+        find(prepared.lot.lot_number.lower())
+        find(prepared.lot.subject.subject_code.lower())
+    assert statements and not [statement for statement in statements if "upper(" in statement.lower()]
 
 
 @pytest.mark.parametrize(("code", "said"), [
